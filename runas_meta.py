@@ -1,0 +1,2065 @@
+#!/usr/bin/env python3
+"""runas-meta: a local AWS credential service in one file.
+
+It stands in for the two places where AWS hands credentials to a program,
+the EC2 instance metadata service (IMDS v1 and v2) and the ECS container
+credential endpoint, and serves the credentials of a profile from
+~/.aws/config: IAM keys with MFA, assumed roles and role chains.
+
+    python runas_meta.py ecs my-profile          # http://127.0.0.1:12319/credentials
+    python runas_meta.py ec2 -p 8000 my-profile  # AWS_EC2_METADATA_SERVICE_ENDPOINT
+
+Standard library only; Python 3.8 or newer.  The file reads top to bottom
+like its architecture: `grep -n '^# ====' runas_meta.py`.
+"""
+
+# ==== Imports and compat ===================================================
+# Python 3.8 is the floor (setup.cfg, vermin in CI): no str.removeprefix,
+# no dict union, no builtin generics in annotations.
+
+import argparse
+import base64
+import configparser
+import datetime as dt
+import getpass
+import hashlib
+import hmac
+import html
+import http.client
+import http.server
+import json
+import logging
+import os
+import random
+import re
+import secrets
+import signal
+import socket
+import socketserver
+import ssl
+import struct
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field, fields, replace
+
+__version__ = "0.1.0"
+
+# ==== Constants ============================================================
+
+MINUTE = 60
+HOUR = 3600
+UTC = dt.timezone.utc
+
+# (default, minimum, maximum) in seconds, as aws-runas and STS allow them.
+SESSION_DURATION = (12 * HOUR, 15 * MINUTE, 36 * HOUR)
+ROLE_DURATION = (1 * HOUR, 15 * MINUTE, 12 * HOUR)
+CHAINED_ROLE_MAX = HOUR  # STS caps a role assumed with role credentials at 1 h
+SESSION_TOKEN_ROLE_MAX = HOUR  # up to this, roles are assumed from a session token
+
+# Refresh policy.  SDKs re-date IMDS credentials with less than ~25 minutes
+# left, so what we serve keeps more than 30 minutes whenever the source allows.
+REFRESH_AHEAD = 35 * MINUTE  # renew in the background from this much left ...
+REFRESH_FRACTION = 0.75  # ... or from 3/4 of the lifetime left, if that is less
+MIN_SERVE = 60  # credentials with less left are fetched anew before serving
+MFA_WARN = 30 * MINUTE  # report "an MFA code will be needed" this early
+RETRY_RENEWAL = MINUTE  # a failed background renewal is retried this often
+STATIC_TOKEN_LIFETIME = HOUR  # advertised for keys with a session token and no known expiry
+
+STS_VERSION = "2011-06-15"
+STS_TIMEOUT = 10.0
+STS_ATTEMPTS = 4
+STS_MAX_RESPONSE = 1 << 20
+RETRYABLE_CODES = frozenset({
+    "Throttling", "ThrottlingException", "RequestLimitExceeded",
+    "TooManyRequestsException", "IDPCommunicationError", "ServiceUnavailable",
+    "InternalFailure", "InternalError",
+})
+MFA_ERROR = re.compile(r"MultiFactorAuthentication|MFA", re.I)
+
+CACHE_PREFIX = {"session": ".aws_session_token_", "role": ".aws_assume_role_"}
+
+ECS_PORT = 12319
+LEGACY_ADDRESS = "169.254.169.254"  # the real metadata address; legacy mode only
+LOOPBACK = "127.0.0.1"
+IMDS_MAX_TTL = 21600
+AUTH_TYPE_HEADER = "X-AwsRunas-Authentication-Type"
+MAX_BODY = 64 * 1024
+MAX_CONNECTIONS = 256
+SOCKET_TIMEOUT = 30.0
+LISTEN_BACKLOG = 128
+
+ARN_PARTITION = r"arn:aws(?:-cn|-us-gov|-iso|-iso-[a-z]|-eusc)?"
+ROLE_ARN = re.compile(ARN_PARTITION + r":iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z")
+MFA_SERIAL = re.compile(r"(?:" + ARN_PARTITION + r":iam::\d{12}:(?:mfa|u2f)/[\w+=,.@/-]+|[\w+=/:,.@-]{9,256})\Z")
+SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}\Z")
+EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}\Z")
+DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?\Z")
+
+LOG = logging.getLogger("runas_meta")
+
+# ==== Errors ===============================================================
+
+
+class RunasError(Exception):
+    """Root of every failure a user can act on.  str() is the message and
+    never holds a secret; `status` and `code` are its HTTP answer."""
+
+    status = 500
+    code = "InternalError"
+    exit_code = 1
+
+
+class ConfigError(RunasError):
+    """The config or credentials file, or a value in it, is wrong."""
+
+    status = 400
+    code = "InvalidConfiguration"
+    exit_code = 2
+
+    def __init__(self, message, path=None, line=None):
+        where = "%s:%s: " % (path, line) if path and line else ("%s: " % path if path else "")
+        super().__init__(where + message)
+        self.path, self.line = path, line
+
+
+class ProfileNotFound(ConfigError):
+    status = 404
+    code = "ProfileNotFound"
+
+
+class UsageError(RunasError):
+    status = 400
+    code = "InvalidRequest"
+    exit_code = 2
+
+
+class MFARequired(RunasError):
+    """An MFA code is needed before credentials can be fetched."""
+
+    status = 401
+    code = "MFARequired"
+    auth_type = "MFA"
+
+    def __init__(self, message, profile="", serial=""):
+        super().__init__(message)
+        self.profile, self.serial = profile, serial
+
+
+class MFAInvalid(MFARequired):
+    code = "MFAInvalid"
+
+
+class STSError(RunasError):
+    """STS answered with an error (AWS's code and message are kept)."""
+
+    status = 502
+    code = "STSError"
+
+    def __init__(self, message, aws_code="", http_status=0):
+        super().__init__(message)
+        self.aws_code, self.http_status = aws_code, http_status
+
+
+class STSUnavailable(STSError):
+    """STS could not be reached, timed out or kept throttling."""
+
+    status = 503
+    code = "STSUnavailable"
+
+
+class HTTPError(RunasError):
+    """Raised by request handlers: the status and message of the answer."""
+
+    def __init__(self, status, message, code=None, headers=()):
+        super().__init__(message)
+        self.status = status
+        self.code = code or http.server.BaseHTTPRequestHandler.responses.get(
+            status, ("Error",))[0].replace(" ", "")
+        self.headers = tuple(headers)
+
+
+# ==== Small utilities ======================================================
+
+
+def utcnow():
+    return dt.datetime.now(UTC)
+
+
+def format_time(when):
+    """AWS's credential timestamp: UTC with a Z, whole seconds."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?\Z")
+
+
+def parse_time(text):
+    """Read an ISO 8601 time as STS, botocore and aws-runas (Go, with
+    nanoseconds and an offset) write it.  A time without a zone is UTC."""
+    match = _TIMESTAMP.match(str(text).strip())
+    if not match:
+        raise ValueError("not a timestamp")
+    base, fraction, zone = match.groups()
+    when = dt.datetime.strptime(base, "%Y-%m-%dT%H:%M:%S")
+    if fraction:
+        when = when.replace(microsecond=int(fraction[:6].ljust(6, "0")))
+    offset = dt.timedelta(0)
+    if zone and zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return when.replace(tzinfo=dt.timezone(offset)).astimezone(UTC)
+
+
+def parse_duration(text):
+    """Seconds from '3600', '1h', '90m', '12h30m' or '45s'; ValueError otherwise."""
+    text = str(text).strip().lower()
+    if text.isdigit():
+        return int(text)
+    match = DURATION.match(text)
+    if not text or not match:
+        raise ValueError("not a duration")
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return hours * HOUR + minutes * MINUTE + seconds
+
+
+def write_private_file(path, data):
+    """Write `data` to `path` atomically with mode 0600 (mkstemp's mode)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temp = tempfile.mkstemp(dir=folder, prefix=".runas-meta-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+def os_user(environ):
+    """The login name, cleaned to STS's RoleSessionName alphabet."""
+    try:
+        name = getpass.getuser()
+    except Exception:  # no name for this uid (containers)
+        name = environ.get("USER") or environ.get("USERNAME") or "runas-meta"
+    name = re.sub(r"[^\w+=,.@-]", "-", name)[:64]
+    return name if len(name) >= 2 else "runas-meta"
+
+
+def account_from_arn(arn):
+    parts = (arn or "").split(":")
+    return parts[4] if len(parts) > 5 and parts[4].isdigit() else ""
+
+
+# ==== Config: profiles from ~/.aws =========================================
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One profile with every key it can carry and every default in one place.
+    Secrets are left out of repr()."""
+
+    name: str
+    role_arn: str = ""
+    source_profile: str = ""
+    mfa_serial: str = ""
+    external_id: str = field(default="", repr=False)
+    role_session_name: str = ""
+    role_duration: int = ROLE_DURATION[0]
+    session_duration: int = SESSION_DURATION[0]
+    region: str = ""
+    web_identity_token_file: str = ""
+    aws_access_key_id: str = ""
+    aws_secret_access_key: str = field(default="", repr=False)
+    aws_session_token: str = field(default="", repr=False)
+    saml_auth_url: str = ""
+    saml_username: str = ""
+    saml_provider: str = ""
+    saml_auth_entityid: str = ""
+    web_identity_auth_url: str = ""
+    web_identity_username: str = ""
+    web_identity_provider: str = ""
+    web_identity_client_id: str = ""
+    web_identity_redirect_uri: str = ""
+    jump_role_arn: str = ""
+    federated_username: str = ""
+    mfa_type: str = "auto"
+    endpoint_url: str = ""
+    ca_bundle: str = ""
+    sts_endpoint_url: str = ""  # from the profile's [services] section
+
+    @property
+    def has_keys(self):
+        return bool(self.aws_access_key_id and self.aws_secret_access_key)
+
+    @property
+    def is_role(self):
+        return bool(self.role_arn)
+
+
+def _checked(pattern, what):
+    def check(value):
+        if not pattern.match(value):
+            raise ValueError("is not a valid %s" % what)
+        return value
+    return check
+
+
+def _duration_in(bounds, what):
+    def check(value):
+        try:
+            seconds = parse_duration(value)
+        except ValueError:
+            raise ValueError("is not a duration (examples: 3600, 1h, 90m, 12h30m)") from None
+        low, high = bounds[1], bounds[2]
+        if not low <= seconds <= high:
+            raise ValueError("must be between %s and %s for %s" % (
+                _human(low), _human(high), what))
+        return seconds
+    return check
+
+
+def _choice(*allowed):
+    def check(value):
+        if value.lower() not in allowed:
+            raise ValueError("must be one of %s" % ", ".join(allowed))
+        return value.lower()
+    return check
+
+
+def _human(seconds):
+    hours, rest = divmod(int(seconds), HOUR)
+    return ("%dh" % hours if hours else "") + ("%dm" % (rest // MINUTE) if rest // MINUTE else "") or "%ds" % seconds
+
+
+def _text(value):
+    return value
+
+
+# config key -> (Profile field, check).  Keys not listed are ignored, as the SDKs do.
+PROFILE_KEYS = {
+    "role_arn": ("role_arn", _checked(ROLE_ARN, "IAM role ARN (arn:aws:iam::123456789012:role/NAME)")),
+    "source_profile": ("source_profile", _text),
+    "mfa_serial": ("mfa_serial", _checked(MFA_SERIAL, "MFA device ARN or serial number")),
+    "external_id": ("external_id", _checked(EXTERNAL_ID, "external ID (2-1224 characters of [\\w+=,.@:/-])")),
+    "role_session_name": ("role_session_name", _checked(SESSION_NAME, "role session name (2-64 characters of [\\w+=,.@-])")),
+    "duration_seconds": ("role_duration", _duration_in(ROLE_DURATION, "a role")),
+    "credentials_duration": ("role_duration", _duration_in(ROLE_DURATION, "a role")),
+    "session_token_duration": ("session_duration", _duration_in(SESSION_DURATION, "a session token")),
+    "region": ("region", _text),
+    "web_identity_token_file": ("web_identity_token_file", _text),
+    "aws_access_key_id": ("aws_access_key_id", _text),
+    "aws_secret_access_key": ("aws_secret_access_key", _text),
+    "aws_session_token": ("aws_session_token", _text),
+    "saml_auth_url": ("saml_auth_url", _text),
+    "saml_username": ("saml_username", _text),
+    "saml_provider": ("saml_provider", _text),
+    "saml_auth_entityid": ("saml_auth_entityid", _text),
+    "web_identity_auth_url": ("web_identity_auth_url", _text),
+    "web_identity_username": ("web_identity_username", _text),
+    "web_identity_provider": ("web_identity_provider", _text),
+    "web_identity_client_id": ("web_identity_client_id", _text),
+    "web_identity_redirect_uri": ("web_identity_redirect_uri", _text),
+    "jump_role_arn": ("jump_role_arn", _checked(ROLE_ARN, "IAM role ARN (arn:aws:iam::123456789012:role/NAME)")),
+    "federated_username": ("federated_username", _text),
+    "mfa_type": ("mfa_type", _choice("auto", "push", "code", "none")),
+    "endpoint_url": ("endpoint_url", _text),
+    "ca_bundle": ("ca_bundle", _text),
+}
+SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "saml_password",
+                         "web_identity_password", "external_id"})
+
+
+class _Entry:
+    """A raw key's value and where it was written, for error messages."""
+
+    __slots__ = ("value", "path", "line")
+
+    def __init__(self, value, path, line):
+        self.value, self.path, self.line = value, path, line
+
+
+def _key_lines(text):
+    """{(section, key): line number} by a plain scan; configparser keeps none."""
+    lines, section = {}, None
+    for number, raw in enumerate(text.splitlines(), 1):
+        stripped = raw.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section = stripped[1:-1].strip()
+        elif section is not None and not raw[:1].isspace():
+            key = re.split(r"[=:]", stripped, 1)[0].strip().lower()
+            lines.setdefault((section, key), number)
+    return lines
+
+
+def parse_ini(text, path):
+    """{section: {key: _Entry}}; a syntax error names the file and line."""
+    parser = configparser.RawConfigParser(strict=False, default_section="\0none")
+    try:
+        parser.read_string(text, source=path)
+    except configparser.MissingSectionHeaderError as exc:
+        raise ConfigError("a key comes before any [section] header", path, exc.lineno) from None
+    except configparser.ParsingError as exc:
+        line = exc.errors[0][0] if exc.errors else None
+        raise ConfigError("cannot parse this line (expected 'key = value' or '[section]')",
+                          path, line) from None
+    except configparser.Error as exc:
+        raise ConfigError(type(exc).__name__, path, getattr(exc, "lineno", None)) from None
+    lines = _key_lines(text)
+    return {
+        section: {key: _Entry(value, path, lines.get((section, key)))
+                  for key, value in parser.items(section)}
+        for section in parser.sections()
+    }
+
+
+class _IniFile:
+    """One file, re-read when its size or mtime changes; a broken edit keeps
+    the last good contents and remembers the error."""
+
+    def __init__(self, path, required):
+        self.path, self.required = path, required
+        self.stamp, self.sections, self.error = None, {}, None
+
+    def refresh(self):
+        try:
+            info = os.stat(self.path)
+            stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        except OSError:
+            stamp = None
+        if stamp == self.stamp:
+            return False
+        try:
+            self.sections = self._read(stamp)
+            self.error = None
+        except ConfigError as exc:
+            self.error = exc
+            LOG.error("%s (keeping the last good state)", exc)
+        self.stamp = stamp
+        return True
+
+    def _read(self, stamp):
+        if stamp is None:
+            if self.required:
+                raise ConfigError("file not found (set AWS_CONFIG_FILE or create it)", self.path)
+            return {}
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise ConfigError("cannot read: %s" % reason, self.path) from None
+        return parse_ini(text, self.path)
+
+
+class Config:
+    """The profiles of the AWS config and credentials files.
+
+    Files are checked for changes at most every `check_interval` seconds.
+    `environ` and `clock` are parameters so tests inject them."""
+
+    def __init__(self, config_path=None, credentials_path=None, environ=None,
+                 clock=time.monotonic, check_interval=1.0):
+        self.environ = os.environ if environ is None else environ
+        home = self.environ.get("HOME") or os.path.expanduser("~")
+        config_path = config_path or self.environ.get("AWS_CONFIG_FILE") or os.path.join(home, ".aws", "config")
+        credentials_path = (credentials_path or self.environ.get("AWS_SHARED_CREDENTIALS_FILE")
+                            or os.path.join(home, ".aws", "credentials"))
+        self.config = _IniFile(os.path.expanduser(config_path), required=False)
+        self.credentials = _IniFile(os.path.expanduser(credentials_path), required=False)
+        self.clock, self.check_interval = clock, check_interval
+        self._checked_at = None
+        self._lock = threading.Lock()
+        self.generation = 0  # bumped when either file changes
+
+    @property
+    def directory(self):
+        return os.path.dirname(os.path.abspath(self.config.path))
+
+    def load(self):
+        """Read both files now; raise the first error (for start-up)."""
+        with self._lock:
+            self._refresh(force=True)
+        if not os.path.exists(self.config.path) and not os.path.exists(self.credentials.path):
+            raise ConfigError("no AWS config found: neither %s nor %s exists"
+                              % (self.config.path, self.credentials.path))
+        for source in (self.config, self.credentials):
+            if source.error:
+                raise source.error
+        return self
+
+    def _refresh(self, force=False):
+        now = self.clock()
+        if not force and self._checked_at is not None and now - self._checked_at < self.check_interval:
+            return
+        self._checked_at = now
+        if self.config.refresh() | self.credentials.refresh():
+            self.generation += 1
+
+    @property
+    def errors(self):
+        return [str(source.error) for source in (self.config, self.credentials) if source.error]
+
+    def _sections(self):
+        with self._lock:
+            self._refresh()
+            return self.config.sections, self.credentials.sections
+
+    def names(self):
+        config, credentials = self._sections()
+        found = set(credentials)
+        for section in config:
+            if section == "default":
+                found.add("default")
+            elif section.startswith("profile "):
+                found.add(section[len("profile "):].strip())
+        return sorted(found)
+
+    def roles(self):
+        return [name for name in self.names() if self._raw(name).get("role_arn")]
+
+    def sources(self):
+        return [name for name in self.names() if not self._raw(name).get("role_arn")]
+
+    def _raw(self, name):
+        config, credentials = self._sections()
+        merged = {}
+        for section in ("default", "profile default") if name == "default" else ("profile " + name,):
+            merged.update(config.get(section, {}))
+        merged.update(credentials.get(name, {}))  # keys in the credentials file win, as in botocore
+        return merged
+
+    def profile(self, name):
+        """The Profile called `name`; ProfileNotFound lists the known ones."""
+        raw = self._raw(name)
+        if not raw and name not in self.names():
+            known = ", ".join(self.names()) or "none"
+            raise ProfileNotFound("profile %r not found in %s (known profiles: %s)"
+                                  % (name, self.config.path, known))
+        values = {"name": name}
+        for key, entry in raw.items():
+            if key not in PROFILE_KEYS:
+                continue
+            attribute, check = PROFILE_KEYS[key]
+            value = entry.value.strip()
+            if not value:
+                continue
+            try:
+                values[attribute] = check(value)
+            except ValueError as exc:
+                shown = "" if key in SECRET_KEYS else " %r" % value
+                raise ConfigError("%s%s %s (profile %r)" % (key, shown, exc, name),
+                                  entry.path, entry.line) from None
+        values["sts_endpoint_url"] = self._service_endpoint(raw.get("services"), "sts")
+        region = self.environ.get("AWS_REGION") or self.environ.get("AWS_DEFAULT_REGION")
+        if region:
+            values["region"] = region
+        return Profile(**values)
+
+    def _service_endpoint(self, entry, service):
+        if entry is None:
+            return ""
+        config, _ = self._sections()
+        section = config.get("services " + entry.value.strip(), {})
+        nested = section.get(service)
+        if nested is None:
+            return ""
+        for line in nested.value.splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "endpoint_url":
+                return value.strip()
+        return ""
+
+    def chain(self, name):
+        """[profile, its source, ..., the one with the keys]; a cycle or a
+        missing source is a ConfigError naming the profiles."""
+        chain = [self.profile(name)]
+        while chain[-1].source_profile and chain[-1].source_profile != chain[-1].name:
+            source = chain[-1].source_profile
+            if any(p.name == source for p in chain):
+                path = " -> ".join([p.name for p in chain] + [source])
+                raise ConfigError("source_profile cycle: %s" % path, self.config.path)
+            try:
+                chain.append(self.profile(source))
+            except ProfileNotFound:
+                raise ConfigError("profile %r has source_profile %r, which does not exist"
+                                  % (chain[-1].name, source), self.config.path) from None
+        chain = self._inherit_region(chain)
+        base = chain[-1]
+        if not base.has_keys and not base.web_identity_token_file and not base.saml_auth_url \
+                and not base.web_identity_auth_url:
+            raise ConfigError("profile %r has no credentials: set aws_access_key_id and "
+                              "aws_secret_access_key, or a source_profile" % base.name,
+                              self.credentials.path)
+        return chain
+
+    def _inherit_region(self, chain):
+        """A profile without a region takes its source's (then [default]'s)."""
+        region = ""
+        if not any(p.region for p in chain) and "default" in self.names():
+            region = self.profile("default").region
+        out = []
+        for profile in reversed(chain):
+            region = profile.region or region
+            out.append(replace(profile, region=region))
+        return out[::-1]
+
+    def region(self, name):
+        try:
+            return self.chain(name)[0].region
+        except ConfigError:
+            return self.profile(name).region
+
+    def idp_password(self, url, key):
+        """A plaintext IdP password from the credentials section named by `url`."""
+        _, credentials = self._sections()
+        entry = credentials.get(url, {}).get(key)
+        return entry.value if entry else ""
+
+
+# ==== SigV4 and STS ========================================================
+# One pure function per step of the signing spec, named after the step.  The
+# time comes in as a parameter.  Never log the secret or the signing key.
+
+SIGV4_ALGORITHM = "AWS4-HMAC-SHA256"
+UNSIGNED_HEADERS = frozenset({"authorization", "connection", "expect", "keep-alive",
+                              "proxy-authenticate", "proxy-authorization", "te", "trailer",
+                              "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id"})
+
+
+def _uri_encode(text, safe="-_.~"):
+    return urllib.parse.quote(text, safe=safe)
+
+
+def canonical_path(path):
+    """Dot segments and empty segments removed, then URI-encoded (non-S3 rules)."""
+    out = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if out:
+                out.pop()
+        elif segment and segment != ".":
+            out.append(segment)
+    normal = "/" + "/".join(out)
+    if path.endswith("/") and out:
+        normal += "/"
+    return _uri_encode(normal, safe="/~")
+
+
+def canonical_query(query):
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    return "&".join("%s=%s" % pair for pair in sorted(
+        (_uri_encode(key), _uri_encode(value)) for key, value in pairs))
+
+
+def canonical_headers(headers):
+    """(canonical header block, signed header list) from [(name, value)]."""
+    merged = {}
+    for name, value in headers:
+        name = name.lower().strip()
+        if name not in UNSIGNED_HEADERS:
+            merged.setdefault(name, []).append(" ".join(str(value).split()))
+    names = sorted(merged)
+    block = "".join("%s:%s\n" % (name, ",".join(merged[name])) for name in names)
+    return block, ";".join(names)
+
+
+def canonical_request(method, url, headers, body):
+    parts = urllib.parse.urlsplit(url)
+    block, signed = canonical_headers(headers)
+    return "\n".join([method.upper(), canonical_path(parts.path or "/"), canonical_query(parts.query),
+                      block, signed, hashlib.sha256(body).hexdigest()])
+
+
+def credential_scope(amz_date, region, service):
+    return "%s/%s/%s/aws4_request" % (amz_date[:8], region, service)
+
+
+def string_to_sign(amz_date, scope, request_text):
+    digest = hashlib.sha256(request_text.encode("utf-8")).hexdigest()
+    return "\n".join([SIGV4_ALGORITHM, amz_date, scope, digest])
+
+
+def signing_key(secret, amz_date, region, service):
+    key = ("AWS4" + secret).encode("utf-8")
+    for part in (amz_date[:8], region, service, "aws4_request"):
+        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+    return key
+
+
+def signature(key, text):
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def host_header(url):
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = "[%s]" % host
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return host if parts.port in (None, default) else "%s:%d" % (host, parts.port)
+
+
+def sign_request(method, url, headers, body, access_key, secret_key, region, service,
+                 now, session_token=""):
+    """Return `headers` plus X-Amz-Date, the token and Authorization."""
+    amz_date = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    headers = [(k, v) for k, v in headers if k.lower() not in ("authorization", "x-amz-date",
+                                                                 "x-amz-security-token")]
+    if not any(k.lower() == "host" for k, _ in headers):
+        headers.append(("Host", host_header(url)))
+    headers.append(("X-Amz-Date", amz_date))
+    if session_token:
+        headers.append(("X-Amz-Security-Token", session_token))
+    request_text = canonical_request(method, url, headers, body)
+    scope = credential_scope(amz_date, region, service)
+    text = string_to_sign(amz_date, scope, request_text)
+    LOG.debug("SigV4 canonical request:\n%s\nstring to sign:\n%s", _redact_token(request_text, session_token), text)
+    sig = signature(signing_key(secret_key, amz_date, region, service), text)
+    _, signed = canonical_headers(headers)
+    headers.append(("Authorization", "%s Credential=%s/%s, SignedHeaders=%s, Signature=%s"
+                    % (SIGV4_ALGORITHM, access_key, scope, signed, sig)))
+    return headers
+
+
+def _redact_token(text, token):
+    return text.replace(token, "<session token>") if token else text
+
+
+def sts_endpoint(profile, environ):
+    """(endpoint URL, signing region) as the SDKs choose them."""
+    region = profile.region or "us-east-1"
+    for url in (environ.get("AWS_ENDPOINT_URL_STS"), environ.get("AWS_ENDPOINT_URL"),
+                profile.sts_endpoint_url, profile.endpoint_url):
+        if url:
+            return url, region
+    if not profile.region:
+        return "https://sts.amazonaws.com/", "us-east-1"
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return "https://sts.%s.%s/" % (region, suffix), region
+
+
+class _LoopbackProxyHandler(urllib.request.ProxyHandler):
+    """Environment proxies (HTTPS_PROXY, NO_PROXY), but never for loopback."""
+
+    def proxy_open(self, req, proxy, type):
+        if (urllib.parse.urlsplit(req.full_url).hostname or "") in ("127.0.0.1", "localhost", "::1"):
+            return None
+        return super().proxy_open(req, proxy, type)
+
+
+def _xml_text(root, name):
+    node = root.find(".//{*}" + name)
+    return (node.text or "").strip() if node is not None else ""
+
+
+class STS:
+    """STS's query API over urllib: signed calls, retries with jittered
+    backoff for throttling, 5xx and connection errors only, typed errors."""
+
+    def __init__(self, environ=None, clock=utcnow, sleep=time.sleep, rand=random.random,
+                 timeout=STS_TIMEOUT, attempts=STS_ATTEMPTS, opener=None):
+        self.environ = os.environ if environ is None else environ
+        self.clock, self.sleep, self.rand = clock, sleep, rand
+        self.timeout, self.attempts = timeout, attempts
+        self._opener = opener
+        self._openers = {}
+        self.calls = 0
+
+    def _open(self, profile):
+        if self._opener is not None:
+            return self._opener
+        bundle = self.environ.get("AWS_CA_BUNDLE") or profile.ca_bundle or None
+        if bundle not in self._openers:
+            context = ssl.create_default_context(cafile=bundle)
+            self._openers[bundle] = urllib.request.build_opener(
+                _LoopbackProxyHandler(), urllib.request.HTTPSHandler(context=context))
+        return self._openers[bundle].open
+
+    def call(self, profile, action, params, creds=None):
+        """POST one action; return the parsed XML root of a success."""
+        url, region = sts_endpoint(profile, self.environ)
+        body = urllib.parse.urlencode(
+            [("Action", action), ("Version", STS_VERSION)] + sorted(params.items())).encode()
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return self._attempt(profile, url, region, action, body, creds)
+            except STSError as exc:
+                retryable = isinstance(exc, STSUnavailable) or exc.aws_code in RETRYABLE_CODES \
+                    or exc.http_status == 429 or exc.http_status >= 500
+                if not retryable or attempt == self.attempts:
+                    if retryable and not isinstance(exc, STSUnavailable):
+                        raise STSUnavailable(str(exc), exc.aws_code, exc.http_status) from None
+                    raise
+                delay = min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + self.rand())
+                LOG.warning("STS %s failed (%s); retry %d in %.2fs", action, exc, attempt, delay)
+                self.sleep(delay)
+
+    def _attempt(self, profile, url, region, action, body, creds):
+        headers = [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]
+        if creds is not None:
+            headers = sign_request("POST", url, headers, body, creds.access_key_id,
+                                   creds.secret_access_key, region, "sts", self.clock(),
+                                   creds.session_token)
+        request = urllib.request.Request(url, data=body, method="POST", headers=dict(headers))
+        self.calls += 1
+        LOG.debug("STS %s -> %s", action, url)
+        try:
+            with self._open(profile)(request, timeout=self.timeout) as response:
+                return self._parse(action, response.status, response.read(STS_MAX_RESPONSE + 1))
+        except urllib.error.HTTPError as exc:
+            return self._parse(action, exc.code, exc.read(STS_MAX_RESPONSE + 1))
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise STSUnavailable("STS %s at %s unreachable: %s" % (action, url, _plain(reason))) from None
+
+    def _parse(self, action, status, data):
+        try:
+            if len(data) > STS_MAX_RESPONSE:
+                raise ET.ParseError("response too large")
+            root = ET.fromstring(data)
+        except ET.ParseError:
+            raise STSError("STS %s: HTTP %d with an answer that is not STS's XML" % (action, status),
+                           "", status) from None
+        if status == 200:
+            return root
+        code = _xml_text(root, "Code") or "HTTP%d" % status
+        message = _xml_text(root, "Message")[:300]
+        raise STSError("STS %s failed: %s: %s" % (action, code, message), code, status)
+
+    # -- actions -------------------------------------------------------------
+
+    def get_session_token(self, profile, keys, duration, serial="", code=""):
+        params = {"DurationSeconds": str(duration)}
+        if serial:
+            params.update(SerialNumber=serial, TokenCode=code)
+        return _credentials_from(self.call(profile, "GetSessionToken", params, keys))
+
+    def assume_role(self, profile, creds, role_arn, session_name, duration,
+                    external_id="", serial="", code=""):
+        params = {"RoleArn": role_arn, "RoleSessionName": session_name,
+                  "DurationSeconds": str(duration)}
+        if external_id:
+            params["ExternalId"] = external_id
+        if serial:
+            params.update(SerialNumber=serial, TokenCode=code)
+        return _credentials_from(self.call(profile, "AssumeRole", params, creds), role_arn)
+
+    def get_caller_identity(self, profile, creds):
+        root = self.call(profile, "GetCallerIdentity", {}, creds)
+        return {name: _xml_text(root, name) for name in ("Arn", "Account", "UserId")}
+
+    def assume_role_with_saml(self, profile, role_arn, principal_arn, assertion, duration):
+        params = {"RoleArn": role_arn, "PrincipalArn": principal_arn,
+                  "SAMLAssertion": assertion, "DurationSeconds": str(duration)}
+        return _credentials_from(self.call(profile, "AssumeRoleWithSAML", params), role_arn)
+
+    def assume_role_with_web_identity(self, profile, role_arn, token, session_name, duration):
+        params = {"RoleArn": role_arn, "WebIdentityToken": token,
+                  "RoleSessionName": session_name, "DurationSeconds": str(duration)}
+        return _credentials_from(self.call(profile, "AssumeRoleWithWebIdentity", params), role_arn)
+
+
+def _plain(reason):
+    """An exception's text without anything but its class for odd types."""
+    text = getattr(reason, "strerror", None) or str(reason)
+    return text[:200] if isinstance(text, str) else type(reason).__name__
+
+
+def _credentials_from(root, role_arn=""):
+    try:
+        expiration = parse_time(_xml_text(root, "Expiration"))
+    except ValueError:
+        raise STSError("STS answered without a valid Expiration", "", 502) from None
+    creds = Credentials(_xml_text(root, "AccessKeyId"), _xml_text(root, "SecretAccessKey"),
+                        _xml_text(root, "SessionToken"), expiration, role_arn=role_arn,
+                        account_id=account_from_arn(_xml_text(root, "Arn") or role_arn))
+    if not (creds.access_key_id and creds.secret_access_key and creds.session_token):
+        raise STSError("STS answered without complete credentials", "", 502)
+    return creds
+
+
+# ==== Credentials, sources and cache =======================================
+
+
+class Credentials:
+    """A set of AWS credentials.  repr() shows no secret.  The documents the
+    service sends are built once per set (they are served many times)."""
+
+    __slots__ = ("access_key_id", "secret_access_key", "session_token", "expiration",
+                 "role_arn", "account_id", "obtained", "_documents")
+
+    def __init__(self, access_key_id, secret_access_key, session_token="", expiration=None,
+                 role_arn="", account_id="", obtained=None):
+        self.access_key_id = access_key_id
+        self.secret_access_key = secret_access_key
+        self.session_token = session_token
+        self.expiration = expiration
+        self.role_arn, self.account_id = role_arn, account_id
+        self.obtained = obtained or utcnow()
+        self._documents = {}
+
+    def __repr__(self):
+        return "Credentials(%s..., expires %s)" % (self.access_key_id[:4],
+                                                   self.expiration and format_time(self.expiration))
+
+    def remaining(self, now):
+        return (self.expiration - now).total_seconds()
+
+    def lifetime(self):
+        return (self.expiration - self.obtained).total_seconds()
+
+    def refresh_window(self):
+        """Seconds before expiry at which a background renewal starts."""
+        return min(REFRESH_AHEAD, max(0.0, self.lifetime()) * REFRESH_FRACTION)
+
+    def document(self, kind):
+        """JSON bytes for 'imds', 'imds-extended' or 'ecs', built once."""
+        body = self._documents.get(kind)
+        if body is None:
+            body = self._documents[kind] = json.dumps(self._fields(kind)).encode()
+        return body
+
+    def _fields(self, kind):
+        keys = {"AccessKeyId": self.access_key_id, "SecretAccessKey": self.secret_access_key,
+                "Token": self.session_token, "Expiration": format_time(self.expiration)}
+        if kind == "ecs":
+            keys.update(RoleArn=self.role_arn, AccountId=self.account_id)
+            return {k: v for k, v in keys.items() if v}
+        doc = {"Code": "Success", "LastUpdated": format_time(self.obtained), "Type": "AWS-HMAC"}
+        doc.update(keys)
+        if kind == "imds-extended" and self.account_id:
+            doc["AccountId"] = self.account_id
+        return doc
+
+    def to_cache(self):
+        """aws-runas's cache file line."""
+        return json.dumps({"AccessKeyId": self.access_key_id,
+                           "Expiration": format_time(self.expiration),
+                           "SecretAccessKey": self.secret_access_key,
+                           "SessionToken": self.session_token}).encode() + b"\n"
+
+    @classmethod
+    def from_cache(cls, data, role_arn, now):
+        """Read a cache line.  The issue time is not stored: assume at least
+        an hour's lifetime, so that refresh-ahead still works."""
+        doc = json.loads(data)
+        expiration = parse_time(doc["Expiration"])
+        return cls(doc["AccessKeyId"], doc["SecretAccessKey"], doc["SessionToken"], expiration,
+                   role_arn=role_arn, account_id=account_from_arn(role_arn),
+                   obtained=min(now, expiration - dt.timedelta(hours=1)))
+
+
+class _Flight:
+    """One fetch in progress; callers that arrive meanwhile share its outcome."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.result = self.error = None
+
+
+class Layer:
+    """One cached set of credentials: a session token or an assumed role.
+
+    `fetch(code)` makes the STS call.  The layer gives single flight (any
+    number of concurrent callers, one fetch) and remembers what the last
+    background renewal ran into."""
+
+    def __init__(self, key, cache_file, label, mfa_serial=""):
+        self.key, self.cache_file, self.label = key, cache_file, label
+        self.mfa_serial = mfa_serial
+        self.fetch = None
+        self.creds = None
+        self.disk_checked = False
+        self.flight = None
+        self.lock = threading.Lock()
+        self.error = None  # the last failure's message
+        self.mfa_pending = False  # a renewal is waiting for an MFA code
+        self.retry_at = None
+
+
+class Engine:
+    """Credentials for any profile: plans the layers of a profile's chain,
+    caches each in memory and on disk, renews ahead of expiry.
+
+    Side effects are parameters: `sts`, `clock`, `mfa_prompt(profile, serial)
+    -> code` (None: raise MFARequired), `spawn(function)` for background work."""
+
+    def __init__(self, config, sts, clock=utcnow, mfa_prompt=None, spawn=None,
+                 cache_dir=None, environ=None):
+        self.config, self.sts, self.clock = config, sts, clock
+        self.mfa_prompt = mfa_prompt
+        self.spawn = spawn or _spawn_daemon
+        self.cache_dir = cache_dir if cache_dir is not None else config.directory
+        self.environ = os.environ if environ is None else environ
+        self._layers = {}
+        self._lock = threading.Lock()
+        self._session_names = {}
+        self._cache_warned = False
+
+    # -- planning ------------------------------------------------------------
+
+    def plan(self, name):
+        """The layers of `name`, bottom first; each layer's fetch is bound."""
+        chain = self.config.chain(name)
+        base = chain[-1]
+        roles = [p for p in reversed(chain) if p.is_role]
+        if not base.has_keys:
+            raise ConfigError("profile %r authenticates through an identity provider, which "
+                              "this version does not support yet" % base.name)
+        serial = (roles[0].mfa_serial if roles else "") or base.mfa_serial
+        layers = []
+        if base.aws_session_token:
+            layers.append(self._layer(("static", base.name), "", base.name, "",
+                                      lambda code, b=base: self._static(b)))
+        elif not roles or roles[0].role_duration <= SESSION_TOKEN_ROLE_MAX:
+            layers.append(self._session_layer(base, serial, roles[0] if roles else base))
+        session_name = ""
+        for index, role in enumerate(roles):
+            below = layers[-1] if layers else None
+            direct_mfa = serial if below is None else ""
+            session_name = role.role_session_name or session_name  # chained roles inherit it
+            layers.append(self._role_layer(role, base, below, direct_mfa, index > 0, session_name))
+        return layers
+
+    def _layer(self, key, prefix, cache_name, serial, fetch):
+        with self._lock:
+            layer = self._layers.get(key)
+            if layer is None:
+                cache_file = os.path.join(self.cache_dir, prefix + cache_name) if prefix else ""
+                layer = self._layers[key] = Layer(key, cache_file, cache_name, serial)
+        layer.fetch = fetch
+        return layer
+
+    def _session_layer(self, base, serial, owner):
+        # session_token_duration may sit on the role profile or on the keys' profile
+        duration = owner.session_duration
+        if duration == SESSION_DURATION[0]:
+            duration = base.session_duration
+
+        def fetch(code):
+            keys = Credentials(base.aws_access_key_id, base.aws_secret_access_key)
+            token = self._mfa_code(base.name, serial, code) if serial else ""
+            creds = self.sts.get_session_token(base, keys, duration, serial, token)
+            creds.account_id = account_from_arn(serial)
+            return creds
+        return self._layer(("session", base.name, serial, duration), CACHE_PREFIX["session"],
+                           base.name, serial, fetch)
+
+    def _role_layer(self, role, base, below, serial, chained, session_name):
+        duration = min(role.role_duration, CHAINED_ROLE_MAX) if chained else role.role_duration
+
+        def fetch(code):
+            if below is None:
+                source = Credentials(base.aws_access_key_id, base.aws_secret_access_key)
+            else:
+                source = self._get(below, None)
+            token = self._mfa_code(role.name, serial, code) if serial else ""
+            name = session_name or self._session_name(base)
+            return self.sts.assume_role(role, source, role.role_arn, name, duration,
+                                        role.external_id, serial, token)
+        return self._layer(("role", role.name, role.role_arn, below and below.key),
+                           CACHE_PREFIX["role"], role.name, serial, fetch)
+
+    def _static(self, base):
+        now = self.clock()
+        return Credentials(base.aws_access_key_id, base.aws_secret_access_key,
+                           base.aws_session_token, now + dt.timedelta(seconds=STATIC_TOKEN_LIFETIME),
+                           obtained=now)
+
+    def _mfa_code(self, profile, serial, code):
+        if code:
+            return code
+        if self.mfa_prompt is not None and not _in_background():
+            code = self.mfa_prompt(profile, serial)
+            if code:
+                return code
+        raise MFARequired("an MFA code is needed for profile %r (device %s)" % (profile, serial),
+                          profile, serial)
+
+    def _session_name(self, base):
+        """The IAM user name (GetCallerIdentity with the base keys, once per
+        base profile), else the OS user."""
+        if base.name not in self._session_names:
+            keys = Credentials(base.aws_access_key_id, base.aws_secret_access_key, base.aws_session_token)
+            try:
+                arn = self.sts.get_caller_identity(base, keys).get("Arn", "")
+                name = arn.rsplit("/", 1)[-1] if ":user/" in arn else ""
+            except STSError as exc:
+                LOG.info("GetCallerIdentity for %r failed (%s); using the OS user name", base.name, exc)
+                name = ""
+            self._session_names[base.name] = name if SESSION_NAME.match(name) else os_user(self.environ)
+        return self._session_names[base.name]
+
+    # -- serving -------------------------------------------------------------
+
+    def credentials(self, name, mfa_code=None):
+        """Credentials for profile `name`: cached while they have time left,
+        renewed in the background ahead of expiry, fetched when there are none.
+        With `mfa_code`, the layer that asks for MFA is renewed with it."""
+        layers = self.plan(name)
+        if mfa_code:
+            self._use_code(layers, mfa_code)
+        return self._get(layers[-1], None)
+
+    def _use_code(self, layers, code):
+        """Spend the code on the lowest layer that needs one and is due."""
+        now = self.clock()
+        for layer in layers:
+            if not layer.mfa_serial:
+                continue
+            creds = self._cached(layer)
+            if creds is None or creds.remaining(now) < max(creds.refresh_window(), MIN_SERVE):
+                self._fly(layer, code)
+            return
+
+    def _cached(self, layer):
+        if layer.creds is None and not layer.disk_checked:
+            layer.disk_checked = True
+            layer.creds = self._read_cache(layer)
+        return layer.creds
+
+    def _get(self, layer, code):
+        creds = self._cached(layer)
+        now = self.clock()
+        if creds is not None and creds.remaining(now) > MIN_SERVE:
+            if creds.remaining(now) < creds.refresh_window():
+                self._renew_in_background(layer, now)
+            return creds
+        return self._fly(layer, code)
+
+    def _fly(self, layer, code):
+        with layer.lock:
+            flight, owner = layer.flight, layer.flight is None
+            if owner:
+                flight = layer.flight = _Flight()
+        if not owner:
+            flight.done.wait()
+            if isinstance(flight.error, MFARequired) and code:
+                return self._fly(layer, code)  # the waiting caller brought the code
+            if flight.error is not None:
+                raise flight.error
+            return flight.result
+        try:
+            flight.result = self._fetch(layer, code)
+            return flight.result
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        finally:
+            with layer.lock:
+                layer.flight = None
+            flight.done.set()
+
+    def _fetch(self, layer, code):
+        try:
+            creds = layer.fetch(code)
+        except MFARequired as exc:
+            layer.mfa_pending, layer.error = True, str(exc)
+            raise
+        except STSError as exc:
+            if MFA_ERROR.search(str(exc)) and exc.aws_code == "AccessDenied" and layer.mfa_serial:
+                layer.mfa_pending, layer.error = True, "the MFA code was not accepted"
+                raise MFAInvalid("the MFA code was not accepted for profile %r; try the next code"
+                                 % layer.label, layer.label, layer.mfa_serial) from None
+            layer.error = str(exc)
+            raise
+        creds.obtained = min(self.clock(), creds.expiration)
+        layer.creds, layer.error, layer.mfa_pending, layer.retry_at = creds, None, False, None
+        LOG.info("new credentials for %s (%s), valid until %s", layer.label, layer.key[0],
+                 format_time(creds.expiration))
+        self._write_cache(layer, creds)
+        return creds
+
+    def _renew_in_background(self, layer, now):
+        if layer.flight is not None or (layer.retry_at and now < layer.retry_at):
+            return
+        layer.retry_at = now + dt.timedelta(seconds=RETRY_RENEWAL)
+        self.spawn(lambda: self._renew(layer))
+
+    def _renew(self, layer):
+        _BACKGROUND.active = True
+        try:
+            self._fly(layer, None)
+        except RunasError as exc:
+            LOG.warning("background renewal of %s: %s", layer.label, exc)
+        finally:
+            _BACKGROUND.active = False
+
+    def renew_due(self):
+        """Start renewals of every known layer inside its refresh window."""
+        now = self.clock()
+        with self._lock:
+            layers = list(self._layers.values())
+        for layer in layers:
+            creds = layer.creds
+            if creds is not None and layer.fetch is not None and creds.remaining(now) < creds.refresh_window():
+                self._renew_in_background(layer, now)
+
+    def refresh(self, name, mfa_code=None):
+        """Drop every layer of `name` (memory and disk) and fetch anew."""
+        for layer in self.plan(name):
+            with layer.lock:
+                layer.creds, layer.retry_at = None, None
+                layer.disk_checked = True
+            self._remove_cache(layer)
+        return self.credentials(name, mfa_code)
+
+    def status(self, name):
+        """What the page shows: expiry, renewal state, whether MFA is needed."""
+        try:
+            layers = self.plan(name)
+        except RunasError as exc:
+            return {"profile": name, "error": str(exc)}
+        now = self.clock()
+        top = layers[-1].creds
+        need_soon = any(layer.mfa_serial and (layer.mfa_pending or layer.creds is None or
+                        layer.creds.remaining(now) < MFA_WARN) for layer in layers)
+        errors = [layer.error for layer in layers if layer.error]
+        return {"profile": name,
+                "expiration": format_time(top.expiration) if top else None,
+                "seconds_left": int(top.remaining(now)) if top else 0,
+                "mfa_needed": bool(need_soon),
+                "error": errors[-1] if errors else None}
+
+    # -- disk cache ----------------------------------------------------------
+
+    def _read_cache(self, layer):
+        if not layer.cache_file:
+            return None
+        try:
+            with open(layer.cache_file, "rb") as handle:
+                creds = Credentials.from_cache(handle.read(64 * 1024), role_arn=_role_of(layer),
+                                               now=self.clock())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            LOG.warning("ignoring cache file %s: %s", layer.cache_file, type(exc).__name__)
+            return None
+        if creds.remaining(self.clock()) <= MIN_SERVE:
+            return None
+        LOG.info("using cached credentials for %s from %s", layer.label, layer.cache_file)
+        return creds
+
+    def _write_cache(self, layer, creds):
+        if not layer.cache_file:
+            return
+        try:
+            write_private_file(layer.cache_file, creds.to_cache())
+        except OSError as exc:
+            if not self._cache_warned:
+                LOG.warning("cannot write cache %s (%s): keeping credentials in memory only",
+                            layer.cache_file, exc.strerror)
+                self._cache_warned = True
+
+    def _remove_cache(self, layer):
+        if layer.cache_file:
+            try:
+                os.unlink(layer.cache_file)
+            except OSError:
+                pass
+
+
+def _role_of(layer):
+    return layer.key[2] if layer.key[0] == "role" else ""
+
+
+_BACKGROUND = threading.local()
+
+
+def _in_background():
+    return getattr(_BACKGROUND, "active", False)
+
+
+def _spawn_daemon(function):
+    thread = threading.Thread(target=function, name="runas-meta-renew", daemon=True)
+    thread.start()
+    return thread
+
+
+# ==== HTTP service =========================================================
+# Routes are data; one dispatcher (`Service.handle`) runs the guards of the
+# route's kind, then its handler; every answer leaves through
+# `Handler.respond` in one write.
+
+
+class Request:
+    """What a handler sees: method, path (no query), lower-case headers, body."""
+
+    __slots__ = ("method", "path", "query", "headers", "body", "client")
+
+    def __init__(self, method, target, headers=(), body=b"", client=("127.0.0.1", 0)):
+        path, _, self.query = target.partition("?")
+        self.method, self.path, self.body, self.client = method, path, body, client
+        self.headers = {}
+        for name, value in headers:
+            self.headers.setdefault(name.lower(), value)
+
+    def header(self, name):
+        return self.headers.get(name)
+
+    def form(self):
+        """Fields of a form-encoded (or JSON object) body; last value wins."""
+        text = self.body.decode("utf-8", "replace")
+        if text.lstrip().startswith("{"):
+            try:
+                doc = json.loads(text)
+            except ValueError:
+                raise HTTPError(400, "the body is not valid JSON") from None
+            if not isinstance(doc, dict):
+                raise HTTPError(400, "the body must be a JSON object")
+            return {str(k): str(v) for k, v in doc.items()}
+        return dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
+
+
+class Response:
+    __slots__ = ("status", "body", "content_type", "headers")
+
+    def __init__(self, status, body=b"", content_type="application/json", headers=()):
+        self.status, self.body = status, body
+        self.content_type, self.headers = content_type, tuple(headers)
+
+
+def json_response(doc, status=200, headers=()):
+    return Response(status, json.dumps(doc).encode(), headers=headers)
+
+
+def text_response(text, headers=()):
+    return Response(200, text.encode(), "text/plain", headers)
+
+
+def error_response(status, code, message, headers=()):
+    return json_response({"Code": code, "Message": message}, status, headers)
+
+
+class ImdsTokens:
+    """Stateless IMDSv2 tokens: expiry and an HMAC of it under a per-process
+    key.  Nothing is stored, so the token state cannot grow."""
+
+    def __init__(self, key=None, clock=time.time):
+        self.key = key or secrets.token_bytes(32)
+        self.clock = clock
+
+    def issue(self, ttl):
+        raw = struct.pack(">Q", int(self.clock()) + ttl) + secrets.token_bytes(8)
+        mac = hmac.new(self.key, raw, hashlib.sha256).digest()[:24]
+        return base64.urlsafe_b64encode(raw + mac).decode().rstrip("=")
+
+    def valid(self, token):
+        if not token or len(token) > 64:
+            return False
+        try:
+            data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except ValueError:
+            return False
+        if len(data) != 40:
+            return False
+        mac = hmac.new(self.key, data[:16], hashlib.sha256).digest()[:24]
+        expiry = struct.unpack(">Q", data[:8])[0]
+        return hmac.compare_digest(mac, data[16:]) and self.clock() < expiry
+
+
+class Router:
+    """(method, path pattern) -> (handler, guard).  `{name}` matches one
+    path segment.  A known path with another method is 405 with Allow."""
+
+    def __init__(self, routes):
+        self.exact, self.patterns = {}, []
+        for method, pattern, handler, guard in routes:
+            if "{" in pattern:
+                regex = re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + r"\Z")
+                self.patterns.append((regex, method, handler, guard))
+            else:
+                self.exact.setdefault(pattern, {})[method] = (handler, guard)
+
+    def match(self, method, path):
+        found = self.exact.get(path)
+        args = {}
+        if found is None:
+            found = {}
+            for regex, route_method, handler, guard in self.patterns:
+                match = regex.match(path)
+                if match:
+                    found.setdefault(route_method, (handler, guard))
+                    args = {k: urllib.parse.unquote(v) for k, v in match.groupdict().items()}
+        if not found:
+            raise HTTPError(404, "no such path: %s" % _printable(path), "NotFound")
+        route = found.get("GET" if method == "HEAD" else method)
+        if route is None:
+            allowed = sorted(set(found) | ({"HEAD"} if "GET" in found else set()))
+            raise HTTPError(405, "%s is not allowed here" % _printable(method), "MethodNotAllowed",
+                            [("Allow", ", ".join(allowed))])
+        return route[0], route[1], args
+
+
+def _printable(text, limit=200):
+    return re.sub(r"[^\x21-\x7e]", "?", text)[:limit]
+
+
+SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store"))
+
+
+class Service:
+    """The credential service as a function from Request to Response.
+
+    It owns the running state (active profile) under one lock; the engine
+    owns credentials.  `handle` never raises."""
+
+    def __init__(self, engine, config, mode="ecs", imds_v2_only=False, auth_token=None,
+                 tokens=None, clock=time.monotonic, legacy=False):
+        self.engine, self.config, self.mode = engine, config, mode
+        self.imds_v2_only, self.auth_token = imds_v2_only, auth_token
+        self.tokens = tokens or ImdsTokens()
+        self.clock, self.legacy = clock, legacy
+        self.router = Router(ROUTES)
+        self.active = None
+        self.hosts, self.origins, self.base_url = frozenset(), frozenset(), ""
+        self._lock = threading.Lock()
+        self._told_mfa = {}
+
+    def set_address(self, host, port):
+        """Allow exactly the Host values that name this listener."""
+        names = {host, "localhost"} if host in (LOOPBACK, "::1") else {host}
+        names = {"[%s]" % n if ":" in n else n for n in names}
+        hosts = {"%s:%d" % (n, port) for n in names}
+        if port == 80:
+            hosts |= names
+        self.hosts = frozenset(hosts)
+        self.origins = frozenset("http://" + h for h in hosts)
+        self.base_url = "http://%s:%d" % ("[%s]" % host if ":" in host else host, port)
+
+    def activate(self, name):
+        if name is not None:
+            self.config.profile(name)  # ProfileNotFound for a name that is not there
+        with self._lock:
+            self.active = name
+
+    # -- the dispatcher ------------------------------------------------------
+
+    def handle(self, request):
+        try:
+            self._check_host(request)
+            handler, guard, args = self.router.match(request.method, request.path)
+            GUARDS[guard](self, request)
+            response = handler(self, request, **args)
+        except MFARequired as exc:
+            response = self._mfa_needed(exc)
+        except HTTPError as exc:
+            response = error_response(exc.status, exc.code, str(exc), exc.headers)
+        except RunasError as exc:
+            response = error_response(exc.status, exc.code, str(exc))
+        except Exception:  # a bug: log the traceback (no secrets in our messages)
+            LOG.exception("internal error on %s %s", request.method, _printable(request.path))
+            response = error_response(500, "InternalError", "internal error; see the service log")
+        return response
+
+    def _check_host(self, request):
+        if request.header("host") not in self.hosts:
+            raise HTTPError(403, "this Host is not served here (DNS rebinding is refused); "
+                            "use %s" % self.base_url, "ForbiddenHost")
+
+    def _mfa_needed(self, exc):
+        now = self.clock()
+        if now - self._told_mfa.get(exc.profile, -1e9) > MINUTE:
+            self._told_mfa[exc.profile] = now
+            LOG.warning("profile %r needs an MFA code: open %s/ or POST %s/mfa",
+                        exc.profile, self.base_url, self.base_url)
+        message = "%s: open %s/ to enter it, or POST the form field mfa to %s/mfa" % (
+            exc, self.base_url, self.base_url)
+        return error_response(401, exc.code, message, [(AUTH_TYPE_HEADER, exc.auth_type)])
+
+    # -- guards --------------------------------------------------------------
+
+    def _refuse_browsers(self, request):
+        """Credential paths: SDKs send no Origin, Referer or Sec-Fetch-Site."""
+        fetch_site = request.header("sec-fetch-site")
+        if request.header("origin") is not None or request.header("referer") is not None \
+                or fetch_site not in (None, "none"):
+            raise HTTPError(403, "credentials are not served to web pages", "ForbiddenBrowser")
+
+    def _refuse_cross_site(self, request):
+        origin = request.header("origin")
+        fetch_site = request.header("sec-fetch-site")
+        if (origin is not None and origin not in self.origins) or \
+                fetch_site not in (None, "none", "same-origin"):
+            raise HTTPError(403, "requests from other sites are refused", "ForbiddenOrigin")
+
+    def _guard_imds(self, request):
+        self._refuse_browsers(request)
+        token = request.header("x-aws-ec2-metadata-token")
+        if token is not None and not self.tokens.valid(token):
+            raise HTTPError(401, "the IMDSv2 token is invalid or expired", "Unauthorized")
+        if token is None and self.imds_v2_only:
+            raise HTTPError(401, "IMDSv1 is disabled: get a token with PUT /latest/api/token",
+                            "Unauthorized")
+
+    def _guard_ecs(self, request):
+        self._refuse_browsers(request)
+        if self.auth_token is not None:
+            given = (request.header("authorization") or "").encode("utf-8", "replace")
+            if not hmac.compare_digest(given, self.auth_token.encode()):
+                raise HTTPError(401, "a valid Authorization header is required "
+                                "(AWS_CONTAINER_AUTHORIZATION_TOKEN or _FILE)", "Unauthorized")
+
+    def _guard_token(self, request):
+        self._refuse_browsers(request)
+
+    def _guard_none(self, request):
+        pass
+
+    # -- EC2 metadata --------------------------------------------------------
+
+    def imds_token(self, request):
+        if request.header("x-forwarded-for") is not None:
+            raise HTTPError(403, "token requests through a proxy are refused", "Forbidden")
+        ttl_text = (request.header("x-aws-ec2-metadata-token-ttl-seconds") or "").strip()
+        if not ttl_text.isdigit() or not 1 <= int(ttl_text) <= IMDS_MAX_TTL:
+            raise HTTPError(400, "X-aws-ec2-metadata-token-ttl-seconds must be 1..%d" % IMDS_MAX_TTL)
+        ttl = int(ttl_text)
+        return text_response(self.tokens.issue(ttl),
+                             [("X-aws-ec2-metadata-token-ttl-seconds", str(ttl))])
+
+    def _active_name(self):
+        name = self.active
+        if name is None:
+            raise HTTPError(404, "no profile is active: choose one at %s/ or POST %s/profile"
+                            % (self.base_url, self.base_url), "NoActiveProfile")
+        return name
+
+    def imds_roles(self, request):
+        return text_response(self._active_name())
+
+    def _known(self, name):
+        if name != self.active and name not in self.config.names():
+            raise HTTPError(404, "no such role: %s" % _printable(name), "NotFound")
+        return name
+
+    def imds_credentials(self, request, name):
+        return Response(200, self.engine.credentials(self._known(name)).document("imds"))
+
+    def imds_credentials_extended(self, request, name):
+        return Response(200, self.engine.credentials(self._known(name)).document("imds-extended"))
+
+    def _region(self):
+        region = self.config.region(self._active_name())
+        if not region:
+            raise HTTPError(404, "profile %r has no region" % self.active, "NotFound")
+        return region
+
+    def imds_region(self, request):
+        return text_response(self._region())
+
+    def imds_zone(self, request):
+        return text_response(self._region() + "a")
+
+    def imds_instance_id(self, request):
+        return text_response(INSTANCE_ID)
+
+    def _account(self):
+        profile = self.config.profile(self._active_name())
+        return account_from_arn(profile.role_arn) or account_from_arn(profile.mfa_serial)
+
+    def imds_identity(self, request):
+        region = self._region()
+        return json_response({"accountId": self._account(), "region": region,
+                              "availabilityZone": region + "a", "instanceId": INSTANCE_ID,
+                              "version": "2017-09-30"})
+
+    def imds_info(self, request):
+        name = self._active_name()
+        return json_response({
+            "Code": "Success", "LastUpdated": format_time(utcnow()),
+            "InstanceProfileArn": "arn:aws:iam::%s:instance-profile/%s" % (self._account(), name),
+            "InstanceProfileId": "AIPA" + hashlib.sha256(name.encode()).hexdigest()[:17].upper()})
+
+    # -- ECS -----------------------------------------------------------------
+
+    def ecs_credentials(self, request, name=None):
+        name = name or self._active_name()
+        return Response(200, self.engine.credentials(name).document("ecs"))
+
+    # -- management API ------------------------------------------------------
+
+    def list_profiles(self, request):
+        return json_response(self.config.sources())
+
+    def list_roles(self, request):
+        return json_response(self.config.roles())
+
+    def _profile_doc(self, name):
+        p = self.config.profile(name)
+        return {"name": p.name, "role_arn": p.role_arn, "external_id": "set" if p.external_id else "",
+                "auth_url": p.saml_auth_url or p.web_identity_auth_url,
+                "username": p.saml_username or p.web_identity_username,
+                "jump_role": p.jump_role_arn, "client_id": p.web_identity_client_id,
+                "redirect_uri": p.web_identity_redirect_uri, "source_profile": p.source_profile,
+                "region": p.region, "mfa_serial": p.mfa_serial}
+
+    def get_profile(self, request):
+        return json_response(self._profile_doc(self._active_name()))
+
+    def post_profile(self, request):
+        name = request.body.decode("utf-8", "replace").strip()
+        if name.startswith('"'):
+            try:
+                name = str(json.loads(name))
+            except ValueError:
+                raise HTTPError(400, "the body must be a profile name") from None
+        if not name:
+            raise HTTPError(400, "the body must be a profile name")
+        self.activate(name)
+        LOG.info("active profile is now %r", name)
+        self.engine.credentials(name)
+        return json_response(self._profile_doc(name))
+
+    def post_mfa(self, request):
+        form = request.form()
+        code = form.get("mfa", "").strip()
+        if not re.match(r"\d{6,8}\Z", code):
+            raise HTTPError(400, "the form field mfa must be the 6-digit code from the MFA device")
+        name = form.get("profile") or self._active_name()
+        creds = self.engine.credentials(name, mfa_code=code)
+        return json_response({"profile": name, "expiration": format_time(creds.expiration)})
+
+    def post_auth(self, request):
+        name = request.form().get("profile") or self._active_name()
+        raise HTTPError(400, "profile %r does not use an identity provider; nothing to sign in to"
+                        % name)
+
+    def post_refresh(self, request):
+        name = self._active_name()
+        creds = self.engine.refresh(name)
+        return json_response({"profile": name, "expiration": format_time(creds.expiration)})
+
+    def get_status(self, request):
+        doc = {"active": self.active, "mode": self.mode, "config_errors": self.config.errors}
+        if self.active:
+            doc.update(self.engine.status(self.active))
+        return json_response(doc)
+
+    def page(self, request):
+        return Response(200, PAGE_HTML, "text/html; charset=utf-8",
+                        [("Content-Security-Policy", PAGE_CSP), ("X-Frame-Options", "DENY")])
+
+
+INSTANCE_ID = "i-0000000000000000a"
+
+GUARDS = {
+    "imds": Service._guard_imds,
+    "token": Service._guard_token,
+    "ecs": Service._guard_ecs,
+    "api": Service._refuse_cross_site,
+    "page": Service._guard_none,
+}
+
+_CREDS = "/latest/meta-data/iam/security-credentials"
+ROUTES = (
+    # method, path, handler, guard
+    ("PUT", "/latest/api/token", Service.imds_token, "token"),
+    ("GET", _CREDS + "/", Service.imds_roles, "imds"),
+    ("GET", _CREDS, Service.imds_roles, "imds"),
+    ("GET", _CREDS + "/{name}", Service.imds_credentials, "imds"),
+    ("GET", _CREDS + "-extended/", Service.imds_roles, "imds"),
+    ("GET", _CREDS + "-extended/{name}", Service.imds_credentials_extended, "imds"),
+    ("GET", "/latest/meta-data/iam/info", Service.imds_info, "imds"),
+    ("GET", "/latest/meta-data/placement/region", Service.imds_region, "imds"),
+    ("GET", "/latest/meta-data/placement/availability-zone", Service.imds_zone, "imds"),
+    ("GET", "/latest/meta-data/instance-id", Service.imds_instance_id, "imds"),
+    ("GET", "/latest/dynamic/instance-identity/document", Service.imds_identity, "imds"),
+    ("GET", "/credentials", Service.ecs_credentials, "ecs"),
+    ("GET", "/credentials/{name}", Service.ecs_credentials, "ecs"),
+    ("GET", "/list-profiles", Service.list_profiles, "api"),
+    ("GET", "/list-roles", Service.list_roles, "api"),
+    ("GET", "/profile", Service.get_profile, "api"),
+    ("POST", "/profile", Service.post_profile, "api"),
+    ("POST", "/mfa", Service.post_mfa, "api"),
+    ("POST", "/auth", Service.post_auth, "api"),
+    ("POST", "/refresh", Service.post_refresh, "api"),
+    ("GET", "/status", Service.get_status, "api"),
+    ("GET", "/", Service.page, "page"),
+)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """Reads a request, hands it to the Service, writes the answer in one
+    write.  HTTP/1.1 keep-alive, no Nagle, a socket timeout."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "runas-meta/" + __version__
+    sys_version = ""
+    disable_nagle_algorithm = True
+    timeout = SOCKET_TIMEOUT
+
+    def do_GET(self):
+        started = time.perf_counter()
+        response = self._read_and_handle()
+        self.respond(response, started)
+
+    do_HEAD = do_PUT = do_POST = do_DELETE = do_PATCH = do_OPTIONS = do_GET
+
+    def _read_and_handle(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self.close_connection = True
+            return error_response(411, "LengthRequired", "send the body with a Content-Length")
+        length_text = self.headers.get("Content-Length") or "0"
+        if not length_text.strip().isdigit():
+            self.close_connection = True
+            return error_response(400, "BadRequest", "Content-Length is not a number")
+        length = int(length_text)
+        if length > MAX_BODY:
+            self.close_connection = True
+            return error_response(413, "PayloadTooLarge", "the body is over %d bytes" % MAX_BODY)
+        body = self.rfile.read(length) if length else b""
+        request = Request(self.command, self.path, self.headers.items(), body, self.client_address)
+        return self.server.service.handle(request)
+
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own parse errors (400, 414, 431, 501) as our JSON."""
+        self.close_connection = True
+        reason = self.responses.get(code, ("Error",))[0]
+        self.respond(error_response(code, reason.replace(" ", ""), message or reason))
+
+    def respond(self, response, started=None):
+        reason = self.responses.get(response.status, ("",))[0]
+        lines = ["HTTP/1.1 %d %s" % (response.status, reason),
+                 "Server: " + self.server_version,
+                 "Date: " + self.date_time_string(),
+                 "Content-Type: " + response.content_type,
+                 "Content-Length: %d" % len(response.body)]
+        lines += ["%s: %s" % pair for pair in SECURITY_HEADERS + response.headers]
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        if started is not None:  # logged before the write, so a stop cannot lose the line
+            LOG.info("%s %s %d %dB %.1fms", _printable(self.command or "-", 10),
+                     _printable(self.path.partition("?")[0]), response.status,
+                     len(response.body), (time.perf_counter() - started) * 1000)
+        self.wfile.write(head if self.command == "HEAD" else head + response.body)
+
+    def log_message(self, format, *args):
+        LOG.debug("http: " + format, *args)
+
+
+class Server(http.server.ThreadingHTTPServer):
+    """ThreadingHTTPServer with a deep backlog, a cap on connections and
+    quiet handling of clients that hang up."""
+
+    daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
+
+    def __init__(self, address, service, max_connections=MAX_CONNECTIONS):
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.service = service
+        self._slots = threading.BoundedSemaphore(max_connections)
+        super().__init__(address, Handler)
+        service.set_address(address[0], self.server_address[1])
+
+    def server_bind(self):
+        # HTTPServer.server_bind calls getfqdn(), a DNS lookup we do not need.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                                b"Connection: close\r\nRetry-After: 1\r\n\r\n")
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request, client_address):
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError, socket.timeout)):
+            return
+        LOG.error("error on a connection from %s", client_address[0], exc_info=True)
+
+
+def start_renewals(engine, interval=30.0, stop=None):
+    """A daemon thread that renews whatever is due every `interval` seconds."""
+    stop = stop or threading.Event()
+
+    def loop():
+        while not stop.wait(interval):
+            try:
+                engine.renew_due()
+            except Exception:
+                LOG.exception("renewal loop")
+    threading.Thread(target=loop, name="runas-meta-renewals", daemon=True).start()
+    return stop
+
+
+# ==== Browser page =========================================================
+# One self-contained page: no external resources, the script allowed by its
+# hash in the Content-Security-Policy.
+
+PAGE_SCRIPT = r"""
+"use strict";
+const $ = (id) => document.getElementById(id);
+async function call(method, path, body) {
+  const init = {method: method, headers: {}};
+  if (body !== undefined) {
+    init.body = body;
+    init.headers["Content-Type"] = "application/x-www-form-urlencoded";
+  }
+  const r = await fetch(path, init);
+  let doc = {};
+  try { doc = await r.json(); } catch (e) { doc = {}; }
+  return {status: r.status, auth: r.headers.get("X-AwsRunas-Authentication-Type"), doc: doc};
+}
+function show(r) {
+  if (r.auth === "MFA") { $("mfa-box").hidden = false; $("mfa").focus(); }
+  $("error").textContent = r.status >= 400 ? (r.doc.Message || ("HTTP " + r.status)) : "";
+}
+async function status() {
+  const r = await call("GET", "/status");
+  const d = r.doc;
+  $("active").textContent = d.active || "(none)";
+  $("expires").textContent = d.expiration || "-";
+  if (d.mfa_needed && d.active) { $("mfa-box").hidden = false; }
+  if (d.error) { $("error").textContent = d.error; }
+  return d;
+}
+async function init() {
+  const roles = (await call("GET", "/list-roles")).doc;
+  const st = await status();
+  for (const name of roles) {
+    const o = document.createElement("option");
+    o.value = o.textContent = name;
+    $("role").appendChild(o);
+  }
+  if (st.active) { $("role").value = st.active; }
+  $("role").addEventListener("change", async () => {
+    show(await call("POST", "/profile", $("role").value)); status();
+  });
+  $("refresh").addEventListener("click", async () => { show(await call("POST", "/refresh")); status(); });
+  $("mfa-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const r = await call("POST", "/mfa", "mfa=" + encodeURIComponent($("mfa").value));
+    $("mfa").value = "";
+    if (r.status === 200) { $("mfa-box").hidden = true; }
+    show(r); status();
+  });
+  setInterval(status, 5000);
+}
+init();
+"""
+
+PAGE_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>runas-meta</title>
+<style>
+body { font: 15px system-ui, sans-serif; max-width: 40em; margin: 1em auto; padding: 0 1em; }
+label { display: block; margin: .6em 0 .2em; font-weight: 600; }
+select, input, button { font: inherit; padding: .3em; }
+#error { color: #a00; min-height: 1.2em; }
+</style></head>
+<body>
+<h1>runas-meta</h1>
+<label for="role">Role</label>
+<select id="role"><option value="">(choose a role)</option></select>
+<button id="refresh" type="button">Refresh Now</button>
+<p>Active profile: <b id="active">-</b>; credentials expire <b id="expires">-</b></p>
+<div id="mfa-box" hidden>
+<form id="mfa-form"><label for="mfa">MFA code</label>
+<input id="mfa" name="mfa" inputmode="numeric" autocomplete="one-time-code">
+<button type="submit">Submit</button></form></div>
+<p id="error" role="alert"></p>
+<script>%s</script>
+</body></html>
+"""
+
+PAGE_HTML = (PAGE_TEMPLATE % PAGE_SCRIPT).encode()
+PAGE_CSP = ("default-src 'none'; script-src 'sha256-%s'; style-src 'unsafe-inline'; "
+            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            % base64.b64encode(hashlib.sha256(PAGE_SCRIPT.encode()).digest()).decode())
+
+
+# ==== Command line =========================================================
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="runas-meta",
+        description="Serve AWS credentials of a profile through a local EC2 metadata (IMDS) "
+                    "or ECS credential endpoint.")
+    parser.add_argument("mode", choices=("ec2", "ecs"),
+                        help="ec2: instance metadata service; ecs: container credential endpoint")
+    parser.add_argument("profile", nargs="?",
+                        help="profile to serve (default: AWS_PROFILE, AWS_DEFAULT_PROFILE, or "
+                             "chosen later on the page)")
+    parser.add_argument("-p", "--port", type=int, metavar="PORT",
+                        help="port on 127.0.0.1 (ecs default %d; 0 picks a free one)" % ECS_PORT)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--headless", action="store_true",
+                        help="ask for MFA codes on this terminal instead of the page")
+    parser.add_argument("--imds-v2-only", action="store_true",
+                        help="refuse IMDSv1 requests (no token)")
+    parser.add_argument("--auth-token", metavar="TOKEN",
+                        help="require this Authorization value on /credentials ('generate' makes "
+                             "one and writes it to a 0600 file for AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)")
+    parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
+    return parser
+
+
+def terminal_prompt(stdin, stdout):
+    """An mfa_prompt that reads a code from the terminal."""
+    lock = threading.Lock()
+
+    def prompt(profile, serial):
+        with lock:
+            stdout.write("MFA code for profile %s (%s): " % (profile, serial))
+            stdout.flush()
+            return stdin.readline().strip()
+    return prompt
+
+
+def first_fetch(engine, name, stdin, stdout, tries=3):
+    """Fetch the initial profile's credentials, asking on the terminal for an
+    MFA code when one is needed and stdin is a terminal."""
+    code = None
+    for _ in range(tries):
+        try:
+            return engine.credentials(name, mfa_code=code)
+        except MFARequired as exc:
+            if not (stdin.isatty() if hasattr(stdin, "isatty") else False):
+                LOG.warning("%s; enter it on the page", exc)
+                return None
+            if isinstance(exc, MFAInvalid):
+                stdout.write("That code was not accepted.\n")
+            code = terminal_prompt(stdin, stdout)(name, exc.serial)
+    return None
+
+
+def usage_lines(mode, base_url, auth_file, empty_file):
+    if mode == "ec2":
+        variable, value = "AWS_EC2_METADATA_SERVICE_ENDPOINT", base_url + "/"
+    else:
+        variable, value = "AWS_CONTAINER_CREDENTIALS_FULL_URI", base_url + "/credentials"
+    pairs = [(variable, value), ("AWS_SHARED_CREDENTIALS_FILE", empty_file),
+             ("AWS_CREDENTIAL_PROFILES_FILE", empty_file)]
+    if auth_file:
+        pairs.append(("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", auth_file))
+    lines = ["", "bash:"] + ["  export %s=%s" % (k, _sh_quote(v)) for k, v in pairs]
+    lines += ["PowerShell:"] + ['  $env:%s = "%s"' % (k, v.replace('"', '`"')) for k, v in pairs]
+    return lines
+
+
+def _sh_quote(text):
+    return text if re.match(r"[\w@%+=:,./-]+\Z", text) else "'" + text.replace("'", "'\\''") + "'"
+
+
+def _private_file(folder, name, data):
+    path = os.path.join(folder, name)
+    try:
+        write_private_file(path, data)
+    except OSError:
+        return ""
+    return path
+
+
+def configure_logging(verbose, stream):
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    LOG.handlers[:] = [handler]
+    LOG.setLevel(logging.DEBUG if verbose else logging.INFO)
+    LOG.propagate = False
+
+
+def stop_on_signals(server, signals=(signal.SIGINT, signal.SIGTERM)):
+    """Ctrl-C and SIGTERM end serve_forever() cleanly: the handler only asks
+    for a shutdown (from another thread, as shutdown() waits for the loop)
+    instead of raising at an arbitrary point.  Returns a function that puts
+    the previous handlers back."""
+    def handler(signum, frame):
+        LOG.info("stopping (signal %d)", signum)
+        threading.Thread(target=server.shutdown, daemon=True).start()
+    previous = {number: signal.signal(number, handler) for number in signals}
+    return lambda: [signal.signal(number, old) for number, old in previous.items()]
+
+
+def serve(args, environ, stdin, stdout):
+    if args.mode == "ec2" and args.port is None:
+        raise UsageError("legacy mode on %s:80 is not available yet: run "
+                         "'ec2 -p 8000 PROFILE' and set AWS_EC2_METADATA_SERVICE_ENDPOINT"
+                         % LEGACY_ADDRESS)
+    port = ECS_PORT if args.port is None else args.port
+    config = Config(environ=environ).load()
+    name = args.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None
+    auth_token, auth_file = args.auth_token, ""
+    if auth_token == "generate":
+        auth_token = secrets.token_urlsafe(32)
+        auth_file = _private_file(config.directory, ".runas_meta_ecs_token", auth_token.encode())
+    engine = Engine(config, STS(environ), environ=environ,
+                    mfa_prompt=terminal_prompt(stdin, stdout) if args.headless else None)
+    service = Service(engine, config, args.mode, args.imds_v2_only, auth_token)
+    service.activate(name)
+    try:
+        server = Server((LOOPBACK, port), service)
+    except OSError as exc:
+        raise RunasError("cannot listen on %s:%d: %s" % (LOOPBACK, port, exc.strerror)) from None
+    if name:
+        first_fetch(engine, name, stdin, stdout)
+    empty = _private_file(config.directory, ".runas_meta_empty_credentials", b"") or os.devnull
+    print("runas-meta %s: serving %s (%s mode) on %s" % (
+        __version__, repr(name) if name else "no profile yet", args.mode, service.base_url), file=stdout)
+    print("page: %s/" % service.base_url, file=stdout)
+    if auth_token and not auth_file:
+        print("Authorization token required on /credentials (AWS_CONTAINER_AUTHORIZATION_TOKEN)",
+              file=stdout)
+    print("\n".join(usage_lines(args.mode, service.base_url, auth_file, empty)), file=stdout)
+    print("\nPress Ctrl-C to stop.", file=stdout)
+    stdout.flush()
+    stop = start_renewals(engine)
+    restore = stop_on_signals(server)
+    try:
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        stop.set()
+        restore()
+        server.server_close()
+    return 0
+
+
+def main(argv=None, environ=None, stdin=None, stdout=None, stderr=None):
+    environ = os.environ if environ is None else environ
+    stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    args = build_parser().parse_intermixed_args(argv)
+    configure_logging(args.verbose, stderr)
+    try:
+        return serve(args, environ, stdin, stdout)
+    except RunasError as exc:
+        print("runas-meta: error: %s" % exc, file=stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

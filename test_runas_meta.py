@@ -1,0 +1,1304 @@
+"""The standard-library suite of runas-meta: `python -m unittest` (or pytest).
+
+Everything here runs with Python alone: config parsing, durations, SigV4's
+published known answer, a fake STS of our own on 127.0.0.1 (throttling,
+failures, hangs, garbage, MFA), the engine, the dispatcher in-process, the
+real server in a thread and the command line as a subprocess.  Suites that
+need third-party peers live in e2e/.
+"""
+
+import contextlib
+import datetime as dt
+import http.client
+import io
+import json
+import logging
+import os
+import re
+import select
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import runas_meta as rm
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ACCOUNT = "123456789012"
+ROLE = "arn:aws:iam::%s:role/dev" % ACCOUNT
+ROLE2 = "arn:aws:iam::%s:role/deeper" % ACCOUNT
+SERIAL = "arn:aws:iam::%s:mfa/alice" % ACCOUNT
+BASE_SECRET = "base/Secret/Key/1234567890EXAMPLEKEY"
+GOOD_CODE = "123456"
+
+
+# ---- helpers ---------------------------------------------------------------
+
+
+class Clock:
+    """An injected clock: a UTC datetime that moves only when told to."""
+
+    def __init__(self, start=None):
+        self.now = start or dt.datetime(2026, 11, 27, 12, 0, 0, tzinfo=dt.timezone.utc)
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += dt.timedelta(seconds=seconds)
+
+    def monotonic(self):
+        return (self.now - dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)).total_seconds()
+
+
+def quiet_logs():
+    """The service's log goes nowhere unless a test captures it."""
+    log = logging.getLogger("runas_meta")
+    log.handlers[:] = [logging.NullHandler()]
+    log.propagate = False
+    log.setLevel(logging.NOTSET)
+
+
+quiet_logs()
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+class TempHome(unittest.TestCase):
+    """A test case with a temporary ~/.aws and an environment to match."""
+
+    def setUp(self):
+        super().setUp()
+        self.home = tempfile.mkdtemp(prefix="runas-meta-test-")
+        self.addCleanup(_rmtree, self.home)
+        self.config_path = os.path.join(self.home, ".aws", "config")
+        self.credentials_path = os.path.join(self.home, ".aws", "credentials")
+        self.environ = {"HOME": self.home, "AWS_CONFIG_FILE": self.config_path,
+                        "AWS_SHARED_CREDENTIALS_FILE": self.credentials_path}
+
+    def files(self, config="", credentials=""):
+        write(self.config_path, config)
+        write(self.credentials_path, credentials)
+
+    def config(self, **kwargs):
+        kwargs.setdefault("check_interval", 0)
+        return rm.Config(environ=self.environ, **kwargs).load()
+
+
+def _rmtree(path):
+    import shutil
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def sts_xml(action, inner):
+    return ('<{0}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><{0}Result>{1}'
+            '</{0}Result><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata>'
+            '</{0}Response>').format(action, inner).encode()
+
+
+def sts_error(code, message, kind="Sender"):
+    return ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>%s</Type>'
+            '<Code>%s</Code><Message>%s</Message></Error><RequestId>r-1</RequestId>'
+            '</ErrorResponse>' % (kind, code, message)).encode()
+
+
+class FakeSTS:
+    """Our own STS on 127.0.0.1 for what a real peer cannot be made to do.
+
+    It records every call (action and form parameters), issues credentials
+    that expire DurationSeconds after `clock()`, demands `mfa_code` when a
+    SerialNumber is sent, and can throttle, fail, hang or answer garbage."""
+
+    def __init__(self, clock=None, mfa_code=GOOD_CODE):
+        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.mfa_code = mfa_code
+        self.calls, self.lock = [], threading.Lock()
+        self.throttle = self.fail = self.garbage = 0
+        self.lifetime_cap = None
+        self.gate = None  # an Event every call waits for, when set
+        self.first_call = threading.Event()
+        self.caller_arn = "arn:aws:iam::%s:user/alice" % ACCOUNT
+        self.issued = 0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status, data = fake.answer(dict(urllib.parse.parse_qsl(body.decode())),
+                                           dict(self.headers.items()))
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.handle_error = lambda request, address: None  # clients that time out hang up
+        self.url = "http://127.0.0.1:%d/" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        if self.gate is not None:
+            self.gate.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def actions(self):
+        return [call["Action"] for call in self.calls]
+
+    def answer(self, params, headers):
+        with self.lock:
+            self.calls.append(dict(params, _signed="Authorization" in headers,
+                                   _token=headers.get("X-Amz-Security-Token", "")))
+        self.first_call.set()
+        if self.gate is not None:
+            self.gate.wait(10)
+        with self.lock:
+            if self.throttle:
+                self.throttle -= 1
+                return 400, sts_error("Throttling", "Rate exceeded")
+            if self.fail:
+                self.fail -= 1
+                return 500, sts_error("InternalFailure", "boom", "Receiver")
+            if self.garbage:
+                self.garbage -= 1
+                return 200, b"\x00\xffnot xml at all"
+            self.issued += 1
+            number = self.issued
+        action = params.get("Action")
+        if "SerialNumber" in params and params.get("TokenCode") != self.mfa_code:
+            return 403, sts_error("AccessDenied", "MultiFactorAuthentication failed with invalid "
+                                  "MFA one time pass code.")
+        if action == "GetCallerIdentity":
+            return 200, sts_xml(action, "<Arn>%s</Arn><UserId>AIDA1</UserId><Account>%s</Account>"
+                                % (self.caller_arn, ACCOUNT))
+        duration = int(params.get("DurationSeconds", 3600))
+        if self.lifetime_cap:
+            duration = min(duration, self.lifetime_cap)
+        expires = rm.format_time(self.clock() + dt.timedelta(seconds=duration))
+        creds = ("<Credentials><AccessKeyId>ASIAFAKE%04d</AccessKeyId><SecretAccessKey>"
+                 "fakeSecret%04d</SecretAccessKey><SessionToken>fakeToken%04d</SessionToken>"
+                 "<Expiration>%s</Expiration></Credentials>" % (number, number, number, expires))
+        if action == "AssumeRole":
+            name = params["RoleArn"].split("/")[-1]
+            creds += ("<AssumedRoleUser><Arn>arn:aws:sts::%s:assumed-role/%s/%s</Arn>"
+                      "<AssumedRoleId>AROA1:x</AssumedRoleId></AssumedRoleUser>"
+                      % (ACCOUNT, name, params.get("RoleSessionName")))
+        return 200, sts_xml(action, creds)
+
+
+class FakeSTSCase(TempHome):
+    """A temporary home, a FakeSTS, an injected clock and helpers to build
+    the engine against them."""
+
+    def setUp(self):
+        super().setUp()
+        self.clock = Clock()
+        self.sts_server = FakeSTS(self.clock)
+        self.addCleanup(self.sts_server.close)
+        self.environ["AWS_ENDPOINT_URL_STS"] = self.sts_server.url
+        self.spawned = []
+
+    def engine(self, config=None, **kwargs):
+        kwargs.setdefault("spawn", self.spawned.append)  # background work runs when the test says
+        sts = rm.STS(self.environ, clock=self.clock, sleep=lambda s: None, timeout=2)
+        return rm.Engine(config or self.config(), sts, clock=self.clock, environ=self.environ, **kwargs)
+
+    def run_background(self):
+        while self.spawned:
+            self.spawned.pop(0)()
+
+
+STANDARD_CONFIG = """\
+[default]
+region = eu-west-1
+
+[profile base]
+region = eu-west-1
+
+[profile dev]
+role_arn = %(role)s
+source_profile = base
+mfa_serial = %(serial)s
+
+[profile nomfa]
+role_arn = %(role)s
+source_profile = base
+role_session_name = fixed-name
+
+[profile long]
+role_arn = %(role)s
+source_profile = base
+mfa_serial = %(serial)s
+duration_seconds = 4h
+
+[profile deeper]
+role_arn = %(role2)s
+source_profile = nomfa
+""" % {"role": ROLE, "role2": ROLE2, "serial": SERIAL}
+
+STANDARD_CREDENTIALS = """\
+[base]
+aws_access_key_id = AKIABASEEXAMPLE
+aws_secret_access_key = %s
+
+[withtoken]
+aws_access_key_id = ASIASTATIC
+aws_secret_access_key = staticSecret
+aws_session_token = staticToken
+""" % BASE_SECRET
+
+
+# ---- durations and times -----------------------------------------------------
+
+
+class DurationTests(unittest.TestCase):
+    def test_valid(self):
+        for text, seconds in [("3600", 3600), ("1h", 3600), ("90m", 5400), ("12h30m", 45000),
+                              ("45s", 45), ("1h30m15s", 5415), (" 2H ", 7200), ("0", 0)]:
+            with self.subTest(text=text):
+                self.assertEqual(rm.parse_duration(text), seconds)
+
+    def test_invalid(self):
+        for text in ["", "h", "1d", "-5", "1.5h", "abc", "30m1h", "1 h"]:
+            with self.subTest(text=text), self.assertRaises(ValueError):
+                rm.parse_duration(text)
+
+
+class TimeTests(unittest.TestCase):
+    def test_parse_forms(self):
+        want = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+        for text in ["2026-01-02T03:04:05Z", "2026-01-02T03:04:05", "2026-01-02T03:04:05+00:00",
+                     "2026-01-01T22:04:05.000000000-05:00", "2026-01-02T04:04:05+0100"]:
+            with self.subTest(text=text):
+                self.assertEqual(rm.parse_time(text), want)
+        self.assertEqual(rm.parse_time("2026-01-02T03:04:05.123456789Z").microsecond, 123456)
+
+    def test_format_is_utc_with_z(self):
+        when = dt.datetime(2026, 1, 2, 4, 4, 5, 999, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+        self.assertEqual(rm.format_time(when), "2026-01-02T03:04:05Z")
+
+    def test_bad(self):
+        for text in ["", "yesterday", "2026-01-02 03:04:05Z", "2026-01-02T03:04:05+5"]:
+            with self.subTest(text=text), self.assertRaises(ValueError):
+                rm.parse_time(text)
+
+
+# ---- config ----------------------------------------------------------------
+
+
+class ConfigTests(TempHome):
+    def test_profiles_and_keys(self):
+        self.files(STANDARD_CONFIG, STANDARD_CREDENTIALS)
+        config = self.config()
+        self.assertEqual(config.names(), ["base", "deeper", "default", "dev", "long", "nomfa", "withtoken"])
+        self.assertEqual(config.roles(), ["deeper", "dev", "long", "nomfa"])
+        self.assertEqual(config.sources(), ["base", "default", "withtoken"])
+        dev = config.profile("dev")
+        self.assertEqual((dev.role_arn, dev.source_profile, dev.mfa_serial, dev.role_duration),
+                         (ROLE, "base", SERIAL, 3600))
+        self.assertEqual(config.profile("long").role_duration, 4 * 3600)
+        base = config.profile("base")
+        self.assertEqual((base.aws_access_key_id, base.aws_secret_access_key, base.region),
+                         ("AKIABASEEXAMPLE", BASE_SECRET, "eu-west-1"))
+        self.assertEqual(base.session_duration, 12 * 3600)
+        self.assertNotIn(BASE_SECRET, repr(base))
+        self.assertNotIn("staticToken", repr(config.profile("withtoken")))
+
+    def test_every_key_is_read(self):
+        keys = {"role_arn": ROLE, "source_profile": "base", "mfa_serial": SERIAL,
+                "external_id": "ext-1", "role_session_name": "me", "duration_seconds": "2h",
+                "region": "us-west-2", "web_identity_token_file": "/t", "saml_auth_url": "https://idp/s",
+                "saml_username": "u", "saml_provider": "okta", "saml_auth_entityid": "urn:x",
+                "web_identity_auth_url": "https://idp/o", "web_identity_username": "w",
+                "web_identity_provider": "keycloak", "web_identity_client_id": "cid",
+                "web_identity_redirect_uri": "http://127.0.0.1:1/cb", "jump_role_arn": ROLE2,
+                "federated_username": "fed", "session_token_duration": "20h", "mfa_type": "Code",
+                "endpoint_url": "http://127.0.0.1:1", "ca_bundle": "/ca.pem"}
+        self.files("[profile all]\n" + "".join("%s = %s\n" % kv for kv in keys.items()))
+        profile = self.config().profile("all")
+        self.assertEqual(profile.role_duration, 7200)
+        self.assertEqual(profile.session_duration, 20 * 3600)
+        self.assertEqual(profile.mfa_type, "code")
+        for key, value in keys.items():
+            if key in ("duration_seconds", "session_token_duration", "mfa_type"):
+                continue
+            with self.subTest(key=key):
+                self.assertEqual(getattr(profile, rm.PROFILE_KEYS[key][0]), value)
+
+    def test_credentials_file_wins_and_env_region(self):
+        self.files("[profile a]\naws_access_key_id = FROMCONFIG\nregion = eu-west-1\n",
+                   "[a]\naws_access_key_id = FROMCREDS\naws_secret_access_key = s\n")
+        self.assertEqual(self.config().profile("a").aws_access_key_id, "FROMCREDS")
+        self.environ["AWS_DEFAULT_REGION"] = "ap-south-1"
+        self.assertEqual(self.config().profile("a").region, "ap-south-1")
+        self.environ["AWS_REGION"] = "sa-east-1"
+        self.assertEqual(self.config().profile("a").region, "sa-east-1")
+
+    def test_services_section_endpoint(self):
+        self.files("[profile a]\nservices = local\n[services local]\nsts =\n"
+                   "  endpoint_url = http://127.0.0.1:4566\n")
+        self.assertEqual(self.config().profile("a").sts_endpoint_url, "http://127.0.0.1:4566")
+
+    def test_bad_files_name_file_and_line(self):
+        cases = [
+            ("[profile a]\nregion = x\nrole_arn\n", ":3:", "cannot parse"),
+            ("region = x\n[profile a]\n", ":1:", "before any [section]"),
+            ("[profile a]\n\nrole_arn = arn:aws:iam::12:role/x\n", ":3:", "role_arn"),
+            ("[profile a]\nduration_seconds = 1 day\n", ":2:", "not a duration"),
+            ("[profile a]\nduration_seconds = 13h\n", ":2:", "between 15m and 12h"),
+            ("[profile a]\nrole_session_name = has space\n", ":2:", "role session name"),
+            ("[profile a]\nmfa_serial = short\n", ":2:", "MFA device"),
+            ("[profile a]\nmfa_type = sometimes\n", ":2:", "auto, push, code, none"),
+        ]
+        for text, line, words in cases:
+            with self.subTest(text=text):
+                self.files(text)
+                with self.assertRaises(rm.ConfigError) as caught:
+                    self.config().profile("a")
+                self.assertIn(self.config_path + line, str(caught.exception))
+                self.assertIn(words, str(caught.exception))
+
+    def test_secret_values_are_not_echoed(self):
+        self.files("[profile a]\nexternal_id = no spaces allowed here\n")
+        with self.assertRaises(rm.ConfigError) as caught:
+            self.config().profile("a")
+        self.assertNotIn("no spaces allowed", str(caught.exception))
+
+    def test_unknown_profile_lists_known(self):
+        self.files(STANDARD_CONFIG, STANDARD_CREDENTIALS)
+        with self.assertRaises(rm.ProfileNotFound) as caught:
+            self.config().profile("nope")
+        self.assertIn("'nope'", str(caught.exception))
+        self.assertIn("base, deeper, default", str(caught.exception))
+
+    def test_chains(self):
+        self.files(STANDARD_CONFIG + "[profile a]\nrole_arn = %s\nsource_profile = b\n"
+                   "[profile b]\nrole_arn = %s\nsource_profile = a\n"
+                   "[profile orphan]\nrole_arn = %s\nsource_profile = ghost\n"
+                   "[profile nokeys]\nregion = x\n" % (ROLE, ROLE, ROLE), STANDARD_CREDENTIALS)
+        config = self.config()
+        self.assertEqual([p.name for p in config.chain("deeper")], ["deeper", "nomfa", "base"])
+        with self.assertRaisesRegex(rm.ConfigError, r"cycle: a -> b -> a"):
+            config.chain("a")
+        with self.assertRaisesRegex(rm.ConfigError, r"'orphan' has source_profile 'ghost'"):
+            config.chain("orphan")
+        with self.assertRaisesRegex(rm.ConfigError, r"'nokeys' has no credentials"):
+            config.chain("nokeys")
+
+    def test_missing_files(self):
+        with self.assertRaises(rm.ConfigError) as caught:
+            self.config()
+        self.assertIn(self.config_path, str(caught.exception))
+
+    def test_reload_on_change_keeps_last_good(self):
+        self.files("[profile a]\nregion = one\n")
+        config = self.config()
+        self.assertEqual(config.profile("a").region, "one")
+        write(self.config_path, "[profile a]\nregion = two\n[profile b]\nregion = b\n")
+        self.assertEqual(config.profile("a").region, "two")
+        self.assertIn("b", config.names())
+        write(self.config_path, "[profile a]\nregion = three\nbroken line here\n")
+        self.assertEqual(config.profile("a").region, "two")  # last good state
+        self.assertEqual(len(config.errors), 1)
+        self.assertIn(self.config_path + ":3:", config.errors[0])
+        write(self.config_path, "[profile a]\nregion = four\n")
+        self.assertEqual(config.profile("a").region, "four")
+        self.assertEqual(config.errors, [])
+
+    def test_check_interval(self):
+        self.files("[profile a]\nregion = one\n")
+        clock = [0.0]
+        config = self.config(clock=lambda: clock[0], check_interval=5)
+        write(self.config_path, "[profile a]\nregion = two-two\n")
+        self.assertEqual(config.profile("a").region, "one")
+        clock[0] = 6
+        self.assertEqual(config.profile("a").region, "two-two")
+
+
+# ---- SigV4 -------------------------------------------------------------------
+
+
+class SigV4Tests(unittest.TestCase):
+    NOW = dt.datetime(2015, 8, 30, 12, 36, 0, tzinfo=dt.timezone.utc)
+
+    def test_get_vanilla_known_answer(self):
+        headers = rm.sign_request("GET", "https://example.amazonaws.com/", [("Host", "example.amazonaws.com")],
+                                  b"", "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                                  "us-east-1", "service", self.NOW)
+        auth = dict(headers)["Authorization"]
+        self.assertEqual(auth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/"
+                         "aws4_request, SignedHeaders=host;x-amz-date, Signature="
+                         "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31")
+
+    def test_steps(self):
+        text = rm.canonical_request("GET", "https://h/a/./b/../c//d?b=2&a=1&a=0&c=%20x",
+                                    [("Host", "h"), ("X-Odd", "  a   b  ")], b"")
+        lines = text.split("\n")
+        self.assertEqual(lines[:5], ["GET", "/a/c/d", "a=0&a=1&b=2&c=%20x", "host:h", "x-odd:a b"])
+        self.assertEqual(lines[-1], rm.hashlib.sha256(b"").hexdigest())
+        self.assertEqual(rm.credential_scope("20150830T123600Z", "r", "s"), "20150830/r/s/aws4_request")
+
+    def test_session_token_is_signed_but_not_logged(self):
+        with self.assertLogs("runas_meta", logging.DEBUG) as logs:
+            headers = dict(rm.sign_request("POST", "https://sts.amazonaws.com/", [], b"x", "AK", "SK",
+                                           "us-east-1", "sts", self.NOW, "TOKENVALUE"))
+        self.assertEqual(headers["X-Amz-Security-Token"], "TOKENVALUE")
+        self.assertIn("x-amz-security-token", headers["Authorization"])
+        self.assertNotIn("TOKENVALUE", "\n".join(logs.output))
+        self.assertNotIn("SK", "".join(line.split("Credential")[0] for line in logs.output))
+
+
+# ---- STS ---------------------------------------------------------------------
+
+
+class EndpointTests(unittest.TestCase):
+    def test_table(self):
+        cases = [
+            ({}, {}, ("https://sts.amazonaws.com/", "us-east-1")),
+            ({"region": "eu-west-1"}, {}, ("https://sts.eu-west-1.amazonaws.com/", "eu-west-1")),
+            ({"region": "cn-north-1"}, {}, ("https://sts.cn-north-1.amazonaws.com.cn/", "cn-north-1")),
+            ({"region": "eu-west-1", "endpoint_url": "http://p"}, {}, ("http://p", "eu-west-1")),
+            ({"sts_endpoint_url": "http://s", "endpoint_url": "http://p"}, {}, ("http://s", "us-east-1")),
+            ({"endpoint_url": "http://p"}, {"AWS_ENDPOINT_URL": "http://g"}, ("http://g", "us-east-1")),
+            ({}, {"AWS_ENDPOINT_URL": "http://g", "AWS_ENDPOINT_URL_STS": "http://x"}, ("http://x", "us-east-1")),
+        ]
+        for fields, env, want in cases:
+            with self.subTest(fields=fields, env=env):
+                self.assertEqual(rm.sts_endpoint(rm.Profile("p", **fields), env), want)
+
+
+class STSTests(unittest.TestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.server = FakeSTS(self.clock)
+        self.addCleanup(self.server.close)
+        self.sleeps = []
+        self.sts = rm.STS({"AWS_ENDPOINT_URL_STS": self.server.url}, clock=self.clock,
+                          sleep=self.sleeps.append, rand=lambda: 0.5, timeout=2)
+        self.profile = rm.Profile("p")
+        self.keys = rm.Credentials("AKIAEXAMPLE", BASE_SECRET)
+
+    def test_get_session_token(self):
+        creds = self.sts.get_session_token(self.profile, self.keys, 7200, SERIAL, GOOD_CODE)
+        call = self.server.calls[0]
+        self.assertEqual((call["Action"], call["Version"], call["DurationSeconds"], call["SerialNumber"],
+                          call["TokenCode"], call["_signed"]),
+                         ("GetSessionToken", "2011-06-15", "7200", SERIAL, GOOD_CODE, True))
+        self.assertEqual(creds.access_key_id, "ASIAFAKE0001")
+        self.assertEqual(creds.expiration, self.clock.now + dt.timedelta(seconds=7200))
+
+    def test_assume_role_and_identity(self):
+        session = rm.Credentials("ASIA1", "s", "sessiontoken")
+        creds = self.sts.assume_role(self.profile, session, ROLE, "me", 900, "ext")
+        call = self.server.calls[0]
+        self.assertEqual((call["RoleArn"], call["RoleSessionName"], call["ExternalId"], call["_token"]),
+                         (ROLE, "me", "ext", "sessiontoken"))
+        self.assertEqual((creds.role_arn, creds.account_id), (ROLE, ACCOUNT))
+        who = self.sts.get_caller_identity(self.profile, self.keys)
+        self.assertEqual(who["Account"], ACCOUNT)
+
+    def test_unsigned_federation_calls(self):
+        self.sts.assume_role_with_saml(self.profile, ROLE, "arn:aws:iam::1:saml-provider/x", "PHNhbWw+", 3600)
+        self.sts.assume_role_with_web_identity(self.profile, ROLE, "eyJ.token", "me", 3600)
+        self.assertEqual(self.server.actions(), ["AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"])
+        self.assertFalse(any(call["_signed"] for call in self.server.calls))
+
+    def test_throttling_is_retried_with_jitter(self):
+        self.server.throttle = 2
+        self.sts.get_session_token(self.profile, self.keys, 3600)
+        self.assertEqual(len(self.server.calls), 3)
+        self.assertEqual(self.sleeps, [0.25, 0.5])
+
+    def test_server_errors_retried_then_unavailable(self):
+        self.server.fail = 10
+        with self.assertRaises(rm.STSUnavailable) as caught:
+            self.sts.get_session_token(self.profile, self.keys, 3600)
+        self.assertEqual(len(self.server.calls), rm.STS_ATTEMPTS)
+        self.assertIn("InternalFailure", str(caught.exception))
+        self.assertEqual(caught.exception.status, 503)
+
+    def test_access_denied_not_retried(self):
+        with self.assertRaises(rm.STSError) as caught:
+            self.sts.get_session_token(self.profile, self.keys, 3600, SERIAL, "000000")
+        self.assertEqual(len(self.server.calls), 1)
+        self.assertEqual(caught.exception.aws_code, "AccessDenied")
+        self.assertEqual(caught.exception.status, 502)
+
+    def test_garbage(self):
+        self.server.garbage = 1
+        with self.assertRaisesRegex(rm.STSError, "not STS's XML"):
+            self.sts.get_session_token(self.profile, self.keys, 3600)
+        self.assertEqual(len(self.server.calls), 1)
+
+    def test_hang_times_out(self):
+        self.server.gate = threading.Event()
+        sts = rm.STS({"AWS_ENDPOINT_URL_STS": self.server.url}, sleep=self.sleeps.append,
+                     timeout=0.3, attempts=2)
+        with self.assertRaisesRegex(rm.STSUnavailable, "unreachable"):
+            sts.get_session_token(self.profile, self.keys, 3600)
+        self.assertEqual(len(self.server.calls), 2)
+
+    def test_unreachable(self):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        sts = rm.STS({"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:%d/" % port}, sleep=self.sleeps.append,
+                     attempts=2)
+        with self.assertRaises(rm.STSUnavailable) as caught:
+            sts.get_session_token(self.profile, self.keys, 3600)
+        self.assertNotIn(BASE_SECRET, str(caught.exception))
+        self.assertEqual(len(self.sleeps), 1)
+
+
+# ---- the engine ----------------------------------------------------------------
+
+
+class EngineTests(FakeSTSCase):
+    def setUp(self):
+        super().setUp()
+        self.files(STANDARD_CONFIG, STANDARD_CREDENTIALS)
+        self.cache_dir = os.path.dirname(self.config_path)
+
+    def cache_file(self, kind, name):
+        return os.path.join(self.cache_dir, rm.CACHE_PREFIX[kind] + name)
+
+    def test_static_keys_get_a_session_token_and_cache_it(self):
+        engine = self.engine()
+        creds = engine.credentials("base")
+        self.assertEqual(self.sts_server.actions(), ["GetSessionToken"])
+        self.assertEqual(self.sts_server.calls[0]["DurationSeconds"], str(12 * 3600))
+        path = self.cache_file("session", "base")
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        with open(path) as handle:
+            doc = json.loads(handle.readline())
+        self.assertEqual(sorted(doc), ["AccessKeyId", "Expiration", "SecretAccessKey", "SessionToken"])
+        self.assertEqual(doc["AccessKeyId"], creds.access_key_id)
+        # a new process finds the cache file and makes no call
+        again = self.engine().credentials("base")
+        self.assertEqual(again.access_key_id, creds.access_key_id)
+        self.assertEqual(len(self.sts_server.calls), 1)
+
+    def test_keys_with_session_token_are_served_as_they_are(self):
+        creds = self.engine().credentials("withtoken")
+        self.assertEqual((creds.access_key_id, creds.session_token), ("ASIASTATIC", "staticToken"))
+        self.assertEqual(self.sts_server.calls, [])
+        self.assertGreater(creds.remaining(self.clock()), 30 * 60)
+
+    def test_mfa_role_uses_session_token_and_asks_once(self):
+        engine = self.engine()
+        with self.assertRaises(rm.MFARequired) as caught:
+            engine.credentials("dev")
+        self.assertEqual(caught.exception.serial, SERIAL)
+        self.assertEqual(self.sts_server.calls, [])
+        with self.assertRaises(rm.MFAInvalid):
+            engine.credentials("dev", mfa_code="000000")
+        creds = engine.credentials("dev", mfa_code=GOOD_CODE)
+        self.assertEqual(self.sts_server.actions(),
+                         ["GetSessionToken", "GetSessionToken", "GetCallerIdentity", "AssumeRole"])
+        session_call, identity_call, role_call = self.sts_server.calls[1:]
+        self.assertEqual((session_call["SerialNumber"], session_call["TokenCode"]), (SERIAL, GOOD_CODE))
+        self.assertNotIn("SerialNumber", role_call)
+        self.assertEqual(role_call["RoleSessionName"], "alice")  # the IAM user name
+        self.assertTrue(role_call["_token"].startswith("fakeToken"))  # signed with session creds
+        self.assertEqual(creds.role_arn, ROLE)
+        # role renewals in the next 12 hours need no code
+        for _ in range(6):
+            self.clock.advance(3600)
+            engine.credentials("dev")
+            self.run_background()
+        self.assertEqual(self.sts_server.actions().count("GetSessionToken"), 2)
+        self.assertGreaterEqual(self.sts_server.actions().count("AssumeRole"), 6)
+
+    def test_long_role_passes_the_code_directly(self):
+        engine = self.engine()
+        with self.assertRaises(rm.MFARequired):
+            engine.credentials("long")
+        engine.credentials("long", mfa_code=GOOD_CODE)
+        self.assertEqual(self.sts_server.actions(), ["GetCallerIdentity", "AssumeRole"])
+        call = self.sts_server.calls[-1]
+        self.assertEqual((call["SerialNumber"], call["TokenCode"], call["DurationSeconds"]),
+                         (SERIAL, GOOD_CODE, str(4 * 3600)))
+        self.assertEqual(call["_token"], "")  # long-term keys
+
+    def test_role_chain(self):
+        creds = self.engine().credentials("deeper")
+        self.assertEqual(self.sts_server.actions(), ["GetSessionToken", "AssumeRole", "AssumeRole"])
+        first, second = self.sts_server.calls[1:]
+        self.assertEqual((first["RoleArn"], first["RoleSessionName"]), (ROLE, "fixed-name"))
+        self.assertEqual((second["RoleArn"], second["RoleSessionName"]), (ROLE2, "fixed-name"))
+        self.assertLessEqual(int(second["DurationSeconds"]), 3600)
+        self.assertEqual(second["_token"], "fakeToken0002")  # signed with the first role's creds
+        self.assertEqual(creds.role_arn, ROLE2)
+
+    def test_session_name_falls_back_to_os_user(self):
+        self.sts_server.caller_arn = "arn:aws:sts::%s:assumed-role/x/y" % ACCOUNT
+        self.engine().credentials("dev", mfa_code=GOOD_CODE)
+        self.assertEqual(self.sts_server.calls[-1]["RoleSessionName"], rm.os_user(self.environ))
+
+    def test_single_flight(self):
+        engine = self.engine()
+        self.sts_server.gate = threading.Event()
+        results, errors = [], []
+
+        def worker():
+            try:
+                results.append(engine.credentials("deeper").access_key_id)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+        threads = [threading.Thread(target=worker) for _ in range(200)]
+        for thread in threads:
+            thread.start()
+        self.assertTrue(self.sts_server.first_call.wait(10))
+        self.sts_server.gate.set()
+        for thread in threads:
+            thread.join(20)
+        self.assertEqual(errors, [])
+        self.assertEqual(len(results), 200)
+        self.assertEqual(len(set(results)), 1)
+        self.assertEqual(self.sts_server.actions(), ["GetSessionToken", "AssumeRole", "AssumeRole"])
+
+    def test_refresh_ahead_keeps_more_than_30_minutes(self):
+        engine = self.engine()
+        engine.credentials("nomfa")
+        calls_before = len(self.sts_server.calls)
+        for minute in range(6 * 60):
+            served = engine.credentials("nomfa")
+            self.assertGreater(served.remaining(self.clock()), 30 * 60, "minute %d" % minute)
+            self.run_background()
+            self.clock.advance(60)
+        role_calls = self.sts_server.actions().count("AssumeRole")
+        self.assertLessEqual(role_calls, 6 * 60 // 25 + 1)  # about one per 25 minutes, not per request
+        self.assertGreater(len(self.sts_server.calls), calls_before)
+
+    def test_nobody_waits_on_sts_during_renewal(self):
+        engine = self.engine()
+        first = engine.credentials("nomfa")
+        self.clock.advance(26 * 60)  # inside the refresh window
+        self.sts_server.gate = threading.Event()  # STS now hangs
+        served = engine.credentials("nomfa")  # returns at once: the renewal is queued, not run
+        self.assertIs(served, first)
+        self.assertEqual(len(self.spawned), 1)
+        engine.credentials("nomfa")
+        self.assertEqual(len(self.spawned), 1)  # one renewal, not one per request
+        self.sts_server.gate.set()
+        self.run_background()
+        self.assertIsNot(engine.credentials("nomfa"), first)
+
+    def test_renew_due_renews_without_requests(self):
+        engine = self.engine()
+        first = engine.credentials("nomfa")
+        self.clock.advance(30 * 60)
+        engine.renew_due()
+        self.run_background()
+        self.assertIsNot(engine.credentials("nomfa"), first)
+
+    def test_mfa_needed_soon_is_reported_and_old_creds_served(self):
+        engine = self.engine()
+        engine.credentials("dev", mfa_code=GOOD_CODE)
+        self.assertFalse(engine.status("dev")["mfa_needed"])
+        self.clock.advance(11 * 3600 + 31 * 60)  # session token has 29 minutes left
+        served = engine.credentials("dev")
+        self.run_background()
+        status = engine.status("dev")
+        self.assertTrue(status["mfa_needed"])
+        self.assertGreater(served.remaining(self.clock()), 60)
+        sessions = self.sts_server.actions().count("GetSessionToken")
+        self.assertEqual(sessions, 1)  # no call was made without a code
+        # a wrong code loses nothing
+        with self.assertRaises(rm.MFAInvalid):
+            engine.credentials("dev", mfa_code="999999")
+        self.assertIs(engine.credentials("dev"), served)
+        engine.credentials("dev", mfa_code=GOOD_CODE)
+        self.run_background()
+        self.assertFalse(engine.status("dev")["mfa_needed"])
+
+    def test_headless_prompt_is_used_in_the_foreground_only(self):
+        asked = []
+        engine = self.engine(mfa_prompt=lambda profile, serial: asked.append(serial) or GOOD_CODE)
+        engine.credentials("dev")
+        self.assertEqual(asked, [SERIAL])
+
+    def test_refresh_drops_every_layer(self):
+        engine = self.engine()
+        engine.credentials("dev", mfa_code=GOOD_CODE)
+        with self.assertRaises(rm.MFARequired):
+            engine.refresh("dev")
+        self.assertFalse(os.path.exists(self.cache_file("session", "base")))
+        self.assertFalse(os.path.exists(self.cache_file("role", "dev")))
+        engine.refresh("dev", mfa_code=GOOD_CODE)
+        self.assertEqual(self.sts_server.actions().count("GetSessionToken"), 2)
+
+    def test_corrupt_cache_is_ignored(self):
+        write(self.cache_file("session", "base"), "{not json")
+        with self.assertLogs("runas_meta", logging.WARNING) as logs:
+            self.engine().credentials("base")
+        self.assertIn("ignoring cache file", "\n".join(logs.output))
+        self.assertEqual(self.sts_server.actions(), ["GetSessionToken"])
+
+    def test_aws_runas_cache_with_go_timestamps_is_read(self):
+        expires = (self.clock() + dt.timedelta(hours=5)).astimezone(dt.timezone(dt.timedelta(hours=-5)))
+        write(self.cache_file("session", "base"), json.dumps({
+            "AccessKeyId": "ASIAGO", "SecretAccessKey": "s", "SessionToken": "t",
+            "Expiration": expires.strftime("%Y-%m-%dT%H:%M:%S.123456789-05:00")}))
+        self.assertEqual(self.engine().credentials("base").access_key_id, "ASIAGO")
+        self.assertEqual(self.sts_server.calls, [])
+
+    def test_unwritable_cache_dir_means_memory_only(self):
+        not_a_dir = os.path.join(self.home, "file")
+        write(not_a_dir, "")
+        engine = self.engine(cache_dir=not_a_dir)
+        with self.assertLogs("runas_meta", logging.WARNING) as logs:
+            first = engine.credentials("base")
+        self.assertIn("memory only", "\n".join(logs.output))
+        self.assertIs(engine.credentials("base"), first)
+
+    def test_failures_keep_serving_what_is_valid(self):
+        engine = self.engine()
+        first = engine.credentials("nomfa")
+        self.sts_server.fail = 1000
+        self.clock.advance(40 * 60)
+        self.assertIs(engine.credentials("nomfa"), first)  # still valid: served
+        self.run_background()  # the renewal fails ...
+        self.assertIs(engine.credentials("nomfa"), first)  # ... and nothing is lost
+        self.assertIn("InternalFailure", engine.status("nomfa")["error"])
+        self.clock.advance(20 * 60)  # now expired
+        with self.assertRaises(rm.STSUnavailable):
+            engine.credentials("nomfa")
+        self.sts_server.fail = 0  # STS is back
+        self.assertIsNot(engine.credentials("nomfa"), first)
+
+    def test_secrets_never_in_logs(self):
+        stream = io.StringIO()
+        rm.configure_logging(True, stream)
+        self.addCleanup(quiet_logs)
+        engine = self.engine()
+        engine.credentials("dev", mfa_code=GOOD_CODE)
+        engine.credentials("deeper")
+        with contextlib.suppress(rm.MFAInvalid):
+            engine.refresh("dev", mfa_code="999999")
+        text = stream.getvalue()
+        self.assertIn("GetSessionToken", text)
+        for secret in [BASE_SECRET, "fakeSecret", "fakeToken", GOOD_CODE, "999999"]:
+            self.assertNotIn(secret, text)
+
+
+# ---- the service, in process ------------------------------------------------------
+
+
+class ServiceCase(FakeSTSCase):
+    PORT = 9999
+
+    def setUp(self):
+        super().setUp()
+        self.files(STANDARD_CONFIG, STANDARD_CREDENTIALS)
+        self.tick = [1000.0]
+        self.make()
+
+    def make(self, **kwargs):
+        config = self.config()
+        self.engine_ = self.engine(config)
+        self.tokens = rm.ImdsTokens(clock=lambda: self.tick[0])
+        self.service = rm.Service(self.engine_, config, tokens=self.tokens, **kwargs)
+        self.service.set_address("127.0.0.1", self.PORT)
+        self.service.activate("nomfa")
+
+    def call(self, method, path, headers=None, body=b""):
+        all_headers = {"Host": "127.0.0.1:%d" % self.PORT}
+        all_headers.update(headers or {})
+        all_headers = [(k, v) for k, v in all_headers.items() if v is not None]
+        if isinstance(body, str):
+            body = body.encode()
+        return self.service.handle(rm.Request(method, path, all_headers, body))
+
+    def token(self, ttl="21600"):
+        response = self.call("PUT", "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": ttl})
+        self.assertEqual(response.status, 200)
+        return response.body.decode()
+
+    def doc(self, response, status=200):
+        self.assertEqual(response.status, status, response.body)
+        return json.loads(response.body)
+
+
+class ImdsTests(ServiceCase):
+    CREDS = "/latest/meta-data/iam/security-credentials/"
+
+    def test_token_ttl(self):
+        for ttl, status in [("1", 200), ("21600", 200), ("0", 400), ("21601", 400), ("abc", 400),
+                            ("", 400), (None, 400), ("-5", 400)]:
+            with self.subTest(ttl=ttl):
+                response = self.call("PUT", "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": ttl})
+                self.assertEqual(response.status, status)
+                if status == 200:
+                    self.assertIn(("X-aws-ec2-metadata-token-ttl-seconds", ttl), response.headers)
+
+    def test_token_path_other_methods_and_proxies(self):
+        response = self.call("GET", "/latest/api/token")
+        self.assertEqual(response.status, 405)
+        self.assertIn(("Allow", "PUT"), response.headers)
+        response = self.call("PUT", "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": "60",
+                                                          "X-Forwarded-For": "10.0.0.1"})
+        self.assertEqual(response.status, 403)
+
+    def test_tokens_are_checked(self):
+        token = self.token("60")
+        self.assertEqual(self.call("GET", self.CREDS, {"X-aws-ec2-metadata-token": token}).status, 200)
+        other = rm.ImdsTokens(clock=lambda: self.tick[0]).issue(60)  # another process's key
+        for bad in [other, token[:-2] + "AA", "x", "", "A" * 5000]:
+            with self.subTest(bad=bad[:20]):
+                self.assertEqual(self.call("GET", self.CREDS, {"X-aws-ec2-metadata-token": bad}).status, 401)
+        self.tick[0] += 61
+        self.assertEqual(self.call("GET", self.CREDS, {"X-aws-ec2-metadata-token": token}).status, 401)
+        self.assertNotEqual(self.token(), self.token())
+
+    def test_v1_allowed_unless_v2_only(self):
+        self.assertEqual(self.call("GET", self.CREDS).status, 200)
+        self.make(imds_v2_only=True)
+        self.assertEqual(self.call("GET", self.CREDS).status, 401)
+        self.assertEqual(self.call("GET", self.CREDS, {"X-aws-ec2-metadata-token": self.token()}).status, 200)
+
+    def test_role_listing_and_document(self):
+        headers = {"X-aws-ec2-metadata-token": self.token()}
+        listing = self.call("GET", self.CREDS, headers)
+        self.assertEqual(listing.body, b"nomfa")
+        self.assertEqual(listing.content_type, "text/plain")
+        doc = self.doc(self.call("GET", self.CREDS + "nomfa", headers))
+        self.assertEqual(list(doc), ["Code", "LastUpdated", "Type", "AccessKeyId", "SecretAccessKey",
+                                     "Token", "Expiration"])
+        self.assertEqual((doc["Code"], doc["Type"]), ("Success", "AWS-HMAC"))
+        self.assertRegex(doc["Expiration"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertEqual(doc["Token"], "fakeToken0002")
+        extended = self.doc(self.call("GET", self.CREDS[:-1] + "-extended/nomfa", headers))
+        self.assertEqual(extended["AccountId"], ACCOUNT)
+        self.assertEqual(self.call("GET", self.CREDS[:-1] + "-extended/", headers).body, b"nomfa")
+
+    def test_other_profiles_and_unknown_names(self):
+        self.assertEqual(self.doc(self.call("GET", self.CREDS + "deeper"))["Code"], "Success")
+        self.assertEqual(self.call("GET", self.CREDS + "nosuch").status, 404)
+
+    def test_instance_paths(self):
+        self.assertEqual(self.call("GET", "/latest/meta-data/placement/region").body, b"eu-west-1")
+        self.assertEqual(self.call("GET", "/latest/meta-data/placement/availability-zone").body, b"eu-west-1a")
+        self.assertRegex(self.call("GET", "/latest/meta-data/instance-id").body.decode(), r"^i-[0-9a-f]{17}$")
+        identity = self.doc(self.call("GET", "/latest/dynamic/instance-identity/document"))
+        self.assertEqual((identity["region"], identity["accountId"]), ("eu-west-1", ACCOUNT))
+        info = self.doc(self.call("GET", "/latest/meta-data/iam/info"))
+        self.assertEqual(info["Code"], "Success")
+        self.assertTrue(info["InstanceProfileArn"].startswith("arn:aws:iam::%s:instance-profile/" % ACCOUNT))
+
+    def test_unknown_paths_are_404(self):
+        for path in ["/latest/meta-data/ami-id", "/latest/meta-data/", "/nope", "/latest/api/token/x",
+                     "/credentials/a/b", "/%ff", "//"]:
+            with self.subTest(path=path):
+                response = self.call("GET", path)
+                self.assertEqual(response.status, 404)
+                self.assertEqual(self.doc(response, 404)["Code"], "NotFound")
+
+    def test_no_active_profile(self):
+        self.service.activate(None)
+        for path in [self.CREDS, "/credentials", "/profile", "/latest/meta-data/placement/region"]:
+            with self.subTest(path=path):
+                response = self.call("GET", path)
+                self.assertEqual(self.doc(response, 404)["Code"], "NoActiveProfile")
+                self.assertIn("http://127.0.0.1:9999/", json.loads(response.body)["Message"])
+
+    def test_head(self):
+        response = self.call("HEAD", self.CREDS)
+        self.assertEqual(response.status, 200)
+        self.assertEqual(self.call("HEAD", "/latest/api/token").status, 405)
+
+
+class EcsTests(ServiceCase):
+    def test_documents(self):
+        doc = self.doc(self.call("GET", "/credentials"))
+        self.assertEqual(sorted(doc), ["AccessKeyId", "AccountId", "Expiration", "RoleArn",
+                                       "SecretAccessKey", "Token"])
+        self.assertEqual((doc["RoleArn"], doc["AccountId"]), (ROLE, ACCOUNT))
+        other = self.doc(self.call("GET", "/credentials/deeper"))
+        self.assertEqual(other["RoleArn"], ROLE2)
+        self.assertEqual(self.service.active, "nomfa")  # unchanged
+        base = self.doc(self.call("GET", "/credentials/base"))
+        self.assertNotIn("RoleArn", base)
+        missing = self.call("GET", "/credentials/ghost")
+        self.assertEqual(self.doc(missing, 404)["Code"], "ProfileNotFound")
+
+    def test_authorization_token(self):
+        self.make(auth_token="s3cret-token")
+        self.assertEqual(self.call("GET", "/credentials").status, 401)
+        self.assertEqual(self.call("GET", "/credentials", {"Authorization": "wrong"}).status, 401)
+        self.assertEqual(self.call("GET", "/credentials", {"Authorization": "s3cret-token"}).status, 200)
+        self.assertEqual(self.call("GET", "/credentials/deeper").status, 401)
+        self.assertNotIn(b"s3cret", self.call("GET", "/credentials").body)
+
+    def test_sts_failures_are_502_or_503_with_a_reason(self):
+        self.sts_server.fail = 100
+        doc = self.doc(self.call("GET", "/credentials/base"), 503)
+        self.assertEqual(doc["Code"], "STSUnavailable")
+        self.assertIn("InternalFailure", doc["Message"])
+        self.sts_server.fail = 0
+        self.sts_server.garbage = 1
+        self.assertEqual(self.doc(self.call("GET", "/credentials/base"), 502)["Code"], "STSError")
+        self.assertEqual(self.call("GET", "/credentials/base").status, 200)
+
+    def test_config_error_is_a_4xx_with_file_and_line(self):
+        write(self.config_path, STANDARD_CONFIG + "[profile bad]\nrole_arn = nope\nsource_profile = base\n")
+        doc = self.doc(self.call("GET", "/credentials/bad"), 400)
+        self.assertIn(self.config_path + ":", doc["Message"])
+
+
+class SecurityTests(ServiceCase):
+    def test_host_allow_list(self):
+        for host, status in [("127.0.0.1:9999", 200), ("localhost:9999", 200), ("evil.example:9999", 403),
+                             ("127.0.0.1:1", 403), ("127.0.0.1", 403), (None, 403), ("evil.example", 403)]:
+            with self.subTest(host=host):
+                response = self.call("GET", "/credentials", {"Host": host})
+                self.assertEqual(response.status, status)
+                if status == 403:
+                    self.assertEqual(self.doc(response, 403)["Code"], "ForbiddenHost")
+
+    def test_credential_paths_refuse_browsers(self):
+        for headers in [{"Origin": "http://127.0.0.1:9999"}, {"Origin": "null"},
+                        {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-origin"},
+                        {"Referer": "http://evil.example/"}]:
+            for path in ["/credentials", "/latest/meta-data/iam/security-credentials/nomfa"]:
+                with self.subTest(headers=headers, path=path):
+                    self.assertEqual(self.call("GET", path, headers).status, 403)
+        self.assertEqual(self.call("PUT", "/latest/api/token", {"Origin": "http://x",
+                         "X-aws-ec2-metadata-token-ttl-seconds": "5"}).status, 403)
+        self.assertEqual(self.call("GET", "/credentials", {"Sec-Fetch-Site": "none"}).status, 200)
+
+    def test_cross_site_posts_refused(self):
+        for headers in [{"Origin": "http://evil.example"}, {"Origin": "http://127.0.0.1:1"},
+                        {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}]:
+            with self.subTest(headers=headers):
+                response = self.call("POST", "/profile", headers, "base")
+                self.assertEqual(self.doc(response, 403)["Code"], "ForbiddenOrigin")
+        self.assertEqual(self.service.active, "nomfa")
+        same = {"Origin": "http://127.0.0.1:9999", "Sec-Fetch-Site": "same-origin"}
+        self.assertEqual(self.call("POST", "/profile", same, "base").status, 200)
+        self.assertEqual(self.service.active, "base")
+
+
+class ManagementTests(ServiceCase):
+    def test_lists_and_profile(self):
+        self.assertEqual(self.doc(self.call("GET", "/list-roles")), ["deeper", "dev", "long", "nomfa"])
+        self.assertEqual(self.doc(self.call("GET", "/list-profiles")), ["base", "default", "withtoken"])
+        doc = self.doc(self.call("GET", "/profile"))
+        self.assertEqual((doc["role_arn"], doc["source_profile"]), (ROLE, "base"))
+        for key in ["role_arn", "external_id", "auth_url", "username", "jump_role", "client_id",
+                    "redirect_uri", "source_profile"]:
+            self.assertIn(key, doc)
+
+    def test_switch_profile(self):
+        doc = self.doc(self.call("POST", "/profile", body="deeper"))
+        self.assertEqual(doc["role_arn"], ROLE2)
+        self.assertEqual(self.call("GET", "/latest/meta-data/iam/security-credentials/").body, b"deeper")
+        self.assertIn("AssumeRole", self.sts_server.actions())  # fetched at once
+        self.assertEqual(self.doc(self.call("POST", "/profile", body='"base"'))["name"], "base")
+        missing = self.doc(self.call("POST", "/profile", body="ghost"), 404)
+        self.assertIn("known profiles", missing["Message"])
+        self.assertEqual(self.service.active, "base")
+        self.assertEqual(self.call("POST", "/profile", body="").status, 400)
+
+    def test_mfa_flow(self):
+        response = self.call("POST", "/profile", body="dev")
+        self.assertEqual(response.status, 401)
+        self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), response.headers)
+        self.assertEqual(self.service.active, "dev")
+        creds = self.call("GET", "/credentials")
+        self.assertEqual(creds.status, 401)
+        self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), creds.headers)
+        self.assertIn("/mfa", json.loads(creds.body)["Message"])
+        self.assertEqual(self.call("POST", "/mfa", body="mfa=12").status, 400)
+        wrong = self.call("POST", "/mfa", body="mfa=000000")
+        self.assertEqual(self.doc(wrong, 401)["Code"], "MFAInvalid")
+        self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), wrong.headers)
+        right = self.doc(self.call("POST", "/mfa", body="mfa=%s" % GOOD_CODE))
+        self.assertEqual(right["profile"], "dev")
+        self.assertEqual(self.doc(self.call("GET", "/credentials"))["RoleArn"], ROLE)
+        self.assertEqual(self.doc(self.call("POST", "/mfa", body=json.dumps(
+            {"mfa": GOOD_CODE, "profile": "long"})))["profile"], "long")
+
+    def test_auth_without_identity_provider(self):
+        self.assertEqual(self.doc(self.call("POST", "/auth", body="username=a&password=b"), 400)["Code"],
+                         "BadRequest")
+
+    def test_refresh_keeps_profile_and_fetches_anew(self):
+        first = self.doc(self.call("GET", "/credentials"))
+        self.assertEqual(self.doc(self.call("POST", "/refresh"))["profile"], "nomfa")
+        second = self.doc(self.call("GET", "/credentials"))
+        self.assertNotEqual(first["AccessKeyId"], second["AccessKeyId"])
+        self.assertEqual(self.service.active, "nomfa")
+
+    def test_status_and_page(self):
+        self.call("GET", "/credentials")
+        status = self.doc(self.call("GET", "/status"))
+        self.assertEqual((status["active"], status["mfa_needed"]), ("nomfa", False))
+        self.assertGreater(status["seconds_left"], 30 * 60)
+        page = self.call("GET", "/")
+        self.assertEqual(page.status, 200)
+        self.assertIn(b"Refresh Now", page.body)
+        csp = dict(page.headers)["Content-Security-Policy"]
+        self.assertIn("default-src 'none'", csp)
+        self.assertNotIn(b"http", re.sub(rb"<script>.*</script>", b"", page.body, flags=re.S))
+
+    def test_methods(self):
+        response = self.call("DELETE", "/profile")
+        self.assertEqual(response.status, 405)
+        self.assertEqual(dict(response.headers)["Allow"], "GET, HEAD, POST")
+        self.assertEqual(self.call("PUT", "/credentials").status, 405)
+
+
+# ---- the real server ----------------------------------------------------------
+
+
+class LiveServerTests(FakeSTSCase):
+    """The real Server in a thread on port 0, stopped with shutdown()."""
+
+    def setUp(self):
+        super().setUp()
+        self.files(STANDARD_CONFIG, STANDARD_CREDENTIALS)
+        config = self.config()
+        self.service = rm.Service(self.engine(config), config)
+        self.service.activate("nomfa")
+        self.server = rm.Server(("127.0.0.1", 0), self.service, max_connections=4)
+        self.port = self.server.server_address[1]
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+        self.addCleanup(self.server.server_close)
+        self.addCleanup(self.server.shutdown)
+
+    def raw(self, data):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+            sock.sendall(data)
+            return _read_all(sock)
+
+    def test_keep_alive_many_requests_one_connection(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        for _ in range(20):
+            conn.request("GET", "/credentials")
+            response = conn.getresponse()
+            body = response.read()
+            self.assertEqual(response.status, 200)
+            self.assertEqual(int(response.getheader("Content-Length")), len(body))
+            self.assertEqual(response.getheader("Cache-Control"), "no-store")
+        conn.close()
+        self.assertEqual(self.sts_server.actions(), ["GetSessionToken", "AssumeRole"])
+
+    def test_limits(self):
+        host = b"Host: 127.0.0.1:%d\r\n" % self.port
+        big = self.raw(b"POST /profile HTTP/1.1\r\n" + host + b"Content-Length: 10000000\r\n\r\n")
+        self.assertTrue(big.startswith(b"HTTP/1.1 413"), big[:40])
+        long_line = self.raw(b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n")
+        self.assertTrue(long_line.startswith(b"HTTP/1.1 414"), long_line[:40])
+        many = self.raw(b"GET / HTTP/1.1\r\n" + host + b"".join(b"X-%d: y\r\n" % i for i in range(150)) + b"\r\n")
+        self.assertTrue(many.startswith(b"HTTP/1.1 431"), many[:40])
+        chunked = self.raw(b"POST /mfa HTTP/1.1\r\n" + host + b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        self.assertTrue(chunked.startswith(b"HTTP/1.1 411"), chunked[:40])
+        self.assertIn(b'"Code": "LengthRequired"', chunked)
+        garbage = self.raw(b"\x16\x03\x01garbage\r\n\r\n")
+        self.assertTrue(garbage.startswith(b"HTTP/1.1 400"), garbage[:40])
+
+    def test_connection_cap(self):
+        idle = [socket.create_connection(("127.0.0.1", self.port), timeout=5) for _ in range(4)]
+        self.addCleanup(lambda: [s.close() for s in idle])
+        # the 5th is answered 503 at once while 4 connections are open
+        self.assertTrue(self.raw(b"GET /credentials HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 503"))
+        idle.pop().close()
+        reply = b""
+        for _ in range(50):  # the server notices the close asynchronously
+            reply = self.raw(b"GET /status HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                             b"Connection: close\r\n\r\n" % self.port)
+            if not reply.startswith(b"HTTP/1.1 503"):
+                break
+            select.select([], [], [], 0.02)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 200"), reply[:40])
+
+    def test_access_log_line(self):
+        with self.assertLogs("runas_meta", logging.INFO) as logs:
+            urllib.request.urlopen(urllib.request.Request(
+                "http://127.0.0.1:%d/credentials" % self.port), timeout=5).read()
+        line = [l for l in logs.output if "GET /credentials" in l][0]
+        self.assertRegex(line, r"GET /credentials 200 \d+B \d+\.\dms")
+        self.assertNotIn("fakeSecret", "\n".join(logs.output))
+
+
+def _read_all(sock):
+    chunks = []
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+        if b"\r\n\r\n" in b"".join(chunks):
+            head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+            match = re.search(rb"Content-Length: (\d+)", head)
+            if match and len(body) >= int(match.group(1)):
+                break
+    return b"".join(chunks)
+
+
+# ---- the command line ---------------------------------------------------------
+
+
+class ServiceProcess:
+    """`python runas_meta.py ...` as a user runs it; reads its start-up output."""
+
+    def __init__(self, args, env):
+        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "runas_meta.py")] + args,
+                                     env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.lines = []
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        self.output = "".join(self.lines)
+        match = re.search(r"on (http://127\.0\.0\.1:\d+)", self.output)
+        if not match:
+            self.proc.kill()
+            raise AssertionError("service did not start: %s %s" % (self.output, self.proc.stderr.read()))
+        self.url = match.group(1)
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def get(self, path, headers=None):
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            code = self.proc.wait(10)
+        finally:
+            self.proc.kill()
+        self.stderr = self.proc.stderr.read()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return code
+
+
+class CommandLineTests(FakeSTSCase):
+    def setUp(self):
+        super().setUp()
+        self.sts_server.clock = lambda: dt.datetime.now(dt.timezone.utc)  # another process: real time
+        self.files(STANDARD_CONFIG, STANDARD_CREDENTIALS)
+        self.env = dict(os.environ, **self.environ)
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"):
+            self.env.pop(name, None)
+
+    def run_cli(self, *args):
+        return subprocess.run([sys.executable, os.path.join(HERE, "runas_meta.py")] + list(args),
+                              env=self.env, capture_output=True, text=True, timeout=30)
+
+    def test_ecs_start_serve_and_sigterm(self):
+        service = ServiceProcess(["ecs", "-v", "-p", "0", "nomfa"], self.env)
+        try:
+            self.assertIn("export AWS_CONTAINER_CREDENTIALS_FULL_URI=%s/credentials" % service.url,
+                          service.output)
+            self.assertIn('$env:AWS_CONTAINER_CREDENTIALS_FULL_URI = "%s/credentials"' % service.url,
+                          service.output)
+            self.assertIn("AWS_SHARED_CREDENTIALS_FILE=", service.output)
+            self.assertIn("AWS_CREDENTIAL_PROFILES_FILE=", service.output)
+            self.assertIn("page: %s/" % service.url, service.output)
+            doc = service.get("/credentials")
+            self.assertEqual(doc["RoleArn"], ROLE)
+            self.assertEqual(service.get("/credentials"), doc)  # cached: no new STS call
+            self.assertEqual(self.sts_server.actions(), ["GetSessionToken", "AssumeRole"])
+        finally:
+            code = service.stop()
+        self.assertEqual(code, 0)
+        self.assertNotIn("Traceback", service.stderr)
+        for secret in [BASE_SECRET, "fakeSecret", "fakeToken"]:
+            self.assertNotIn(secret, service.stderr + service.output)
+        self.assertIn("GET /credentials 200", service.stderr)
+        with socket.socket() as sock:  # the port was released: a new service can listen on it
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", service.port))
+            sock.listen()
+
+    def test_ec2_mode_hints_and_profile_from_environment(self):
+        self.env["AWS_PROFILE"] = "deeper"
+        service = ServiceProcess(["ec2", "-p", "0", "--imds-v2-only"], self.env)
+        try:
+            self.assertIn("export AWS_EC2_METADATA_SERVICE_ENDPOINT=%s/" % service.url, service.output)
+            request = urllib.request.Request(service.url + "/latest/api/token", method="PUT",
+                                             headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+            token = urllib.request.urlopen(request, timeout=5).read().decode()
+            names = urllib.request.urlopen(urllib.request.Request(
+                service.url + "/latest/meta-data/iam/security-credentials/",
+                headers={"X-aws-ec2-metadata-token": token}), timeout=5).read()
+            self.assertEqual(names, b"deeper")
+        finally:
+            self.assertEqual(service.stop(), 0)
+
+    def test_generated_auth_token(self):
+        service = ServiceProcess(["ecs", "-p", "0", "--auth-token", "generate", "base"], self.env)
+        try:
+            match = re.search(r"export AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=(\S+)", service.output)
+            self.assertTrue(match, service.output)
+            path = match.group(1)
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+            with open(path) as handle:
+                token = handle.read()
+            self.assertNotIn(token, service.output)
+            self.assertIn("AccessKeyId", service.get("/credentials", {"Authorization": token}))
+            with self.assertRaises(urllib.error.HTTPError) as caught:
+                service.get("/credentials")
+            self.assertEqual(caught.exception.code, 401)
+        finally:
+            service.stop()
+
+    def test_errors_are_one_line(self):
+        write(self.config_path, "[profile a]\nrole_arn = x\n")
+        cases = [
+            (["ec2", "base"], 2, "legacy mode"),
+            (["ecs", "-p", "0", "ghost"], 2, "profile 'ghost' not found"),
+            (["ecs", "-p", "0", "a"], 2, self.config_path + ":2:"),
+        ]
+        for args, code, words in cases:
+            with self.subTest(args=args):
+                result = self.run_cli(*args)
+                self.assertEqual(result.returncode, code, result.stderr)
+                self.assertIn(words, result.stderr)
+                self.assertNotIn("Traceback", result.stderr)
+                self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+
+    def test_port_in_use(self):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            sock.listen()
+            result = self.run_cli("ecs", "-p", str(sock.getsockname()[1]), "base")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("cannot listen", result.stderr)
+
+    def test_intermixed_arguments_and_help(self):
+        result = self.run_cli("--help")
+        self.assertEqual(result.returncode, 0)
+        self.assertIn("--headless", result.stdout)
+        args = rm.build_parser().parse_intermixed_args(["ecs", "-p", "8888", "my-profile", "-v"])
+        self.assertEqual((args.mode, args.port, args.profile, args.verbose), ("ecs", 8888, "my-profile", True))
+
+
+if __name__ == "__main__":
+    unittest.main()
