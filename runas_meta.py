@@ -752,11 +752,23 @@ def sts_endpoint(profile, environ):
     return "https://sts.%s.%s/" % (region, suffix), region
 
 
-class _LoopbackProxyHandler(urllib.request.ProxyHandler):
-    """Environment proxies (HTTPS_PROXY, NO_PROXY), but never for loopback."""
+def proxy_settings(environ):
+    """{scheme: proxy URL, 'no': NO_PROXY} from `environ`, lower case winning,
+    as urllib reads them from os.environ."""
+    found = {}
+    for name in sorted(environ, key=lambda n: n.islower()):  # lower-case names last, so they win
+        if name.lower().endswith("_proxy") and environ[name]:
+            found[name.lower()[:-len("_proxy")]] = environ[name]
+    return found
+
+
+class _ProxyHandler(urllib.request.ProxyHandler):
+    """Proxies from the given settings; NO_PROXY and loopback go direct."""
 
     def proxy_open(self, req, proxy, type):
-        if (urllib.parse.urlsplit(req.full_url).hostname or "") in ("127.0.0.1", "localhost", "::1"):
+        host = urllib.parse.urlsplit(req.full_url).hostname or ""
+        if host in ("127.0.0.1", "localhost", "::1") or \
+                urllib.request.proxy_bypass_environment(host, self.proxies):
             return None
         return super().proxy_open(req, proxy, type)
 
@@ -786,7 +798,7 @@ class STS:
         if bundle not in self._openers:
             context = ssl.create_default_context(cafile=bundle)
             self._openers[bundle] = urllib.request.build_opener(
-                _LoopbackProxyHandler(), urllib.request.HTTPSHandler(context=context))
+                _ProxyHandler(proxy_settings(self.environ)), urllib.request.HTTPSHandler(context=context))
         return self._openers[bundle].open
 
     def call(self, profile, action, params, creds=None):
@@ -1904,8 +1916,14 @@ PAGE_CSP = ("default-src 'none'; script-src 'sha256-%s'; style-src 'unsafe-inlin
 # ==== Command line =========================================================
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """A usage error is one line, like every other error."""
+        self.exit(2, "%s: error: %s (see --help)\n" % (self.prog, message))
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="runas-meta",
         description="Serve AWS credentials of a profile through a local EC2 metadata (IMDS) "
                     "or ECS credential endpoint.")

@@ -16,7 +16,10 @@ import logging
 import os
 import re
 import select
+import shutil
+import signal
 import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -119,7 +122,7 @@ class FakeSTS:
     that expire DurationSeconds after `clock()`, demands `mfa_code` when a
     SerialNumber is sent, and can throttle, fail, hang or answer garbage."""
 
-    def __init__(self, clock=None, mfa_code=GOOD_CODE):
+    def __init__(self, clock=None, mfa_code=GOOD_CODE, tls=None):
         self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self.mfa_code = mfa_code
         self.calls, self.lock = [], threading.Lock()
@@ -137,7 +140,7 @@ class FakeSTS:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status, data = fake.answer(dict(urllib.parse.parse_qsl(body.decode())),
-                                           dict(self.headers.items()))
+                                           dict(self.headers.items()), self.path)
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -149,7 +152,9 @@ class FakeSTS:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.server.handle_error = lambda request, address: None  # clients that time out hang up
-        self.url = "http://127.0.0.1:%d/" % self.server.server_address[1]
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.url = "%s://127.0.0.1:%d/" % ("https" if tls else "http", self.server.server_address[1])
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
@@ -161,10 +166,10 @@ class FakeSTS:
     def actions(self):
         return [call["Action"] for call in self.calls]
 
-    def answer(self, params, headers):
+    def answer(self, params, headers, path="/"):
         with self.lock:
             self.calls.append(dict(params, _signed="Authorization" in headers,
-                                   _token=headers.get("X-Amz-Security-Token", "")))
+                                   _token=headers.get("X-Amz-Security-Token", ""), _path=path))
         self.first_call.set()
         if self.gate is not None:
             self.gate.wait(10)
@@ -554,6 +559,38 @@ class STSTests(unittest.TestCase):
             sts.get_session_token(self.profile, self.keys, 3600)
         self.assertEqual(len(self.server.calls), 2)
 
+    def test_proxy_from_the_environment(self):
+        # 127.0.0.2 is not on the loopback bypass list, so it goes through the proxy,
+        # which is the fake STS itself (it answers a forward-proxy request as STS).
+        env = {"AWS_ENDPOINT_URL_STS": "http://127.0.0.2:9/", "HTTP_PROXY": self.server.url}
+        sts = rm.STS(env, sleep=self.sleeps.append, attempts=1)
+        sts.get_session_token(self.profile, self.keys, 3600)
+        self.assertEqual(self.server.calls[0]["_path"], "http://127.0.0.2:9/")
+        env["no_proxy"] = "127.0.0.2"
+        with self.assertRaises(rm.STSUnavailable):
+            rm.STS(env, sleep=self.sleeps.append, attempts=1).get_session_token(self.profile, self.keys, 3600)
+        self.assertEqual(len(self.server.calls), 1)
+
+    @unittest.skipUnless(shutil.which("openssl"), "needs the openssl command")
+    def test_ca_bundle(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(_rmtree, folder)
+        cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        secure = FakeSTS(self.clock, tls=context)
+        self.addCleanup(secure.close)
+        self.assertTrue(secure.url.startswith("https://"))
+        env = {"AWS_ENDPOINT_URL_STS": secure.url}
+        with self.assertRaisesRegex(rm.STSUnavailable, "CERTIFICATE_VERIFY_FAILED|certificate verify"):
+            rm.STS(env, attempts=1).get_session_token(self.profile, self.keys, 3600)
+        rm.STS(dict(env, AWS_CA_BUNDLE=cert), attempts=1).get_session_token(self.profile, self.keys, 3600)
+        creds = rm.STS(env, attempts=1).get_session_token(rm.Profile("p", ca_bundle=cert), self.keys, 3600)
+        self.assertTrue(creds.access_key_id.startswith("ASIAFAKE"))
+
     def test_unreachable(self):
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
@@ -646,6 +683,14 @@ class EngineTests(FakeSTSCase):
         self.assertLessEqual(int(second["DurationSeconds"]), 3600)
         self.assertEqual(second["_token"], "fakeToken0002")  # signed with the first role's creds
         self.assertEqual(creds.role_arn, ROLE2)
+
+    def test_role_with_its_own_keys(self):
+        write(self.config_path, STANDARD_CONFIG + "[profile self]\nrole_arn = %s\n" % ROLE)
+        write(self.credentials_path, STANDARD_CREDENTIALS + "[self]\naws_access_key_id = AKIASELF\n"
+              "aws_secret_access_key = selfsecret\n")
+        creds = self.engine().credentials("self")
+        self.assertEqual(self.sts_server.actions(), ["GetSessionToken", "GetCallerIdentity", "AssumeRole"])
+        self.assertEqual(creds.role_arn, ROLE)
 
     def test_session_name_falls_back_to_os_user(self):
         self.sts_server.caller_arn = "arn:aws:sts::%s:assumed-role/x/y" % ACCOUNT
@@ -1162,13 +1207,18 @@ def _read_all(sock):
 
 
 class ServiceProcess:
-    """`python runas_meta.py ...` as a user runs it; reads its start-up output."""
+    """`python runas_meta.py ...` as a user runs it; reads its start-up output.
+    Its log goes to a file, so a chatty -v run can never block on a full pipe."""
 
-    def __init__(self, args, env):
+    def __init__(self, args, env, stdin=None):
+        self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "runas_meta.py")] + args,
-                                     env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        self.lines = []
+                                     env=env, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
+        if stdin:
+            self.proc.stdin.write(stdin)
+            self.proc.stdin.close()
+        self.lines, self.stderr = [], None
         for line in self.proc.stdout:
             self.lines.append(line)
             if line.startswith("Press Ctrl-C"):
@@ -1176,8 +1226,8 @@ class ServiceProcess:
         self.output = "".join(self.lines)
         match = re.search(r"on (http://127\.0\.0\.1:\d+)", self.output)
         if not match:
-            self.proc.kill()
-            raise AssertionError("service did not start: %s %s" % (self.output, self.proc.stderr.read()))
+            self.stop()
+            raise AssertionError("service did not start: %s %s" % (self.output, self.stderr))
         self.url = match.group(1)
         self.port = int(self.url.rsplit(":", 1)[1])
 
@@ -1186,16 +1236,20 @@ class ServiceProcess:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
-    def stop(self):
-        self.proc.terminate()
-        try:
-            code = self.proc.wait(10)
-        finally:
-            self.proc.kill()
-        self.stderr = self.proc.stderr.read()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        return code
+    def stop(self, signum=signal.SIGTERM):
+        """Send `signum`, return the exit code; the log is in self.stderr.  Idempotent."""
+        if self.stderr is None:
+            self.proc.send_signal(signum)
+            try:
+                self.proc.wait(10)
+            finally:
+                self.proc.kill()
+                self.proc.wait()
+                self.proc.stdout.close()
+                self.log.seek(0)
+                self.stderr = self.log.read()
+                self.log.close()
+        return self.proc.returncode
 
 
 class CommandLineTests(FakeSTSCase):
@@ -1236,6 +1290,18 @@ class CommandLineTests(FakeSTSCase):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("127.0.0.1", service.port))
             sock.listen()
+
+    def test_headless_asks_on_the_terminal(self):
+        self.env["AWS_PROFILE"] = "dev"
+        service = ServiceProcess(["ecs", "-p", "0", "--headless"], self.env, stdin="%s\n" % GOOD_CODE)
+        try:
+            self.assertIn("MFA code for profile base (%s): " % SERIAL, service.output)
+            self.assertEqual(service.get("/credentials")["RoleArn"], ROLE)
+        finally:
+            service.stop(signal.SIGINT)  # Ctrl-C
+        self.assertEqual(service.proc.returncode, 0)
+        self.assertNotIn("Traceback", service.stderr)
+        self.assertNotIn(GOOD_CODE, service.stderr)
 
     def test_ec2_mode_hints_and_profile_from_environment(self):
         self.env["AWS_PROFILE"] = "deeper"

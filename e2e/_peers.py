@@ -1,0 +1,62 @@
+"""Finding the real third-party peers the e2e suites need.
+
+Without RUNAS_META_FULL=1 a missing peer skips its suite, so
+`python -m unittest` works on a bare machine.  With it (as in .ci/run) a
+missing peer fails the run instead.
+"""
+
+import importlib
+import logging
+import os
+import shutil
+import tempfile
+import unittest
+
+FULL = os.environ.get("RUNAS_META_FULL") == "1"
+HINT = "pip install -r requirements-test.txt (see README)"
+
+
+def need(module):
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        if FULL:
+            raise
+        raise unittest.SkipTest("%s is not installed: %s" % (module, HINT)) from None
+
+
+def need_command(name):
+    path = shutil.which(name)
+    if path is None:
+        if FULL:
+            raise AssertionError("the %r command is not installed: %s" % (name, HINT))
+        raise unittest.SkipTest("the %r command is not installed: %s" % (name, HINT))
+    return path
+
+
+class MotoSTS:
+    """moto's server on 127.0.0.1, a real STS emulator for the happy path."""
+
+    def __init__(self):
+        server_module = need("moto.server")
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.server.start()
+        self.url = "http://%s:%d" % self.server.get_host_and_port()
+
+    def stop(self):
+        self.server.stop()
+
+    def identity(self, access_key, secret_key, token):
+        boto3 = need("boto3")
+        client = boto3.client("sts", endpoint_url=self.url, region_name="us-east-1",
+                              aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+                              aws_session_token=token)
+        return client.get_caller_identity()
+
+
+def empty_file(test):
+    handle, path = tempfile.mkstemp(prefix="runas-meta-empty-")
+    os.close(handle)
+    test.addCleanup(os.unlink, path)
+    return path
