@@ -69,6 +69,7 @@ REFRESH_FRACTION = 0.75  # ... or from 3/4 of the lifetime left, if that is less
 MIN_SERVE = 60  # credentials with less left are fetched anew before serving
 MFA_WARN = 30 * MINUTE  # report "an MFA code will be needed" this early
 RETRY_RENEWAL = MINUTE  # a failed background renewal is retried this often
+RENEW_IDLE = 2 * HOUR  # layers nobody asked for in this long are left to expire
 STATIC_TOKEN_LIFETIME = HOUR  # advertised for keys with a session token and no known expiry
 
 STS_VERSION = "2011-06-15"
@@ -512,6 +513,12 @@ class Config:
     @property
     def errors(self):
         return [str(source.error) for source in (self.config, self.credentials) if source.error]
+
+    def current_generation(self):
+        """The files' generation after the periodic change check."""
+        with self._lock:
+            self._refresh()
+            return self.generation
 
     def _sections(self):
         with self._lock:
@@ -1001,6 +1008,7 @@ class Layer:
         self.error = None  # the last failure's message
         self.mfa_pending = False  # a renewal is waiting for an MFA code
         self.retry_at = None
+        self.used_at = None  # when credentials were last asked of this layer
 
 
 class Engine:
@@ -1018,6 +1026,7 @@ class Engine:
         self.cache_dir = cache_dir if cache_dir is not None else config.directory
         self.environ = os.environ if environ is None else environ
         self._layers = {}
+        self._plans = {}
         self._lock = threading.Lock()
         self._session_names = {}
         self._cache_warned = False
@@ -1025,7 +1034,17 @@ class Engine:
     # -- planning ------------------------------------------------------------
 
     def plan(self, name):
-        """The layers of `name`, bottom first; each layer's fetch is bound."""
+        """The layers of `name`, bottom first.  Planned once per version of
+        the config files: this is on every request's path."""
+        generation = self.config.current_generation()
+        planned = self._plans.get(name)
+        if planned is not None and planned[0] == generation:
+            return planned[1]
+        layers = self._plan(name)
+        self._plans[name] = (generation, layers)
+        return layers
+
+    def _plan(self, name):
         chain = self.config.chain(name)
         base = chain[-1]
         roles = [p for p in reversed(chain) if p.is_role]
@@ -1147,6 +1166,7 @@ class Engine:
     def _get(self, layer, code):
         creds = self._cached(layer)
         now = self.clock()
+        layer.used_at = now
         if creds is not None and creds.remaining(now) > MIN_SERVE:
             if creds.remaining(now) < creds.refresh_window():
                 self._renew_in_background(layer, now)
@@ -1212,13 +1232,17 @@ class Engine:
             _BACKGROUND.active = False
 
     def renew_due(self):
-        """Start renewals of every known layer inside its refresh window."""
+        """Start renewals of the layers inside their refresh window that were
+        used in the last RENEW_IDLE seconds (not those of an old config, nor
+        of profiles nobody asks for any more)."""
         now = self.clock()
+        recent = now - dt.timedelta(seconds=RENEW_IDLE)
         with self._lock:
             layers = list(self._layers.values())
         for layer in layers:
             creds = layer.creds
-            if creds is not None and layer.fetch is not None and creds.remaining(now) < creds.refresh_window():
+            if creds is not None and layer.fetch is not None and layer.used_at and \
+                    layer.used_at > recent and creds.remaining(now) < creds.refresh_window():
                 self._renew_in_background(layer, now)
 
     def refresh(self, name, mfa_code=None):

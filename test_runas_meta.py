@@ -155,7 +155,7 @@ class FakeSTS:
         if tls is not None:
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.url = "%s://127.0.0.1:%d/" % ("https" if tls else "http", self.server.server_address[1])
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def close(self):
         if self.gate is not None:
@@ -751,8 +751,25 @@ class EngineTests(FakeSTSCase):
         first = engine.credentials("nomfa")
         self.clock.advance(30 * 60)
         engine.renew_due()
+        self.assertEqual(len(self.spawned), 1)
         self.run_background()
-        self.assertIsNot(engine.credentials("nomfa"), first)
+        calls = len(self.sts_server.calls)
+        second = engine.credentials("nomfa")
+        self.assertIsNot(second, first)
+        self.assertEqual(len(self.sts_server.calls), calls)  # renewed before it was asked for
+        # credentials nobody asked for in RENEW_IDLE are left to expire
+        self.clock.advance(rm.RENEW_IDLE + 60)
+        engine.renew_due()
+        self.assertEqual(self.spawned, [])
+
+    def test_config_edit_takes_effect_without_restart(self):
+        engine = self.engine()
+        self.assertEqual(engine.credentials("nomfa").role_arn, ROLE)
+        write(self.config_path, STANDARD_CONFIG.replace("role_session_name = fixed-name",
+                                                        "role_session_name = fixed-name\nregion = x"
+                                                        ).replace(ROLE + "\nsource_profile = base\nrole_session",
+                                                                  ROLE2 + "\nsource_profile = base\nrole_session"))
+        self.assertEqual(engine.credentials("nomfa").role_arn, ROLE2)
 
     def test_mfa_needed_soon_is_reported_and_old_creds_served(self):
         engine = self.engine()
@@ -1125,7 +1142,7 @@ class LiveServerTests(FakeSTSCase):
         self.service.activate("nomfa")
         self.server = rm.Server(("127.0.0.1", 0), self.service, max_connections=4)
         self.port = self.server.server_address[1]
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         self.addCleanup(self.server.server_close)
         self.addCleanup(self.server.shutdown)

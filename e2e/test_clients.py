@@ -82,7 +82,7 @@ class TokenRefusingFront:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def close(self):
         self.server.shutdown()
@@ -103,7 +103,7 @@ class ClientsAgainstService(t.TempHome):
         handle = self.service.handle
         self.service.handle = lambda request: self.seen.append(request) or handle(request)
         self.server = rm.Server(("127.0.0.1", 0), self.service)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         self.addCleanup(self.server.server_close)
         self.addCleanup(self.server.shutdown)
         self.url = self.service.base_url
