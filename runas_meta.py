@@ -919,7 +919,7 @@ class Credentials:
     service sends are built once per set (they are served many times)."""
 
     __slots__ = ("access_key_id", "secret_access_key", "session_token", "expiration",
-                 "role_arn", "account_id", "obtained", "_documents")
+                 "role_arn", "account_id", "obtained", "identity", "_documents")
 
     def __init__(self, access_key_id, secret_access_key, session_token="", expiration=None,
                  role_arn="", account_id="", obtained=None):
@@ -929,6 +929,7 @@ class Credentials:
         self.expiration = expiration
         self.role_arn, self.account_id = role_arn, account_id
         self.obtained = obtained or utcnow()
+        self.identity = None  # GetCallerIdentity's answer, asked at most once
         self._documents = {}
 
     def __repr__(self):
@@ -1066,12 +1067,12 @@ class Engine:
             layers.append(self._role_layer(role, base, below, direct_mfa, index > 0, session_name))
         return layers
 
-    def _layer(self, key, prefix, cache_name, serial, fetch):
+    def _layer(self, key, prefix, cache_name, serial, fetch, label=None):
         with self._lock:
             layer = self._layers.get(key)
             if layer is None:
                 cache_file = os.path.join(self.cache_dir, prefix + cache_name) if prefix else ""
-                layer = self._layers[key] = Layer(key, cache_file, cache_name, serial)
+                layer = self._layers[key] = Layer(key, cache_file, label or cache_name, serial)
         layer.fetch = fetch
         return layer
 
@@ -1088,7 +1089,7 @@ class Engine:
             creds.account_id = account_from_arn(serial)
             return creds
         return self._layer(("session", base.name, serial, duration), CACHE_PREFIX["session"],
-                           base.name, serial, fetch)
+                           _session_cache_name(base, serial), serial, fetch, label=base.name)
 
     def _role_layer(self, role, base, below, serial, chained, session_name):
         duration = min(role.role_duration, CHAINED_ROLE_MAX) if chained else role.role_duration
@@ -1147,15 +1148,23 @@ class Engine:
         return self._get(layers[-1], None)
 
     def _use_code(self, layers, code):
-        """Spend the code on the lowest layer that needs one and is due."""
+        """Spend the code on the layer that asks for MFA, if it wants one."""
         now = self.clock()
         for layer in layers:
-            if not layer.mfa_serial:
-                continue
-            creds = self._cached(layer)
-            if creds is None or creds.remaining(now) < max(creds.refresh_window(), MIN_SERVE):
-                self._fly(layer, code)
-            return
+            if layer.mfa_serial:
+                self._cached(layer)
+                if self._wants_code(layer, now):
+                    self._fly(layer, code)
+                return
+
+    @staticmethod
+    def _wants_code(layer, now):
+        """An MFA layer with nothing valid, a failed renewal, or less than
+        MFA_WARN (or its refresh window) left: what status reports too."""
+        creds = layer.creds
+        return bool(layer.mfa_serial) and (
+            layer.mfa_pending or creds is None or
+            creds.remaining(now) < max(MFA_WARN, creds.refresh_window(), MIN_SERVE))
 
     def _cached(self, layer):
         if layer.creds is None and not layer.disk_checked:
@@ -1199,12 +1208,12 @@ class Engine:
     def _fetch(self, layer, code):
         try:
             creds = layer.fetch(code)
-        except MFARequired as exc:
-            layer.mfa_pending, layer.error = True, str(exc)
+        except MFARequired:
+            layer.mfa_pending = True  # reported as mfa_needed, not as an error
             raise
         except STSError as exc:
             if MFA_ERROR.search(str(exc)) and exc.aws_code == "AccessDenied" and layer.mfa_serial:
-                layer.mfa_pending, layer.error = True, "the MFA code was not accepted"
+                layer.mfa_pending = True
                 raise MFAInvalid("the MFA code was not accepted for profile %r; try the next code"
                                  % layer.label, layer.label, layer.mfa_serial) from None
             layer.error = str(exc)
@@ -1254,6 +1263,28 @@ class Engine:
             self._remove_cache(layer)
         return self.credentials(name, mfa_code)
 
+    def cached(self, name):
+        """The profile's served credentials if there are valid ones; no fetch."""
+        try:
+            creds = self.plan(name)[-1].creds
+        except RunasError:
+            return None
+        return creds if creds is not None and creds.remaining(self.clock()) > 0 else None
+
+    def identity(self, name):
+        """{'Arn', 'Account', 'UserId'} of the served credentials (one
+        GetCallerIdentity per set), or None."""
+        creds = self.cached(name)
+        if creds is None:
+            return None
+        if creds.identity is None:
+            try:
+                creds.identity = self.sts.get_caller_identity(self.config.chain(name)[0], creds)
+            except RunasError as exc:
+                LOG.info("GetCallerIdentity for %r failed: %s", name, exc)
+                creds.identity = {}
+        return creds.identity or None
+
     def status(self, name):
         """What the page shows: expiry, renewal state, whether MFA is needed."""
         try:
@@ -1262,8 +1293,7 @@ class Engine:
             return {"profile": name, "error": str(exc)}
         now = self.clock()
         top = layers[-1].creds
-        need_soon = any(layer.mfa_serial and (layer.mfa_pending or layer.creds is None or
-                        layer.creds.remaining(now) < MFA_WARN) for layer in layers)
+        need_soon = any(self._wants_code(layer, now) for layer in layers)
         errors = [layer.error for layer in layers if layer.error]
         return {"profile": name,
                 "expiration": format_time(top.expiration) if top else None,
@@ -1307,6 +1337,15 @@ class Engine:
                 os.unlink(layer.cache_file)
             except OSError:
                 pass
+
+
+def _session_cache_name(base, serial):
+    """aws-runas's file name is per profile; a session made with another MFA
+    device than the profile's own (a role's mfa_serial) gets a file of its
+    own, so a session without MFA is never taken for one with it."""
+    if serial == base.mfa_serial:
+        return base.name
+    return "%s.mfa-%s" % (base.name, hashlib.sha256(serial.encode()).hexdigest()[:10])
 
 
 def _role_of(layer):
@@ -1441,6 +1480,11 @@ class Router:
         return route[0], route[1], args
 
 
+def _origin_of(url):
+    parts = urllib.parse.urlsplit(url)
+    return "%s://%s" % (parts.scheme, parts.netloc)
+
+
 def _printable(text, limit=200):
     return re.sub(r"[^\x21-\x7e]", "?", text)[:limit]
 
@@ -1455,8 +1499,10 @@ class Service:
     owns credentials.  `handle` never raises."""
 
     def __init__(self, engine, config, mode="ecs", imds_v2_only=False, auth_token=None,
-                 tokens=None, clock=time.monotonic, legacy=False):
+                 tokens=None, clock=time.monotonic, legacy=False, csrf_token=None):
         self.engine, self.config, self.mode = engine, config, mode
+        self.csrf_token = csrf_token or secrets.token_urlsafe(32)
+        self.page_html = render_page(self.csrf_token)
         self.imds_v2_only, self.auth_token = imds_v2_only, auth_token
         self.tokens = tokens or ImdsTokens()
         self.clock, self.legacy = clock, legacy
@@ -1527,11 +1573,21 @@ class Service:
             raise HTTPError(403, "credentials are not served to web pages", "ForbiddenBrowser")
 
     def _refuse_cross_site(self, request):
+        """Management API: other sites are refused; a browser's state change
+        must also carry the page's CSRF token.  Command-line clients send
+        none of these headers and are not affected."""
         origin = request.header("origin")
         fetch_site = request.header("sec-fetch-site")
+        referer = request.header("referer")
         if (origin is not None and origin not in self.origins) or \
-                fetch_site not in (None, "none", "same-origin"):
+                fetch_site not in (None, "none", "same-origin") or \
+                (referer is not None and _origin_of(referer) not in self.origins):
             raise HTTPError(403, "requests from other sites are refused", "ForbiddenOrigin")
+        from_browser = origin is not None or any(name.startswith("sec-fetch-") for name in request.headers)
+        if from_browser and request.method == "POST":
+            token = (request.header("x-csrf-token") or "").encode("utf-8", "replace")
+            if not hmac.compare_digest(token, self.csrf_token.encode()):
+                raise HTTPError(403, "missing or wrong CSRF token: reload the page", "ForbiddenCSRF")
 
     def _guard_imds(self, request):
         self._refuse_browsers(request)
@@ -1642,7 +1698,7 @@ class Service:
                 "username": p.saml_username or p.web_identity_username,
                 "jump_role": p.jump_role_arn, "client_id": p.web_identity_client_id,
                 "redirect_uri": p.web_identity_redirect_uri, "source_profile": p.source_profile,
-                "region": p.region, "mfa_serial": p.mfa_serial}
+                "region": self.config.region(name), "mfa_serial": p.mfa_serial}
 
     def get_profile(self, request):
         return json_response(self._profile_doc(self._active_name()))
@@ -1681,13 +1737,21 @@ class Service:
         return json_response({"profile": name, "expiration": format_time(creds.expiration)})
 
     def get_status(self, request):
-        doc = {"active": self.active, "mode": self.mode, "config_errors": self.config.errors}
-        if self.active:
-            doc.update(self.engine.status(self.active))
+        """What the page shows; never fetches credentials (GetCallerIdentity
+        once per set of credentials, for the identity line)."""
+        name = self.active
+        doc = {"active": name, "mode": self.mode, "config_errors": self.config.errors}
+        if name:
+            doc.update(self.engine.status(name))
+            try:
+                doc["profile_details"] = self._profile_doc(name)
+            except RunasError as exc:
+                doc["error"] = str(exc)
+            doc["identity"] = self.engine.identity(name)
         return json_response(doc)
 
     def page(self, request):
-        return Response(200, PAGE_HTML, "text/html; charset=utf-8",
+        return Response(200, self.page_html, "text/html; charset=utf-8",
                         [("Content-Security-Policy", PAGE_CSP), ("X-Frame-Options", "DENY")])
 
 
@@ -1851,57 +1915,181 @@ def start_renewals(engine, interval=30.0, stop=None):
 
 
 # ==== Browser page =========================================================
-# One self-contained page: no external resources, the script allowed by its
-# hash in the Content-Security-Policy.
+# One self-contained page: inline CSS and script, no external resources,
+# both allowed by their hashes in the Content-Security-Policy.  The only
+# value that goes in is the CSRF token, through html.escape, in a <meta>.
+
+PAGE_STYLE = """
+:root { color-scheme: light dark; --fg: #1b1f24; --muted: #57606a; --bg: #fff; --line: #d0d7de;
+  --accent: #0969da; --bad: #b3261e; --warn-bg: #fff8c5; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --muted: #9198a1; --bg: #0d1117;
+  --line: #30363d; --accent: #4493f8; --bad: #ff7b72; --warn-bg: #3b2e00; } }
+* { box-sizing: border-box; }
+body { font: 16px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg);
+  background: var(--bg); max-width: 44rem; margin: 0 auto; padding: 1rem; }
+h1 { font-size: 1.3rem; margin: 0 0 1rem; }
+label { display: block; font-weight: 600; margin: .75rem 0 .25rem; }
+select, input { width: 100%; font: inherit; padding: .45rem; border: 1px solid var(--line);
+  border-radius: 6px; background: var(--bg); color: var(--fg); }
+button { font: inherit; padding: .45rem .9rem; border-radius: 6px; border: 1px solid var(--line);
+  background: var(--accent); color: #fff; cursor: pointer; }
+button.plain { background: transparent; color: var(--fg); }
+:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+.row { display: flex; gap: .5rem; align-items: end; flex-wrap: wrap; }
+.row > :first-child { flex: 1 1 14rem; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 1rem 0; }
+dt { color: var(--muted); }
+dd { margin: 0; overflow-wrap: anywhere; }
+#countdown { font-variant-numeric: tabular-nums; font-weight: 600; }
+.notice { background: var(--warn-bg); border: 1px solid var(--line); border-radius: 6px; padding: .6rem; }
+.error { color: var(--bad); min-height: 1.4em; }
+dialog { border: 1px solid var(--line); border-radius: 8px; background: var(--bg); color: var(--fg);
+  width: min(26rem, 92vw); }
+dialog::backdrop { background: rgba(0,0,0,.45); }
+.actions { display: flex; gap: .5rem; justify-content: flex-end; margin-top: 1rem; }
+"""
 
 PAGE_SCRIPT = r"""
 "use strict";
 const $ = (id) => document.getElementById(id);
+const csrf = document.querySelector("meta[name=csrf-token]").content;
+let state = {seconds_left: 0, at: Date.now()};
+
 async function call(method, path, body) {
-  const init = {method: method, headers: {}};
+  const init = {method: method, headers: {"X-CSRF-Token": csrf}, cache: "no-store"};
   if (body !== undefined) {
     init.body = body;
     init.headers["Content-Type"] = "application/x-www-form-urlencoded";
   }
-  const r = await fetch(path, init);
+  let r;
+  try { r = await fetch(path, init); }
+  catch (e) { return {status: 0, auth: null, doc: {Message: "the service does not answer"}}; }
   let doc = {};
   try { doc = await r.json(); } catch (e) { doc = {}; }
   return {status: r.status, auth: r.headers.get("X-AwsRunas-Authentication-Type"), doc: doc};
 }
-function show(r) {
-  if (r.auth === "MFA") { $("mfa-box").hidden = false; $("mfa").focus(); }
-  $("error").textContent = r.status >= 400 ? (r.doc.Message || ("HTTP " + r.status)) : "";
+
+function form(fields) {
+  return Object.keys(fields).map((k) => k + "=" + encodeURIComponent(fields[k])).join("&");
 }
-async function status() {
+
+function setText(id, text) { $(id).textContent = text || "\u2014"; }
+
+function showError(text) { $("error").textContent = text || ""; }
+
+function openMfa(message) {
+  $("mfa-message").textContent = message || "";
+  $("mfa-code").value = "";
+  if (!$("mfa-dialog").open) { $("mfa-dialog").showModal(); }
+  $("mfa-code").focus();
+}
+
+function openAuth(username, message) {
+  $("auth-message").textContent = message || "";
+  if (username) { $("auth-username").value = username; }
+  $("auth-password").value = "";
+  if (!$("auth-dialog").open) { $("auth-dialog").showModal(); }
+  ($("auth-username").value ? $("auth-password") : $("auth-username")).focus();
+}
+
+// Every answer goes through here: a 401 opens the dialog it asks for.
+function handle(r) {
+  if (r.auth === "MFA") { openMfa(""); showError(""); return false; }
+  if (r.auth === "AUTH") { openAuth(r.doc.username, ""); showError(""); return false; }
+  if (r.status >= 400 || r.status === 0) { showError(r.doc.Message || ("HTTP " + r.status)); return false; }
+  showError("");
+  return true;
+}
+
+function countdown() {
+  const left = Math.max(0, state.seconds_left - Math.floor((Date.now() - state.at) / 1000));
+  if (!state.expiration) { setText("countdown", ""); return; }
+  const h = Math.floor(left / 3600), m = Math.floor(left % 3600 / 60), s = left % 60;
+  const pad = (n) => String(n).padStart(2, "0");
+  $("countdown").textContent = (h ? h + ":" + pad(m) : m) + ":" + pad(s);
+}
+
+async function refreshStatus() {
   const r = await call("GET", "/status");
+  if (r.status !== 200) { showError(r.doc.Message || "the service does not answer"); return; }
   const d = r.doc;
-  $("active").textContent = d.active || "(none)";
-  $("expires").textContent = d.expiration || "-";
-  if (d.mfa_needed && d.active) { $("mfa-box").hidden = false; }
-  if (d.error) { $("error").textContent = d.error; }
-  return d;
+  state = Object.assign(d, {at: Date.now()});
+  const p = d.profile_details || {};
+  setText("active", d.active);
+  setText("role-arn", p.role_arn);
+  setText("source", p.source_profile);
+  setText("region", p.region);
+  setText("identity", d.identity && d.identity.Arn);
+  setText("expires", d.expiration);
+  countdown();
+  if (d.active && $("role").value !== d.active) { $("role").value = d.active; }
+  $("mfa-soon").hidden = !(d.active && d.mfa_needed);
+  if (d.error && !$("error").textContent) { showError(d.error); }
+  if (d.config_errors && d.config_errors.length) { showError(d.config_errors.join("; ")); }
 }
-async function init() {
-  const roles = (await call("GET", "/list-roles")).doc;
-  const st = await status();
-  for (const name of roles) {
+
+async function loadRoles() {
+  const r = await call("GET", "/list-roles");
+  if (r.status !== 200) { return; }
+  for (const name of r.doc) {
     const o = document.createElement("option");
-    o.value = o.textContent = name;
+    o.value = name;
+    o.textContent = name;
     $("role").appendChild(o);
   }
-  if (st.active) { $("role").value = st.active; }
-  $("role").addEventListener("change", async () => {
-    show(await call("POST", "/profile", $("role").value)); status();
-  });
-  $("refresh").addEventListener("click", async () => { show(await call("POST", "/refresh")); status(); });
-  $("mfa-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const r = await call("POST", "/mfa", "mfa=" + encodeURIComponent($("mfa").value));
-    $("mfa").value = "";
-    if (r.status === 200) { $("mfa-box").hidden = true; }
-    show(r); status();
-  });
-  setInterval(status, 5000);
+}
+
+async function switchRole() {
+  const name = $("role").value;
+  if (!name) { return; }
+  handle(await call("POST", "/profile", name));
+  await refreshStatus();
+}
+
+async function refreshNow() {
+  $("refresh").disabled = true;
+  handle(await call("POST", "/refresh"));
+  $("refresh").disabled = false;
+  await refreshStatus();
+}
+
+async function submitMfa(ev) {
+  ev.preventDefault();
+  const code = $("mfa-code").value.trim();
+  if (!/^[0-9]{6,8}$/.test(code)) { $("mfa-message").textContent = "Enter the 6-digit code."; return; }
+  const r = await call("POST", "/mfa", form({mfa: code}));
+  if (r.status === 200) { $("mfa-dialog").close(); showError(""); }
+  else if (r.auth === "MFA") {
+    openMfa(r.doc.Code === "MFAInvalid" ? "That code was not accepted. Wait for the next one." : r.doc.Message);
+  } else { $("mfa-dialog").close(); handle(r); }
+  await refreshStatus();
+}
+
+async function submitAuth(ev) {
+  ev.preventDefault();
+  const r = await call("POST", "/auth", form({username: $("auth-username").value,
+                                              password: $("auth-password").value}));
+  $("auth-password").value = "";
+  if (r.status === 200) { $("auth-dialog").close(); showError(""); }
+  else if (r.auth === "AUTH" || r.status === 401) {
+    openAuth(null, r.doc.Message || "Sign-in failed.");
+  } else if (r.auth === "MFA") { $("auth-dialog").close(); openMfa(""); }
+  else { $("auth-dialog").close(); handle(r); }
+  await refreshStatus();
+}
+
+async function init() {
+  $("role").addEventListener("change", switchRole);
+  $("refresh").addEventListener("click", refreshNow);
+  $("mfa-form").addEventListener("submit", submitMfa);
+  $("auth-form").addEventListener("submit", submitAuth);
+  $("mfa-cancel").addEventListener("click", () => $("mfa-dialog").close());
+  $("auth-cancel").addEventListener("click", () => $("auth-dialog").close());
+  $("mfa-soon-button").addEventListener("click", () => openMfa(""));
+  await loadRoles();
+  await refreshStatus();
+  setInterval(countdown, 1000);
+  setInterval(refreshStatus, 5000);
 }
 init();
 """
@@ -1909,32 +2097,67 @@ init();
 PAGE_TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="csrf-token" content="{{csrf}}">
 <title>runas-meta</title>
-<style>
-body { font: 15px system-ui, sans-serif; max-width: 40em; margin: 1em auto; padding: 0 1em; }
-label { display: block; margin: .6em 0 .2em; font-weight: 600; }
-select, input, button { font: inherit; padding: .3em; }
-#error { color: #a00; min-height: 1.2em; }
-</style></head>
+<style>{{style}}</style></head>
 <body>
+<main>
 <h1>runas-meta</h1>
-<label for="role">Role</label>
-<select id="role"><option value="">(choose a role)</option></select>
-<button id="refresh" type="button">Refresh Now</button>
-<p>Active profile: <b id="active">-</b>; credentials expire <b id="expires">-</b></p>
-<div id="mfa-box" hidden>
-<form id="mfa-form"><label for="mfa">MFA code</label>
-<input id="mfa" name="mfa" inputmode="numeric" autocomplete="one-time-code">
-<button type="submit">Submit</button></form></div>
-<p id="error" role="alert"></p>
-<script>%s</script>
+<div class="row">
+  <div><label for="role">Role</label>
+  <select id="role"><option value="">(choose a role)</option></select></div>
+  <button id="refresh" type="button">Refresh Now</button>
+</div>
+<dl aria-live="polite">
+  <dt>Profile</dt><dd id="active">&mdash;</dd>
+  <dt>Role ARN</dt><dd id="role-arn">&mdash;</dd>
+  <dt>Source profile</dt><dd id="source">&mdash;</dd>
+  <dt>Region</dt><dd id="region">&mdash;</dd>
+  <dt>Identity</dt><dd id="identity">&mdash;</dd>
+  <dt>Expires</dt><dd><span id="expires">&mdash;</span> (in <span id="countdown">&mdash;</span>)</dd>
+</dl>
+<p id="mfa-soon" class="notice" hidden>An MFA code is needed to renew these credentials.
+  <button id="mfa-soon-button" type="button">Enter MFA code</button></p>
+<p id="error" class="error" role="alert"></p>
+</main>
+<dialog id="mfa-dialog" aria-labelledby="mfa-title">
+<form id="mfa-form">
+  <h2 id="mfa-title">MFA code</h2>
+  <label for="mfa-code">Code from your MFA device</label>
+  <input id="mfa-code" name="mfa" inputmode="numeric" autocomplete="one-time-code" maxlength="8" required>
+  <p id="mfa-message" class="error" role="alert"></p>
+  <div class="actions"><button id="mfa-cancel" class="plain" type="button">Cancel</button>
+  <button type="submit">Submit</button></div>
+</form></dialog>
+<dialog id="auth-dialog" aria-labelledby="auth-title">
+<form id="auth-form">
+  <h2 id="auth-title">Sign in to your identity provider</h2>
+  <label for="auth-username">Username</label>
+  <input id="auth-username" name="username" autocomplete="username" required>
+  <label for="auth-password">Password</label>
+  <input id="auth-password" name="password" type="password" autocomplete="current-password" required>
+  <p id="auth-message" class="error" role="alert"></p>
+  <div class="actions"><button id="auth-cancel" class="plain" type="button">Cancel</button>
+  <button type="submit">Sign in</button></div>
+</form></dialog>
+<script>{{script}}</script>
 </body></html>
 """
 
-PAGE_HTML = (PAGE_TEMPLATE % PAGE_SCRIPT).encode()
-PAGE_CSP = ("default-src 'none'; script-src 'sha256-%s'; style-src 'unsafe-inline'; "
-            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-            % base64.b64encode(hashlib.sha256(PAGE_SCRIPT.encode()).digest()).decode())
+
+def _csp_hash(text):
+    return "'sha256-%s'" % base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+PAGE_CSP = ("default-src 'none'; script-src %s; style-src %s; connect-src 'self'; img-src 'none'; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            % (_csp_hash(PAGE_SCRIPT), _csp_hash(PAGE_STYLE)))
+
+
+def render_page(csrf_token):
+    """The page with this process's CSRF token; built once per service."""
+    return (PAGE_TEMPLATE.replace("{{style}}", PAGE_STYLE).replace("{{script}}", PAGE_SCRIPT)
+            .replace("{{csrf}}", html.escape(csrf_token, quote=True))).encode()
 
 
 # ==== Command line =========================================================

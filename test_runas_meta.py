@@ -131,6 +131,7 @@ class FakeSTS:
         self.gate = None  # an Event every call waits for, when set
         self.first_call = threading.Event()
         self.caller_arn = "arn:aws:iam::%s:user/alice" % ACCOUNT
+        self.identities = {}  # access key issued -> the ARN GetCallerIdentity answers
         self.issued = 0
         fake = self
 
@@ -190,8 +191,10 @@ class FakeSTS:
             return 403, sts_error("AccessDenied", "MultiFactorAuthentication failed with invalid "
                                   "MFA one time pass code.")
         if action == "GetCallerIdentity":
+            key = re.search(r"Credential=([^/]+)/", headers.get("Authorization", ""))
+            arn = self.identities.get(key.group(1) if key else "", self.caller_arn)
             return 200, sts_xml(action, "<Arn>%s</Arn><UserId>AIDA1</UserId><Account>%s</Account>"
-                                % (self.caller_arn, ACCOUNT))
+                                % (arn, ACCOUNT))
         duration = int(params.get("DurationSeconds", 3600))
         if self.lifetime_cap:
             duration = min(duration, self.lifetime_cap)
@@ -200,10 +203,11 @@ class FakeSTS:
                  "fakeSecret%04d</SecretAccessKey><SessionToken>fakeToken%04d</SessionToken>"
                  "<Expiration>%s</Expiration></Credentials>" % (number, number, number, expires))
         if action == "AssumeRole":
-            name = params["RoleArn"].split("/")[-1]
-            creds += ("<AssumedRoleUser><Arn>arn:aws:sts::%s:assumed-role/%s/%s</Arn>"
-                      "<AssumedRoleId>AROA1:x</AssumedRoleId></AssumedRoleUser>"
-                      % (ACCOUNT, name, params.get("RoleSessionName")))
+            arn = "arn:aws:sts::%s:assumed-role/%s/%s" % (
+                ACCOUNT, params["RoleArn"].split("/")[-1], params.get("RoleSessionName"))
+            self.identities["ASIAFAKE%04d" % number] = arn
+            creds += ("<AssumedRoleUser><Arn>%s</Arn><AssumedRoleId>AROA1:x</AssumedRoleId>"
+                      "</AssumedRoleUser>" % arn)
         return 200, sts_xml(action, creds)
 
 
@@ -632,6 +636,16 @@ class EngineTests(FakeSTSCase):
         self.assertEqual(again.access_key_id, creds.access_key_id)
         self.assertEqual(len(self.sts_server.calls), 1)
 
+    def test_sessions_with_and_without_mfa_do_not_share_a_cache_file(self):
+        self.engine().credentials("nomfa")  # a session token without MFA, cached for base
+        engine = self.engine()  # a restart
+        with self.assertRaises(rm.MFARequired):  # dev's role needs a session made with MFA
+            engine.credentials("dev")
+        engine.credentials("dev", mfa_code=GOOD_CODE)
+        files = sorted(f for f in os.listdir(self.cache_dir) if f.startswith(".aws_session_token_"))
+        self.assertEqual(len(files), 2)
+        self.assertIn(".aws_session_token_base", files)
+
     def test_keys_with_session_token_are_served_as_they_are(self):
         creds = self.engine().credentials("withtoken")
         self.assertEqual((creds.access_key_id, creds.session_token), ("ASIASTATIC", "staticToken"))
@@ -1053,9 +1067,29 @@ class SecurityTests(ServiceCase):
                 response = self.call("POST", "/profile", headers, "base")
                 self.assertEqual(self.doc(response, 403)["Code"], "ForbiddenOrigin")
         self.assertEqual(self.service.active, "nomfa")
-        same = {"Origin": "http://127.0.0.1:9999", "Sec-Fetch-Site": "same-origin"}
-        self.assertEqual(self.call("POST", "/profile", same, "base").status, 200)
+        referer = self.call("POST", "/profile", {"Referer": "http://evil.example/page"}, "base")
+        self.assertEqual(self.doc(referer, 403)["Code"], "ForbiddenOrigin")
+        same = {"Origin": "http://127.0.0.1:9999", "Sec-Fetch-Site": "same-origin",
+                "Referer": "http://127.0.0.1:9999/"}
+        for headers in [same, {"Sec-Fetch-Mode": "navigate"}, {"Origin": "http://localhost:9999"}]:
+            with self.subTest(headers=headers):  # a browser without the page's token
+                self.assertEqual(self.doc(self.call("POST", "/profile", headers, "base"), 403)["Code"],
+                                 "ForbiddenCSRF")
+        wrong = dict(same, **{"X-CSRF-Token": "guess"})
+        self.assertEqual(self.call("POST", "/profile", wrong, "base").status, 403)
+        self.assertEqual(self.service.active, "nomfa")
+        right = dict(same, **{"X-CSRF-Token": self.service.csrf_token})
+        self.assertEqual(self.call("POST", "/profile", right, "base").status, 200)
         self.assertEqual(self.service.active, "base")
+        self.assertEqual(self.call("POST", "/profile", body="nomfa").status, 200)  # curl: no token needed
+        self.assertEqual(self.call("GET", "/status", same).status, 200)  # reads need no token
+
+    def test_csrf_token_is_per_process_and_in_the_page(self):
+        page = self.call("GET", "/").body.decode()
+        self.assertIn('<meta name="csrf-token" content="%s">' % self.service.csrf_token, page)
+        other = rm.Service(self.engine_, self.service.config)
+        self.assertNotEqual(other.csrf_token, self.service.csrf_token)
+        self.assertGreaterEqual(len(self.service.csrf_token), 32)
 
 
 class ManagementTests(ServiceCase):
@@ -1114,12 +1148,21 @@ class ManagementTests(ServiceCase):
         status = self.doc(self.call("GET", "/status"))
         self.assertEqual((status["active"], status["mfa_needed"]), ("nomfa", False))
         self.assertGreater(status["seconds_left"], 30 * 60)
+        self.assertEqual(status["profile_details"]["role_arn"], ROLE)
+        self.assertEqual(status["identity"]["Arn"], "arn:aws:sts::%s:assumed-role/dev/fixed-name" % ACCOUNT)
+        calls = len(self.sts_server.calls)
+        self.doc(self.call("GET", "/status"))
+        self.assertEqual(len(self.sts_server.calls), calls)  # identity asked once per credentials
         page = self.call("GET", "/")
         self.assertEqual(page.status, 200)
         self.assertIn(b"Refresh Now", page.body)
-        csp = dict(page.headers)["Content-Security-Policy"]
-        self.assertIn("default-src 'none'", csp)
-        self.assertNotIn(b"http", re.sub(rb"<script>.*</script>", b"", page.body, flags=re.S))
+        headers = dict(page.headers)
+        self.assertEqual(headers["X-Frame-Options"], "DENY")
+        csp = headers["Content-Security-Policy"]
+        for rule in ["default-src 'none'", "frame-ancestors 'none'", "connect-src 'self'"]:
+            self.assertIn(rule, csp)
+        self.assertNotIn("unsafe-inline", csp)
+        self.assertNotRegex(page.body.decode(), r"(src|href)=|https?://|@import|url\(")  # nothing external
 
     def test_methods(self):
         response = self.call("DELETE", "/profile")

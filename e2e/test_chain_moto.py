@@ -55,8 +55,11 @@ class ChainAgainstMoto(t.TempHome):
         self.assertEqual(self.identity(dev)["Arn"],
                          "arn:aws:sts::123456789012:assumed-role/dev/moto")  # moto's user name
         self.assertEqual(self.sts.calls, 4)
-        cache = os.path.join(os.path.dirname(self.config_path), ".aws_session_token_base")
-        self.assertEqual(os.stat(cache).st_mode & 0o777, 0o600)
+        folder = os.path.dirname(self.config_path)
+        caches = [f for f in os.listdir(folder) if f.startswith((".aws_session_token_base", ".aws_assume_role_"))]
+        self.assertEqual(len(caches), 3)  # base's MFA session, dev's role, deeper's role
+        for name in caches:
+            self.assertEqual(os.stat(os.path.join(folder, name)).st_mode & 0o777, 0o600)
 
     def test_refresh_after_a_restart_uses_the_cache_files(self):
         self.engine.credentials("deeper", mfa_code="123456")

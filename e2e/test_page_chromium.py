@@ -1,0 +1,263 @@
+"""The page in real headless Chromium (Debian's /usr/bin/chromium, driven by
+Playwright's Python package; nothing downloads a browser), against the
+running service and our fake STS, which demands MFA codes.
+
+Screenshots of each state go to ci-artifacts/screenshots/."""
+
+import json
+import os
+import re
+import threading
+import unittest
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from e2e._peers import FULL, empty_file, need
+from e2e.test_clients import botocore_credentials
+
+import runas_meta as rm
+import test_runas_meta as t
+
+sync_api = need("playwright.sync_api")
+CHROMIUM = os.environ.get("RUNAS_META_CHROMIUM", "/usr/bin/chromium")
+if not os.path.exists(CHROMIUM):
+    if FULL:
+        raise AssertionError("Chromium is not installed at %s (apt-get install chromium)" % CHROMIUM)
+    raise unittest.SkipTest("Chromium is not installed at %s" % CHROMIUM)
+
+SHOTS = os.path.join(t.HERE, "ci-artifacts", "screenshots")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-quic"]
+DEV_IDENTITY = "arn:aws:sts::%s:assumed-role/dev/alice" % t.ACCOUNT
+
+
+class AttackerSite:
+    """A page on another loopback port that tries to switch the role and to
+    read credentials from the service."""
+
+    def __init__(self, target):
+        html = ATTACK_PAGE.replace("TARGET", target).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(html)))
+                self.end_headers()
+                self.wfile.write(html)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+ATTACK_PAGE = """<!doctype html><html><body>
+<iframe name="sink" title="sink"></iframe>
+<form id="f" method="POST" action="TARGET/profile" enctype="text/plain" target="sink"><input name="base" value=""></form>
+<script>
+(async () => {
+  const out = {};
+  try { const r = await fetch("TARGET/credentials"); out.read = r.status; }
+  catch (e) { out.read = "blocked"; }
+  try { await fetch("TARGET/profile", {method: "POST", body: "base", mode: "no-cors"}); out.post = "sent"; }
+  catch (e) { out.post = "blocked"; }
+  document.title = JSON.stringify(out);
+  document.getElementById("f").submit();
+})();
+</script></body></html>"""
+
+
+class PageInChromium(t.FakeSTSCase):
+    @classmethod
+    def setUpClass(cls):
+        os.makedirs(SHOTS, exist_ok=True)
+        cls.playwright = sync_api.sync_playwright().start()
+        cls.browser = cls.playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.close()
+        cls.playwright.stop()
+
+    def setUp(self):
+        super().setUp()
+        self.sts_server.clock = lambda: rm.utcnow()  # the browser lives in real time
+        self.files(t.STANDARD_CONFIG, t.STANDARD_CREDENTIALS)
+        config = self.config()
+        engine = rm.Engine(config, rm.STS(self.environ, timeout=5), environ=self.environ)
+        self.service = rm.Service(engine, config)
+        self.service.activate("nomfa")
+        engine.credentials("nomfa")  # as the command line does at start-up
+        self.answers = []
+        self.answered = threading.Condition()
+        handle = self.service.handle
+
+        def recording(request):
+            response = handle(request)
+            with self.answered:
+                self.answers.append((request, response))
+                self.answered.notify_all()
+            return response
+        self.service.handle = recording
+        self.server = rm.Server(("127.0.0.1", 0), self.service)
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.addCleanup(self.server.server_close)
+        self.addCleanup(self.server.shutdown)
+        self.url = self.service.base_url
+        self.context = self.browser.new_context(viewport={"width": 900, "height": 700})
+        self.addCleanup(self.context.close)
+        self.page = self.context.new_page()
+        self.console = []
+        self.page.on("console", lambda message: self.console.append(message.text))
+
+    def shot(self, name):
+        self.page.screenshot(path=os.path.join(SHOTS, name + ".png"), full_page=True)
+
+    def text(self, selector):
+        return self.page.text_content(selector).strip()
+
+    def wait_text(self, selector, pattern):
+        # Playwright's expect() runs in its own world: the page's CSP (no eval) stays on.
+        sync_api.expect(self.page.locator(selector)).to_have_text(re.compile(pattern), timeout=10000)
+
+    def open_page(self):
+        self.page.goto(self.url + "/")
+        sync_api.expect(self.page.locator("#role option")).to_have_count(len(self.service.config.roles()) + 1)
+
+    def sts_count(self, action):
+        return self.sts_server.actions().count(action)
+
+    def enter_code(self, code):
+        self.page.fill("#mfa-code", code)
+        self.page.keyboard.press("Enter")
+
+    def test_switch_mfa_identity_countdown_refresh(self):
+        self.open_page()
+        options = self.page.eval_on_selector_all("#role option", "os => os.map(o => o.value)")
+        self.assertEqual(options, [""] + self.service.config.roles())
+        sync_api.expect(self.page.locator("#role")).to_have_value("nomfa")
+        self.wait_text("#identity", "assumed-role/dev/fixed-name")
+        self.assertEqual(self.text("#source"), "base")
+        self.assertEqual(self.text("#region"), "eu-west-1")
+        first = self.text("#countdown")
+        self.assertRegex(first, r"^(59|60|1:00):\d\d$")
+        sync_api.expect(self.page.locator("#countdown")).not_to_have_text(first, timeout=5000)  # live
+        self.shot("01-status")
+
+        self.page.select_option("#role", "dev")  # switches at once: no submit button
+        self.page.wait_for_selector("#mfa-dialog[open]")
+        self.assertEqual(self.page.evaluate("document.activeElement.id"), "mfa-code")
+        self.assertEqual(self.service.active, "dev")
+        self.shot("02-mfa-dialog")
+
+        self.enter_code("000000")
+        self.wait_text("#mfa-message", "not accepted")
+        self.assertTrue(self.page.is_visible("#mfa-dialog"))
+        self.shot("03-wrong-code")
+
+        self.enter_code(t.GOOD_CODE)
+        self.page.wait_for_selector("#mfa-dialog", state="hidden")
+        self.wait_text("#identity", re.escape(DEV_IDENTITY))
+        self.assertEqual(self.text("#active"), "dev")
+        self.assertEqual(self.text("#error"), "")
+        self.shot("04-dev-active")
+
+        method, creds = botocore_credentials({
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": self.url + "/credentials",
+            "AWS_CONFIG_FILE": empty_file(self), "AWS_SHARED_CREDENTIALS_FILE": empty_file(self)})
+        self.assertEqual(method, "container-role")
+        self.assertEqual(self.sts_server.identities[creds.access_key], DEV_IDENTITY)
+
+        roles_before = self.sts_count("AssumeRole")
+        self.page.click("#refresh")  # drops every layer, so the session token wants a code again
+        self.page.wait_for_selector("#mfa-dialog[open]")
+        self.enter_code(t.GOOD_CODE)
+        self.page.wait_for_selector("#mfa-dialog", state="hidden")
+        self.assertEqual(self.sts_count("AssumeRole"), roles_before + 1)
+        self.assertEqual(self.service.active, "dev")
+        self.assertEqual(self.page.eval_on_selector("#role", "s => s.value"), "dev")
+        self.wait_text("#active", "^dev$")
+        self.shot("05-refreshed")
+        self.assertFalse([line for line in self.console if "Content Security Policy" in line], self.console)
+
+    def test_mfa_needed_soon_is_offered(self):
+        self.sts_server.lifetime_cap = 20 * 60  # every layer ends within 30 minutes
+        self.service.activate("dev")
+        request = urllib.request.Request(self.url + "/mfa", data=("mfa=" + t.GOOD_CODE).encode())
+        self.assertEqual(json.loads(urllib.request.urlopen(request, timeout=10).read())["profile"], "dev")
+        status = json.loads(urllib.request.urlopen(self.url + "/status", timeout=10).read())
+        self.assertTrue(status["mfa_needed"], status)
+        self.open_page()
+        self.page.wait_for_selector("#mfa-soon", state="visible")
+        self.assertFalse(self.page.is_visible("#mfa-dialog"))
+        self.shot("06-mfa-soon")
+        self.page.click("#mfa-soon-button")
+        self.page.wait_for_selector("#mfa-dialog[open]")
+        sessions = self.sts_count("GetSessionToken")
+        self.enter_code(t.GOOD_CODE)
+        self.page.wait_for_selector("#mfa-dialog", state="hidden")
+        self.assertEqual(self.sts_count("GetSessionToken"), sessions + 1)  # the code renewed the session
+
+    def test_narrow_and_keyboard_only(self):
+        self.page.set_viewport_size({"width": 400, "height": 700})
+        self.open_page()
+        self.wait_text("#identity", "assumed-role")
+        self.assertLessEqual(self.page.evaluate("document.documentElement.scrollWidth"), 400)
+        labels = self.page.eval_on_selector_all(
+            "select, input", "els => els.map(e => !!document.querySelector('label[for=\"' + e.id + '\"]'))")
+        self.assertTrue(labels and all(labels))
+        self.page.keyboard.press("Tab")
+        self.assertEqual(self.page.evaluate("document.activeElement.id"), "role")
+        self.page.keyboard.press("Tab")
+        self.assertEqual(self.page.evaluate("document.activeElement.id"), "refresh")
+        self.page.keyboard.press("Shift+Tab")
+        self.page.keyboard.press("ArrowUp")  # nomfa -> long, with the keyboard alone
+        self.wait_text("#active", "^long$")
+        self.page.wait_for_selector("#mfa-dialog[open]")  # long needs a code
+        self.page.keyboard.type(t.GOOD_CODE)
+        self.page.keyboard.press("Enter")
+        self.page.wait_for_selector("#mfa-dialog", state="hidden")
+        self.shot("07-narrow-keyboard")
+        self.assertEqual(self.service.active, "long")
+
+    def test_errors_show_and_clear(self):
+        self.open_page()
+        self.wait_text("#identity", "assumed-role/dev/fixed-name")
+        self.sts_server.fail = 100  # STS answers 500 to everything
+        self.page.click("#refresh")
+        self.wait_text("#error", "STS GetSessionToken failed: InternalFailure")
+        self.shot("09-sts-error")
+        self.assertEqual(self.service.active, "nomfa")
+        self.sts_server.fail = 0  # STS is back
+        self.page.click("#refresh")
+        self.wait_text("#error", "^$")
+        self.wait_text("#identity", "assumed-role/dev/fixed-name")
+
+    def test_another_site_cannot_switch_or_read(self):
+        attacker = AttackerSite(self.url)
+        self.addCleanup(attacker.close)
+        self.page.goto(attacker.url)
+        sync_api.expect(self.page).to_have_title(re.compile(r"^\{"), timeout=10000)
+        outcome = json.loads(self.page.title())
+        self.assertEqual(outcome["read"], "blocked")  # no CORS: the page cannot read the answer
+        with self.answered:  # the fetch and the form both reached the service
+            self.assertTrue(self.answered.wait_for(lambda: len(
+                [r for r, _ in self.answers if (r.method, r.path) == ("POST", "/profile")]) >= 2, 10))
+        self.shot("08-cross-site-refused")
+        self.assertEqual(self.service.active, "nomfa")
+        tried = [(req.method, req.path, resp.status) for req, resp in self.answers]
+        self.assertIn(("GET", "/credentials", 403), tried)
+        posts = [status for method, path, status in tried if (method, path) == ("POST", "/profile")]
+        self.assertEqual(posts, [403, 403])  # the fetch and the form, both refused
+        self.assertFalse(any(status == 200 for method, path, status in tried if path != "/"))
+
+
+if __name__ == "__main__":
+    unittest.main()
