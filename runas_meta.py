@@ -27,6 +27,7 @@ import hmac
 import html
 import http.client
 import http.server
+import importlib
 import json
 import logging
 import os
@@ -38,6 +39,7 @@ import socket
 import socketserver
 import ssl
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -197,7 +199,7 @@ def format_time(when):
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?\Z")
+_TIMESTAMP = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?\Z")
 
 
 def parse_time(text):
@@ -206,10 +208,9 @@ def parse_time(text):
     match = _TIMESTAMP.match(str(text).strip())
     if not match:
         raise ValueError("not a timestamp")
-    base, fraction, zone = match.groups()
-    when = dt.datetime.strptime(base, "%Y-%m-%dT%H:%M:%S")
-    if fraction:
-        when = when.replace(microsecond=int(fraction[:6].ljust(6, "0")))
+    fields = [int(part) for part in match.groups()[:6]]
+    fraction, zone = match.group(7), match.group(8)
+    when = dt.datetime(*fields, microsecond=int(fraction[:6].ljust(6, "0")) if fraction else 0)
     offset = dt.timedelta(0)
     if zone and zone != "Z":
         sign = -1 if zone[0] == "-" else 1
@@ -1521,7 +1522,8 @@ class Service:
             hosts |= names
         self.hosts = frozenset(hosts)
         self.origins = frozenset("http://" + h for h in hosts)
-        self.base_url = "http://%s:%d" % ("[%s]" % host if ":" in host else host, port)
+        shown = "[%s]" % host if ":" in host else host
+        self.base_url = "http://%s" % shown if port == 80 else "http://%s:%d" % (shown, port)
 
     def activate(self, name):
         if name is not None:
@@ -1860,15 +1862,30 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, address, service, max_connections=MAX_CONNECTIONS):
+    def __init__(self, address, service=None, max_connections=MAX_CONNECTIONS, ttl=None):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.service = service
+        self.service, self.ttl = None, ttl
         self._slots = threading.BoundedSemaphore(max_connections)
         super().__init__(address, Handler)
-        service.set_address(address[0], self.server_address[1])
+        if service is not None:
+            self.attach(service)
+
+    def attach(self, service):
+        """Serve `service` (in legacy mode it is built after the socket is
+        bound and privileges are dropped)."""
+        self.service = service
+        service.set_address(self.server_address[0], self.server_address[1])
+
+    def get_request(self):
+        request, client_address = super().get_request()
+        if self.ttl:  # IMDSv2's hop limit: answers die at the first router
+            request.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, self.ttl)
+        return request, client_address
 
     def server_bind(self):
         # HTTPServer.server_bind calls getfqdn(), a DNS lookup we do not need.
+        if self.ttl:  # the listener's TTL covers the SYN-ACK, sent before accept()
+            self.socket.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, self.ttl)
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = self.server_address[:2]
 
@@ -2160,6 +2177,178 @@ def render_page(csrf_token):
             .replace("{{csrf}}", html.escape(csrf_token, quote=True))).encode()
 
 
+# ==== Legacy mode: 169.254.169.254:80 ======================================
+# The one place that touches the real metadata address: add it to the
+# loopback interface (/32, so the ECS address 169.254.170.2 stays free),
+# bind port 80, drop privileges, remove the address whatever ends the service.
+
+LEGACY_COMMANDS = {
+    "linux": {"show": ["ip", "-o", "addr", "show", "dev", "lo"],
+              "add": ["ip", "addr", "add", LEGACY_ADDRESS + "/32", "dev", "lo"],
+              "remove": ["ip", "addr", "del", LEGACY_ADDRESS + "/32", "dev", "lo"],
+              "present": " %s/32 " % LEGACY_ADDRESS},
+    "darwin": {"show": ["ifconfig", "lo0"],
+               "add": ["ifconfig", "lo0", "alias", LEGACY_ADDRESS + "/32"],
+               "remove": ["ifconfig", "lo0", "-alias", LEGACY_ADDRESS],
+               "present": "inet %s " % LEGACY_ADDRESS},
+    "win32": {"show": ["netsh", "interface", "ipv4", "show", "ipaddresses", "Loopback Pseudo-Interface 1"],
+              "add": ["netsh", "interface", "ipv4", "add", "address", "Loopback Pseudo-Interface 1",
+                      LEGACY_ADDRESS, "255.255.255.255"],
+              "remove": ["netsh", "interface", "ipv4", "delete", "address",
+                         "Loopback Pseudo-Interface 1", LEGACY_ADDRESS],
+              "present": LEGACY_ADDRESS},
+}
+
+# Runs as root from before the privilege drop; blocks until the service's
+# end of the pipe closes (exit, exception, SIGKILL alike), then removes the
+# address.  Signals from the terminal must not end it first.
+CLEANUP_HELPER = """
+import signal, subprocess, sys
+for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+    if hasattr(signal, name):
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+sys.stdin.buffer.read()
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+"""
+
+
+class LegacyAddress:
+    """Adds and removes the metadata address on the loopback interface.
+    `run` and `popen` are parameters so other platforms' commands can be
+    tested here."""
+
+    def __init__(self, platform=None, run=subprocess.run, popen=subprocess.Popen):
+        platform = platform or sys.platform
+        key = "linux" if platform.startswith("linux") else platform
+        if key not in LEGACY_COMMANDS:
+            raise UsageError("legacy mode is not supported on %s: use -p PORT" % platform)
+        self.commands, self.run, self.popen = LEGACY_COMMANDS[key], run, popen
+
+    def _run(self, name):
+        result = self.run(self.commands[name], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+        if result.returncode != 0:
+            raise RunasError("%s failed: %s" % (" ".join(self.commands[name]),
+                                                (result.stderr or "").strip()[:200]))
+        return result.stdout or ""
+
+    def present(self):
+        return self.commands["present"] in self._run("show") + " "
+
+    def claim(self):
+        """Add the address unless it is there; return the cleanup helper
+        (None when the address was there already: it is not ours to remove)."""
+        if self.present():
+            LOG.info("%s is already on the loopback interface; it will be left there", LEGACY_ADDRESS)
+            return None
+        helper = self.popen([sys.executable, "-c", CLEANUP_HELPER] + self.commands["remove"],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=os.name == "posix")
+        try:
+            self._run("add")
+        except BaseException:
+            self.release(helper)
+            raise
+        LOG.info("added %s to the loopback interface", LEGACY_ADDRESS)
+        return helper
+
+    def release(self, helper, timeout=10):
+        """Let the helper remove the address now, and wait for it."""
+        if helper is None:
+            return
+        try:
+            helper.stdin.close()
+            helper.wait(timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            LOG.warning("the helper did not confirm removing %s", LEGACY_ADDRESS)
+
+
+# Imported lazily by the standard library (host names, XML, ...): import them
+# while Python's own directory can still be read (it may sit under /root).
+LAZY_MODULES = ("encodings.idna", "stringprep", "unicodedata", "xml.parsers.expat", "email.utils",
+                "email.feedparser", "http.cookiejar")
+
+
+def preload_modules(names=LAZY_MODULES):
+    for name in names:
+        importlib.import_module(name)
+
+
+def is_admin():
+    if hasattr(os, "geteuid"):
+        return os.geteuid() == 0
+    try:
+        import ctypes  # Windows only; imported here as nothing else needs it
+        return bool(ctypes.windll.shell32.IsUserAnAdmin())
+    except (ImportError, AttributeError, OSError):
+        return False
+
+
+def legacy_refusal(args):
+    script = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0].endswith(".py") else "runas_meta.py"
+    profile = " " + args.profile if args.profile else ""
+    return ("legacy mode listens on %s:80 and needs root: run 'sudo %s %s ec2%s', or without root "
+            "'%s %s ec2 -p 8000%s' and set AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:8000/"
+            % (LEGACY_ADDRESS, sys.executable, script, profile, sys.executable, script, profile))
+
+
+@dataclass(frozen=True)
+class User:
+    uid: int
+    gid: int
+    name: str
+    home: str
+
+
+def legacy_user(environ, getpwuid=None, stat=os.stat):
+    """Whom to run as after the drop: SUDO_UID/SUDO_GID, else the owner of
+    the config file.  Its home directory is where ~/.aws is, even when sudo
+    reset HOME."""
+    if getpwuid is None:
+        import pwd  # POSIX only
+        getpwuid = pwd.getpwuid
+    if environ.get("SUDO_UID"):
+        uid = int(environ["SUDO_UID"])
+        gid = int(environ["SUDO_GID"]) if environ.get("SUDO_GID") else None
+    else:
+        path = environ.get("AWS_CONFIG_FILE") or os.path.join(
+            environ.get("HOME") or os.path.expanduser("~"), ".aws", "config")
+        try:
+            info = stat(os.path.expanduser(path))
+        except OSError:
+            raise ConfigError("not found; under sudo SUDO_UID names the user, else the config "
+                              "file's owner is used", path) from None
+        uid, gid = info.st_uid, info.st_gid
+    try:
+        entry = getpwuid(uid)
+        name, home, gid = entry.pw_name, entry.pw_dir, entry.pw_gid if gid is None else gid
+    except KeyError:
+        name, home = "", environ.get("HOME", "")
+        gid = uid if gid is None else gid
+    return User(uid, gid, name, home)
+
+
+def drop_privileges(user, environ, ops=os):
+    """setgroups, setgid, setuid (in that order); return the environment
+    the service runs with (HOME and USER of that user)."""
+    if not hasattr(ops, "setuid"):
+        LOG.warning("cannot drop privileges on this platform")
+        return environ
+    if user.uid == 0:
+        LOG.warning("serving as root: run with sudo so that SUDO_UID names your user")
+    groups = ops.getgrouplist(user.name, user.gid) if user.name else [user.gid]
+    ops.setgroups(groups)
+    ops.setgid(user.gid)
+    ops.setuid(user.uid)
+    environ = dict(environ)
+    if user.home:
+        environ["HOME"] = user.home
+    if user.name:
+        environ["USER"] = environ["LOGNAME"] = user.name
+    LOG.info("running as uid %d, gid %d", user.uid, user.gid)
+    return environ
+
+
 # ==== Command line =========================================================
 
 
@@ -2222,13 +2411,13 @@ def first_fetch(engine, name, stdin, stdout, tries=3):
     return None
 
 
-def usage_lines(mode, base_url, auth_file, empty_file):
+def usage_lines(mode, base_url, auth_file, empty_file, legacy=False):
     if mode == "ec2":
         variable, value = "AWS_EC2_METADATA_SERVICE_ENDPOINT", base_url + "/"
     else:
         variable, value = "AWS_CONTAINER_CREDENTIALS_FULL_URI", base_url + "/credentials"
-    pairs = [(variable, value), ("AWS_SHARED_CREDENTIALS_FILE", empty_file),
-             ("AWS_CREDENTIAL_PROFILES_FILE", empty_file)]
+    pairs = [] if legacy else [(variable, value)]  # legacy: SDKs find the real address themselves
+    pairs += [("AWS_SHARED_CREDENTIALS_FILE", empty_file), ("AWS_CREDENTIAL_PROFILES_FILE", empty_file)]
     if auth_file:
         pairs.append(("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", auth_file))
     lines = ["", "bash:"] + ["  export %s=%s" % (k, _sh_quote(v)) for k, v in pairs]
@@ -2269,12 +2458,47 @@ def stop_on_signals(server, signals=(signal.SIGINT, signal.SIGTERM)):
     return lambda: [signal.signal(number, old) for number, old in previous.items()]
 
 
+def bind(address, ttl=None):
+    try:
+        return Server(address, ttl=ttl)
+    except OSError as exc:
+        raise RunasError("cannot listen on %s:%d: %s" % (address[0], address[1], exc.strerror)) from None
+
+
 def serve(args, environ, stdin, stdout):
     if args.mode == "ec2" and args.port is None:
-        raise UsageError("legacy mode on %s:80 is not available yet: run "
-                         "'ec2 -p 8000 PROFILE' and set AWS_EC2_METADATA_SERVICE_ENDPOINT"
-                         % LEGACY_ADDRESS)
-    port = ECS_PORT if args.port is None else args.port
+        return serve_legacy(args, environ, stdin, stdout)
+    server = bind((LOOPBACK, ECS_PORT if args.port is None else args.port))
+    try:
+        return run_service(server, args, environ, stdin, stdout)
+    finally:
+        server.server_close()
+
+
+def serve_legacy(args, environ, stdin, stdout, address=None, admin=None):
+    """Legacy mode: 169.254.169.254:80 on the loopback interface, bound as
+    root; privileges are dropped before any config is read or STS called.
+    A helper started first removes the address when the service ends."""
+    if not (admin or is_admin)():
+        raise UsageError(legacy_refusal(args))
+    user = legacy_user(environ)
+    preload_modules()
+    address = address or LegacyAddress()
+    helper = address.claim()
+    server = None
+    try:
+        server = bind((LEGACY_ADDRESS, 80), ttl=1)
+        environ = drop_privileges(user, environ)
+        return run_service(server, args, environ, stdin, stdout)
+    finally:
+        if server is not None:
+            server.server_close()
+        address.release(helper)
+
+
+def run_service(server, args, environ, stdin, stdout):
+    """Read the config, fetch the first credentials, print the hints, serve
+    until Ctrl-C or SIGTERM."""
     config = Config(environ=environ).load()
     name = args.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None
     auth_token, auth_file = args.auth_token, ""
@@ -2285,10 +2509,7 @@ def serve(args, environ, stdin, stdout):
                     mfa_prompt=terminal_prompt(stdin, stdout) if args.headless else None)
     service = Service(engine, config, args.mode, args.imds_v2_only, auth_token)
     service.activate(name)
-    try:
-        server = Server((LOOPBACK, port), service)
-    except OSError as exc:
-        raise RunasError("cannot listen on %s:%d: %s" % (LOOPBACK, port, exc.strerror)) from None
+    server.attach(service)
     if name:
         first_fetch(engine, name, stdin, stdout)
     empty = _private_file(config.directory, ".runas_meta_empty_credentials", b"") or os.devnull
@@ -2298,7 +2519,8 @@ def serve(args, environ, stdin, stdout):
     if auth_token and not auth_file:
         print("Authorization token required on /credentials (AWS_CONTAINER_AUTHORIZATION_TOKEN)",
               file=stdout)
-    print("\n".join(usage_lines(args.mode, service.base_url, auth_file, empty)), file=stdout)
+    legacy = server.server_address[0] == LEGACY_ADDRESS
+    print("\n".join(usage_lines(args.mode, service.base_url, auth_file, empty, legacy)), file=stdout)
     print("\nPress Ctrl-C to stop.", file=stdout)
     stdout.flush()
     stop = start_renewals(engine)
@@ -2308,7 +2530,6 @@ def serve(args, environ, stdin, stdout):
     finally:
         stop.set()
         restore()
-        server.server_close()
     return 0
 
 

@@ -1263,6 +1263,133 @@ def _read_all(sock):
     return b"".join(chunks)
 
 
+# ---- legacy mode, with injected commands (the real thing: e2e/test_legacy_netns.py) ----
+
+
+class FakeRunner:
+    """Records commands; `show` answers with or without the address."""
+
+    def __init__(self, present=False, fail=()):
+        self.commands, self.present, self.fail = [], present, fail
+        self.helpers = []
+
+    def run(self, command, **kwargs):
+        self.commands.append(command)
+        failed = any(word in command for word in self.fail)
+        out = " inet %s/32 scope global lo inet %s netmask 0xffffffff %s " % ((rm.LEGACY_ADDRESS,) * 3) \
+            if self.present else " inet 127.0.0.1/8 "
+        return subprocess.CompletedProcess(command, 1 if failed else 0, out, "no permission" if failed else "")
+
+    def popen(self, command, **kwargs):
+        helper = FakeHelper(command)
+        self.helpers.append(helper)
+        return helper
+
+
+class FakeHelper:
+    def __init__(self, command):
+        self.command, self.stdin, self.waited = command, io.BytesIO(), False
+
+    def wait(self, timeout=None):
+        self.waited = True
+
+
+class LegacyUnitTests(unittest.TestCase):
+    EXPECTED = {
+        "linux": (["ip", "addr", "add", "169.254.169.254/32", "dev", "lo"],  # an injected runner: nothing runs
+                  ["ip", "addr", "del", "169.254.169.254/32", "dev", "lo"]),  # an injected runner: nothing runs
+        "darwin": (["ifconfig", "lo0", "alias", "169.254.169.254/32"],  # an injected runner: nothing runs
+                   ["ifconfig", "lo0", "-alias", "169.254.169.254"]),  # an injected runner: nothing runs
+        "win32": (["netsh", "interface", "ipv4", "add", "address", "Loopback Pseudo-Interface 1",
+                   "169.254.169.254", "255.255.255.255"],  # an injected runner: nothing runs
+                  ["netsh", "interface", "ipv4", "delete", "address", "Loopback Pseudo-Interface 1",
+                   "169.254.169.254"]),  # an injected runner: nothing runs
+    }
+
+    def test_commands_per_platform(self):
+        for platform, (add, remove) in self.EXPECTED.items():
+            with self.subTest(platform=platform):
+                runner = FakeRunner()
+                address = rm.LegacyAddress("linux2" if platform == "linux" else platform, runner.run, runner.popen)
+                helper = address.claim()
+                self.assertEqual(runner.commands[-1], add)
+                self.assertEqual(helper.command[-len(remove):], remove)  # the helper removes it
+                self.assertEqual(helper.command[:2], [sys.executable, "-c"])
+                self.assertFalse(helper.stdin.closed)
+                address.release(helper)
+                self.assertTrue(helper.stdin.closed and helper.waited)
+
+    def test_an_address_that_was_there_is_left_alone(self):
+        for platform in self.EXPECTED:
+            with self.subTest(platform=platform):
+                runner = FakeRunner(present=True)
+                self.assertIsNone(rm.LegacyAddress(platform, runner.run, runner.popen).claim())
+                self.assertEqual(len(runner.commands), 1)  # only "show"
+                self.assertEqual(runner.helpers, [])
+
+    def test_failed_add_releases_the_helper(self):
+        runner = FakeRunner(fail=("add",))
+        with self.assertRaisesRegex(rm.RunasError, "no permission"):
+            rm.LegacyAddress("linux", runner.run, runner.popen).claim()
+        self.assertTrue(runner.helpers[0].stdin.closed)
+
+    def test_unsupported_platform(self):
+        with self.assertRaisesRegex(rm.UsageError, "use -p PORT"):
+            rm.LegacyAddress("sunos5")
+
+    def test_helper_removes_the_address_when_the_pipe_closes(self):
+        marker = os.path.join(tempfile.mkdtemp(), "removed")
+        self.addCleanup(_rmtree, os.path.dirname(marker))
+        helper = subprocess.Popen([sys.executable, "-c", rm.CLEANUP_HELPER, sys.executable, "-c",
+                                   "open(%r, 'w').write('done')" % marker], stdin=subprocess.PIPE)
+        self.assertFalse(os.path.exists(marker))
+        helper.stdin.close()
+        self.assertEqual(helper.wait(10), 0)
+        self.assertTrue(os.path.exists(marker))
+
+    def test_user_from_sudo_or_config_owner(self):
+        entries = {1000: ("alice", "/home/alice", 1000), 0: ("root", "/root", 0)}
+
+        def getpwuid(uid):
+            if uid not in entries:
+                raise KeyError(uid)
+            name, home, gid = entries[uid]
+            return type("pw", (), {"pw_name": name, "pw_dir": home, "pw_gid": gid})
+
+        env = {"SUDO_UID": "1000", "SUDO_GID": "1001", "HOME": "/root"}
+        self.assertEqual(rm.legacy_user(env, getpwuid), rm.User(1000, 1001, "alice", "/home/alice"))
+        self.assertEqual(rm.legacy_user({"SUDO_UID": "1000"}, getpwuid).gid, 1000)
+        owner = type("st", (), {"st_uid": 1000, "st_gid": 50})
+        got = rm.legacy_user({"HOME": "/root"}, getpwuid, stat=lambda path: owner)
+        self.assertEqual(got, rm.User(1000, 50, "alice", "/home/alice"))
+        self.assertEqual(rm.legacy_user({"SUDO_UID": "4242", "HOME": "/h"}, getpwuid),
+                         rm.User(4242, 4242, "", "/h"))
+
+    def test_drop_privileges_order_and_environment(self):
+        calls = []
+
+        class Ops:
+            def getgrouplist(self, name, gid):
+                return [gid, 27]
+
+            def __getattr__(self, name):
+                return lambda *args: calls.append((name,) + args)
+
+        env = rm.drop_privileges(rm.User(1000, 1001, "alice", "/home/alice"), {"HOME": "/root"}, Ops())
+        self.assertEqual(calls, [("setgroups", [1001, 27]), ("setgid", 1001), ("setuid", 1000)])
+        self.assertEqual((env["HOME"], env["USER"]), ("/home/alice", "alice"))
+
+    def test_not_root_refusal_touches_nothing(self):
+        runner = FakeRunner()
+        args = rm.build_parser().parse_intermixed_args(["ec2", "dev"])
+        with self.assertRaises(rm.UsageError) as caught:
+            rm.serve_legacy(args, {}, None, None, rm.LegacyAddress("linux", runner.run, runner.popen),
+                            admin=lambda: False)
+        self.assertIn("sudo", str(caught.exception))
+        self.assertIn("ec2 -p 8000 dev", str(caught.exception))
+        self.assertEqual(runner.commands, [])
+
+
 # ---- the command line ---------------------------------------------------------
 
 
@@ -1284,12 +1411,12 @@ class ServiceProcess:
             if line.startswith("Press Ctrl-C"):
                 break
         self.output = "".join(self.lines)
-        match = re.search(r"on (http://127\.0\.0\.1:\d+)", self.output)
+        match = re.search(r" on (http://[\w.]+(?::(\d+))?)$", self.output, re.M)
         if not match:
             self.stop()
             raise AssertionError("service did not start: %s %s" % (self.output, self.stderr))
         self.url = match.group(1)
-        self.port = int(self.url.rsplit(":", 1)[1])
+        self.port = int(match.group(2) or 80)
 
     def get(self, path, headers=None):
         request = urllib.request.Request(self.url + path, headers=headers or {})
@@ -1398,7 +1525,6 @@ class CommandLineTests(FakeSTSCase):
     def test_errors_are_one_line(self):
         write(self.config_path, "[profile a]\nrole_arn = x\n")
         cases = [
-            (["ec2", "base"], 2, "legacy mode"),
             (["ecs", "-p", "0", "ghost"], 2, "profile 'ghost' not found"),
             (["ecs", "-p", "0", "a"], 2, self.config_path + ":2:"),
         ]
