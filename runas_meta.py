@@ -25,6 +25,8 @@ import getpass
 import hashlib
 import hmac
 import html
+import html.parser
+import http.cookiejar
 import http.client
 import http.server
 import importlib
@@ -85,7 +87,8 @@ RETRYABLE_CODES = frozenset({
 })
 MFA_ERROR = re.compile(r"MultiFactorAuthentication|MFA", re.I)
 
-CACHE_PREFIX = {"session": ".aws_session_token_", "role": ".aws_assume_role_"}
+CACHE_PREFIX = {"session": ".aws_session_token_", "role": ".aws_assume_role_",
+                "saml": ".aws_saml_role_", "web": ".aws_web_role_"}
 
 ECS_PORT = 12319
 LEGACY_ADDRESS = "169.254.169.254"  # the real metadata address; legacy mode only
@@ -249,6 +252,15 @@ def write_private_file(path, data):
         raise
 
 
+def _origin_of(url):
+    parts = urllib.parse.urlsplit(url)
+    return "%s://%s" % (parts.scheme, parts.netloc)
+
+
+def _printable(text, limit=200):
+    return re.sub(r"[^\x21-\x7e]", "?", text)[:limit]
+
+
 def os_user(environ):
     """The login name, cleaned to STS's RoleSessionName alphabet."""
     try:
@@ -379,6 +391,10 @@ PROFILE_KEYS = {
     "endpoint_url": ("endpoint_url", _text),
     "ca_bundle": ("ca_bundle", _text),
 }
+FEDERATION_FIELDS = ("saml_auth_url", "saml_username", "saml_provider", "saml_auth_entityid",
+                     "web_identity_auth_url", "web_identity_username", "web_identity_provider",
+                     "web_identity_client_id", "web_identity_redirect_uri", "federated_username",
+                     "jump_role_arn")
 SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "saml_password",
                          "web_identity_password", "external_id"})
 
@@ -625,9 +641,40 @@ class Config:
             out.append(replace(profile, region=region))
         return out[::-1]
 
+    def federated(self, name):
+        """The profile as it signs in through an identity provider (or reads
+        a web identity token file), with the identity-provider keys it
+        inherits from its source_profile chain and [default], as aws-runas
+        reads them; None for a profile whose credentials come from keys."""
+        profile = self.profile(name)
+        lineage, seen = [profile], {name}
+        while lineage[-1].source_profile and lineage[-1].source_profile not in seen:
+            seen.add(lineage[-1].source_profile)
+            try:
+                lineage.append(self.profile(lineage[-1].source_profile))
+            except ProfileNotFound:
+                break
+        if any(p.has_keys for p in lineage):
+            return None
+        if name != "default" and "default" in self.names():
+            lineage.append(self.profile("default"))
+        values = {}
+        for key in FEDERATION_FIELDS + ("region",):
+            found = next((getattr(p, key) for p in lineage if getattr(p, key)), "")
+            if found and not getattr(profile, key):
+                values[key] = found
+        fed = replace(profile, **values)
+        if not (fed.saml_auth_url or fed.web_identity_auth_url or fed.web_identity_token_file):
+            return None
+        if not fed.role_arn:
+            raise ConfigError("profile %r signs in through an identity provider but has no role_arn"
+                              % name, self.config.path)
+        return fed
+
     def region(self, name):
         try:
-            return self.chain(name)[0].region
+            federated = self.federated(name)
+            return federated.region if federated else self.chain(name)[0].region
         except ConfigError:
             return self.profile(name).region
 
@@ -912,6 +959,641 @@ def _credentials_from(root, role_arn=""):
     return creds
 
 
+# ==== Identity providers ===================================================
+# SAML and OIDC sign-in through the company's identity provider: Keycloak
+# (HTML forms), Okta (its authn API) and, for OIDC, any provider through the
+# user's own browser.  Each IdP URL has one IdpClient: its cookies, the
+# password given for it (memory only, sent to its own host only), a pending
+# MFA step, and the SAML response / id_token while they are valid.
+
+SAML_NS = "{urn:oasis:names:tc:SAML:2.0:assertion}"
+SAML_ROLE_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/Role"
+SAML_DURATION_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/SessionDuration"
+IDP_TIMEOUT = 15.0
+IDP_MAX_PAGE = 2 << 20
+PUSH_WAIT = 60.0  # how long an Okta push may wait for the phone
+PUSH_INTERVAL = 2.0
+LOGIN_TIMEOUT = 300.0  # a browser sign-in must come back within this
+TOKEN_MARGIN = 120  # a SAML response or id_token is reused until this close to expiry
+PROVIDERS = ("keycloak", "okta", "browser")
+
+
+class AuthRequired(RunasError):
+    """The identity provider needs a username and password (dialog AUTH)."""
+
+    status = 401
+    code = "AuthRequired"
+    auth_type = "AUTH"
+
+    def __init__(self, message, profile="", username="", extra=None):
+        super().__init__(message)
+        self.profile, self.username, self.extra = profile, username, extra or {}
+
+
+class AuthFailed(AuthRequired):
+    code = "AuthFailed"
+
+
+class BrowserLoginRequired(AuthRequired):
+    """Sign in through the user's own browser (the page links to it)."""
+
+    code = "BrowserLoginRequired"
+    auth_type = "BROWSER"
+
+
+class RoleNotGranted(RunasError):
+    status = 403
+    code = "RoleNotGranted"
+
+
+class IdPError(RunasError):
+    """The identity provider answered with something we cannot use."""
+
+    status = 502
+    code = "IdPError"
+
+
+class IdPUnavailable(IdPError):
+    status = 503
+    code = "IdPUnavailable"
+
+
+@dataclass(frozen=True)
+class SamlAssertion:
+    raw: str = field(repr=False)  # base64, as the IdP posted it
+    roles: tuple  # ((role ARN, principal ARN), ...)
+    duration: int  # SessionDuration, 0 when absent
+    expires: object  # datetime or None
+
+
+def parse_saml_response(raw):
+    """Roles, SessionDuration and expiry of a base64 SAML response."""
+    try:
+        root = ET.fromstring(base64.b64decode(raw, validate=False))
+    except (ValueError, ET.ParseError):
+        raise IdPError("the identity provider's SAML response is not readable") from None
+    roles, duration, ends = [], 0, []
+    for attribute in root.iter(SAML_NS + "Attribute"):
+        values = [(v.text or "").strip() for v in attribute.iter(SAML_NS + "AttributeValue")]
+        if attribute.get("Name") == SAML_ROLE_ATTRIBUTE:
+            for value in values:
+                pair = sorted(part.strip() for part in value.split(","))
+                arns = [p for p in pair if ":role/" in p] + [p for p in pair if ":saml-provider/" in p]
+                if len(arns) == 2:
+                    roles.append((arns[0], arns[1]))
+        elif attribute.get("Name") == SAML_DURATION_ATTRIBUTE and values and values[0].isdigit():
+            duration = int(values[0])
+    for node in list(root.iter(SAML_NS + "SubjectConfirmationData")) + list(root.iter(SAML_NS + "Conditions")):
+        if node.get("NotOnOrAfter"):
+            try:
+                ends.append(parse_time(node.get("NotOnOrAfter")))
+            except ValueError:
+                pass
+    return SamlAssertion(raw, tuple(roles), duration, min(ends) if ends else None)
+
+
+def pick_saml_role(assertion, role_arn):
+    """The principal for `role_arn`, or an error that lists what was granted."""
+    for role, principal in assertion.roles:
+        if role == role_arn:
+            return principal
+    granted = ", ".join(role for role, _ in assertion.roles) or "none"
+    raise RoleNotGranted("the SAML response does not grant %s; it grants: %s" % (role_arn, granted))
+
+
+def jwt_expiry(token):
+    """`exp` of a JWT, read without checking it (STS checks the token)."""
+    try:
+        payload = token.split(".")[1]
+        doc = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return dt.datetime.fromtimestamp(int(doc["exp"]), UTC)
+    except (IndexError, ValueError, KeyError, TypeError):
+        return None
+
+
+def pkce_pair():
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    return verifier, challenge
+
+
+class _Form:
+    def __init__(self, attrs, base_url):
+        self.id = attrs.get("id") or attrs.get("name") or ""
+        self.action = urllib.parse.urljoin(base_url, html.unescape(attrs.get("action") or base_url))
+        self.method = (attrs.get("method") or "GET").upper()
+        self.fields, self.types = {}, {}
+
+
+class _FormParser(html.parser.HTMLParser):
+    def __init__(self, base_url):
+        super().__init__(convert_charrefs=True)
+        self.base_url, self.forms, self.current = base_url, [], None
+        self.text = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.current = _Form(attrs, self.base_url)
+            self.forms.append(self.current)
+        elif tag == "input" and self.current is not None and attrs.get("name"):
+            self.current.fields[attrs["name"]] = attrs.get("value", "")
+            self.current.types[attrs["name"]] = attrs.get("type", "text").lower()
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.current = None
+
+    def handle_data(self, data):
+        if data.strip():
+            self.text.append(data.strip())
+
+
+def parse_forms(text, base_url):
+    parser = _FormParser(base_url)
+    try:
+        parser.feed(text)
+        parser.close()
+    except (AssertionError, ValueError):  # hopeless markup
+        pass
+    return parser.forms
+
+
+class _Page:
+    """One answer from the IdP: status, final URL, body, redirect target."""
+
+    __slots__ = ("status", "url", "body", "location", "headers")
+
+    def __init__(self, status, url, body, location="", headers=None):
+        self.status, self.url, self.body, self.location = status, url, body, location
+        self.headers = headers or {}
+
+    def json(self):
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise IdPError("the identity provider answered HTTP %d without JSON" % self.status) from None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # IdpHttp follows redirects itself, to stop at the redirect URI
+
+
+class IdpHttp:
+    """HTTP for one identity provider: a cookie jar for the run, redirects
+    followed by hand (stopping at the OIDC redirect URI), timeouts, and a
+    password never posted to any host but the IdP's."""
+
+    def __init__(self, idp_url, environ, timeout=IDP_TIMEOUT, ca_bundle=None):
+        self.origin = _origin_of(idp_url)
+        self.timeout = timeout
+        self.jar = http.cookiejar.CookieJar()
+        context = ssl.create_default_context(cafile=environ.get("AWS_CA_BUNDLE") or ca_bundle or None)
+        self.opener = urllib.request.build_opener(
+            _ProxyHandler(proxy_settings(environ)), urllib.request.HTTPCookieProcessor(self.jar),
+            urllib.request.HTTPSHandler(context=context), _NoRedirect())
+
+    def send(self, method, url, form=None, json_body=None, headers=None, stop_at=None, secret=False):
+        """One request, then redirects (GET) until a page or `stop_at`."""
+        if secret and _origin_of(url) != self.origin:
+            raise IdPError("refusing to send the password to %s, which is not the identity provider %s"
+                           % (_origin_of(url), self.origin))
+        data = None
+        headers = dict(headers or {})
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif json_body is not None:
+            data = json.dumps(json_body).encode()
+            headers.update({"Content-Type": "application/json", "Accept": "application/json"})
+        for _ in range(12):
+            page = self._once(method, url, data, headers)
+            if not page.location:
+                return page
+            if stop_at and page.location.startswith(stop_at):
+                return page
+            method, url, data = "GET", urllib.parse.urljoin(url, page.location), None
+            headers.pop("Content-Type", None)
+        raise IdPError("the identity provider redirected too many times")
+
+    def _once(self, method, url, data, headers):
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        LOG.debug("IdP %s %s", method, _printable(url.partition("?")[0]))
+        try:
+            response = self.opener.open(request, timeout=self.timeout)
+        except urllib.error.HTTPError as exc:
+            response = exc
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+            raise IdPUnavailable("identity provider %s unreachable: %s"
+                                 % (self.origin, _plain(getattr(exc, "reason", exc)))) from None
+        with response:
+            body = response.read(IDP_MAX_PAGE).decode("utf-8", "replace")
+            status = getattr(response, "status", None) or response.code
+            location = response.headers.get("Location", "") if 300 <= status < 400 else ""
+            return _Page(status, response.geturl() if hasattr(response, "geturl") else url, body,
+                         location, response.headers)
+
+
+class IdpClient:
+    """One identity provider URL and what the run remembers of it."""
+
+    def __init__(self, url, provider, http):
+        self.url, self.provider, self.http = url, provider, http
+        self.username = self.password = None
+        self.pending = None  # a sign-in step waiting for an MFA code
+        self.assertion = None
+        self.tokens = {}  # client_id -> id_token
+        self.endpoints = None
+        self.lock = threading.Lock()
+
+    def oidc_endpoints(self, issuer):
+        if self.endpoints is None:
+            page = self.http.send("GET", issuer.rstrip("/") + "/.well-known/openid-configuration")
+            doc = page.json() if page.status == 200 else {}
+            if not doc.get("authorization_endpoint") or not doc.get("token_endpoint"):
+                raise IdPError("%s has no OpenID configuration (HTTP %d)" % (issuer, page.status))
+            self.endpoints = doc
+        return self.endpoints
+
+    def exchange_code(self, issuer, client_id, redirect_uri, code, verifier):
+        page = self.http.send("POST", self.oidc_endpoints(issuer)["token_endpoint"], form={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+            "client_id": client_id, "code_verifier": verifier})
+        doc = page.json()
+        if page.status != 200 or not doc.get("id_token"):
+            raise IdPError("the token endpoint refused the code: %s"
+                           % _printable(str(doc.get("error_description") or doc.get("error") or page.status)))
+        return doc["id_token"]
+
+
+def _code_from_redirect(page, state):
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.location).query))
+    if query.get("error"):
+        return None, query["error"]
+    if not hmac.compare_digest(query.get("state", ""), state):
+        raise IdPError("the identity provider answered with the wrong state; sign-in refused")
+    return query.get("code"), None
+
+
+class Keycloak:
+    """Keycloak's HTML sign-in: the login form (id kc-form-login: username,
+    password), an OTP page (otp, or totp on older versions), then the SAML
+    auto-post form or the redirect to the OIDC redirect URI."""
+
+    name = "keycloak"
+
+    def saml(self, client, profile, code):
+        page = client.pending or client.http.send("GET", client.url)
+        page = self._drive(client, profile, page, code, stop_at=None)
+        return _saml_field(page)
+
+    def oidc(self, client, profile, code):
+        issuer, client_id, redirect_uri = _oidc_settings(profile)
+        if client.pending is not None:
+            page, state, verifier = client.pending
+        else:
+            verifier, challenge = pkce_pair()
+            state = secrets.token_urlsafe(24)
+            url = client.oidc_endpoints(issuer)["authorization_endpoint"] + "?" + urllib.parse.urlencode({
+                "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
+                "scope": "openid", "state": state, "code_challenge": challenge,
+                "code_challenge_method": "S256"})
+            page = client.http.send("GET", url, stop_at=redirect_uri)
+        try:
+            page = self._drive(client, profile, page, code, stop_at=redirect_uri)
+        except MFARequired:
+            client.pending = (client.pending, state, verifier)
+            raise
+        auth_code, error = _code_from_redirect(page, state)
+        if not auth_code:
+            raise IdPError("the identity provider refused the sign-in: %s" % _printable(error or "no code"))
+        return client.exchange_code(issuer, client_id, redirect_uri, auth_code, verifier)
+
+    def _drive(self, client, profile, page, code, stop_at):
+        client.pending = None
+        for _ in range(8):
+            if page.location and stop_at and page.location.startswith(stop_at):
+                return page
+            forms = parse_forms(page.body, page.url)
+            if any("SAMLResponse" in f.fields for f in forms):
+                return page
+            login = _form_with(forms, "password") or next((f for f in forms if f.id == "kc-form-login"), None)
+            otp = _form_with(forms, "otp") or _form_with(forms, "totp")
+            if login is not None:
+                username, password = _credentials_for(client, profile)
+                fields = dict(login.fields, username=username, password=password)
+                after = client.http.send("POST", login.action, form=fields, stop_at=stop_at, secret=True)
+                if _form_with(parse_forms(after.body, after.url), "password") is not None:
+                    client.password = None
+                    raise AuthFailed("the identity provider refused the username or password%s"
+                                     % _feedback(after.body), profile.name, username)
+                page = after
+            elif otp is not None:
+                if not code:
+                    client.pending = page
+                    raise MFARequired("the identity provider asks for a one-time code", profile.name, "idp")
+                name = "otp" if "otp" in otp.fields else "totp"
+                after = client.http.send("POST", otp.action, form=dict(otp.fields, **{name: code}),
+                                         stop_at=stop_at)
+                if _form_with(parse_forms(after.body, after.url), name) is not None:
+                    client.pending = after
+                    raise MFAInvalid("the identity provider did not accept the code", profile.name, "idp")
+                page, code = after, None
+            else:
+                raise IdPError("unexpected page from the identity provider (HTTP %d at %s)"
+                               % (page.status, _printable(page.url.partition("?")[0])))
+        raise IdPError("the identity provider's sign-in did not finish")
+
+
+class Okta:
+    """Okta's authn API: password, then a TOTP code or a push approved on
+    the phone (polled, bounded), then the session token opens the SAML app
+    link or the OIDC authorize endpoint."""
+
+    name = "okta"
+
+    def __init__(self, sleep=time.sleep, clock=time.monotonic, push_wait=PUSH_WAIT):
+        self.sleep, self.clock, self.push_wait = sleep, clock, push_wait
+
+    def saml(self, client, profile, code):
+        page = client.http.send("GET", client.url)  # an Okta session cookie may be enough
+        if not _saml_in(page):
+            token = self._session_token(client, profile, code)
+            sep = "&" if "?" in client.url else "?"
+            page = client.http.send("GET", client.url + sep + urllib.parse.urlencode({"sessionToken": token}))
+        return _saml_field(page)
+
+    def oidc(self, client, profile, code):
+        issuer, client_id, redirect_uri = _oidc_settings(profile)
+        for attempt in ("cookie", "token"):
+            verifier, challenge = pkce_pair()
+            state = secrets.token_urlsafe(24)
+            params = {"client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
+                      "scope": "openid", "state": state, "code_challenge": challenge,
+                      "code_challenge_method": "S256", "prompt": "none"}
+            if attempt == "token":
+                params["sessionToken"] = self._session_token(client, profile, code)
+            url = client.oidc_endpoints(issuer)["authorization_endpoint"] + "?" + urllib.parse.urlencode(params)
+            page = client.http.send("GET", url, stop_at=redirect_uri)
+            if page.location.startswith(redirect_uri):
+                auth_code, error = _code_from_redirect(page, state)
+                if auth_code:
+                    return client.exchange_code(issuer, client_id, redirect_uri, auth_code, verifier)
+        raise IdPError("Okta did not issue an authorization code: %s" % _printable(error or "no redirect"))
+
+    def _session_token(self, client, profile, code):
+        pending, client.pending = client.pending, None
+        if pending is not None and code:
+            doc = self._verify(client, profile, pending, code)
+        else:
+            username, password = _credentials_for(client, profile)
+            page = client.http.send("POST", _origin_of(client.url) + "/api/v1/authn",
+                                    json_body={"username": username, "password": password}, secret=True)
+            doc = page.json()
+            if page.status == 401 or doc.get("errorCode") == "E0000004":
+                client.password = None
+                raise AuthFailed("Okta refused the username or password", profile.name, username)
+            if page.status >= 400:
+                raise IdPError("Okta authn failed: %s" % _printable(str(doc.get("errorSummary") or page.status)))
+        if doc.get("status") == "MFA_REQUIRED":
+            doc = self._factor(client, profile, doc, code)
+        if doc.get("status") != "SUCCESS" or not doc.get("sessionToken"):
+            raise IdPError("Okta sign-in ended in state %s" % _printable(str(doc.get("status"))))
+        return doc["sessionToken"]
+
+    def _factor(self, client, profile, doc, code):
+        factors = doc.get("_embedded", {}).get("factors", [])
+        totp = [f for f in factors if f.get("factorType", "").startswith("token")]
+        push = [f for f in factors if f.get("factorType") == "push"]
+        mfa_type = profile.mfa_type
+        if push and (mfa_type == "push" or (mfa_type == "auto" and not code)) and mfa_type != "code":
+            return self._push(client, profile, doc, push[0])
+        if not totp:
+            raise IdPError("no supported Okta factor (TOTP or push) for this user")
+        state = {"stateToken": doc.get("stateToken"), "verify": totp[0]["_links"]["verify"]["href"]}
+        if not code:
+            client.pending = state
+            raise MFARequired("Okta asks for a one-time code", profile.name, "idp")
+        return self._verify(client, profile, state, code)
+
+    def _verify(self, client, profile, state, code):
+        page = client.http.send("POST", state["verify"], json_body={"stateToken": state["stateToken"],
+                                                                   "passCode": code}, secret=True)
+        doc = page.json()
+        if page.status == 403 or doc.get("errorCode") == "E0000068":
+            client.pending = state
+            raise MFAInvalid("Okta did not accept the code", profile.name, "idp")
+        return doc
+
+    def _push(self, client, profile, doc, factor):
+        LOG.info("Okta push sent for profile %r: approve it on your phone", profile.name)
+        url, body = factor["_links"]["verify"]["href"], {"stateToken": doc.get("stateToken")}
+        deadline = self.clock() + self.push_wait
+        while True:
+            page = client.http.send("POST", url, json_body=body)
+            doc = page.json()
+            result = doc.get("factorResult")
+            if doc.get("status") == "SUCCESS":
+                return doc
+            if result in ("REJECTED", "TIMEOUT", "CANCELLED"):
+                raise AuthFailed("the Okta push was %s" % result.lower(), profile.name, client.username or "")
+            if self.clock() >= deadline:
+                raise AuthFailed("the Okta push was not approved within %d seconds" % self.push_wait,
+                                 profile.name, client.username or "")
+            url = doc.get("_links", {}).get("next", {}).get("href", url)
+            self.sleep(PUSH_INTERVAL)
+
+
+class BrowserLogin:
+    """OIDC through the user's own browser: the IdP handles every MFA it
+    knows; the service's own /oidc/callback receives the code."""
+
+    name = "browser"
+
+    def oidc(self, client, profile, code):
+        raise BrowserLoginRequired("sign in to your identity provider in the browser",
+                                   profile.name, extra={"login_url": "/oidc/login?" + urllib.parse.urlencode(
+                                       {"profile": profile.name})})
+
+    def saml(self, client, profile, code):
+        raise ConfigError("saml_provider = browser is for OIDC only (web_identity_provider)")
+
+
+def _saml_in(page):
+    return any("SAMLResponse" in f.fields for f in parse_forms(page.body, page.url))
+
+
+def _saml_field(page):
+    for form in parse_forms(page.body, page.url):
+        if form.fields.get("SAMLResponse"):
+            return form.fields["SAMLResponse"]
+    raise IdPError("the identity provider did not return a SAML response (HTTP %d)" % page.status)
+
+
+def _form_with(forms, field_name):
+    return next((f for f in forms if field_name in f.fields), None)
+
+
+def _feedback(body):
+    """Keycloak's error line on a login page, for the dialog."""
+    match = re.search(r'id="input-error[^"]*"[^>]*>\s*([^<]{1,200})<', body)
+    return ": " + html.unescape(match.group(1).strip()) if match else ""
+
+
+def _oidc_settings(profile):
+    if not profile.web_identity_client_id or not profile.web_identity_redirect_uri:
+        raise ConfigError("profile %r needs web_identity_client_id and web_identity_redirect_uri"
+                          % profile.name)
+    return profile.web_identity_auth_url, profile.web_identity_client_id, profile.web_identity_redirect_uri
+
+
+def _credentials_for(client, profile):
+    if not client.username or not client.password:
+        raise AuthRequired("sign in to %s" % client.http.origin, profile.name,
+                           client.username or _idp_username(profile))
+    return client.username, client.password
+
+
+def _idp_username(profile):
+    return profile.saml_username or profile.web_identity_username or profile.federated_username
+
+
+def detect_provider(url, configured):
+    """The provider from the config, else from the URL as aws-runas does."""
+    if configured:
+        if configured.lower() not in PROVIDERS:
+            raise ConfigError("unknown identity provider %r (use one of %s)"
+                              % (configured, ", ".join(PROVIDERS)))
+        return configured.lower()
+    parts = urllib.parse.urlsplit(url)
+    if "/realms/" in parts.path:
+        return "keycloak"
+    if "okta" in (parts.hostname or "") or parts.path.startswith(("/app/", "/home/", "/oauth2/")):
+        return "okta"
+    raise ConfigError("cannot tell which identity provider serves %s: set saml_provider or "
+                      "web_identity_provider to one of %s" % (url, ", ".join(PROVIDERS)))
+
+
+def looks_obfuscated(password):
+    """aws-runas's `password` command stores an obfuscated (base64 of
+    binary) value; a plaintext password does not decode that way."""
+    try:
+        raw = base64.b64decode(password, validate=True)
+    except ValueError:
+        return False
+    return len(raw) >= 24 and sum(32 <= b < 127 for b in raw) < len(raw) * 0.8
+
+
+class Federation:
+    """Sign-in for federated profiles.  `password_prompt(profile, url,
+    username) -> (username, password)` serves headless mode."""
+
+    def __init__(self, config, environ=None, clock=utcnow, sleep=time.sleep, password_prompt=None,
+                 http_factory=None, push_wait=PUSH_WAIT, monotonic=time.monotonic):
+        self.config, self.clock = config, clock
+        self.environ = os.environ if environ is None else environ
+        self.password_prompt = password_prompt
+        self.http_factory = http_factory or (lambda url, profile: IdpHttp(url, self.environ, ca_bundle=profile.ca_bundle))
+        self.providers = {"keycloak": Keycloak(), "okta": Okta(sleep, monotonic, push_wait),
+                          "browser": BrowserLogin()}
+        self.clients = {}
+        self.logins = {}  # state -> pending browser sign-in
+        self._lock = threading.Lock()
+
+    def client(self, profile):
+        url = profile.saml_auth_url or profile.web_identity_auth_url
+        configured = profile.saml_provider if profile.saml_auth_url else profile.web_identity_provider
+        with self._lock:
+            client = self.clients.get(url)
+            if client is None:
+                client = IdpClient(url, self.providers[detect_provider(url, configured)],
+                                   self.http_factory(url, profile))
+                self.clients[url] = client
+        if not client.username:
+            client.username = _idp_username(profile) or None
+        return client
+
+    def set_password(self, profile, username, password):
+        client = self.client(profile)
+        with client.lock:
+            client.username, client.password = username or client.username, password
+            client.pending = None
+
+    def _ensure_password(self, client, profile):
+        if client.password:
+            return
+        key = "saml_password" if profile.saml_auth_url else "web_identity_password"
+        stored = self.config.idp_password(client.url, key)
+        if stored and looks_obfuscated(stored):
+            LOG.warning("the %s for %s looks like aws-runas's obfuscated form, which runas-meta cannot "
+                        "read: store the plain password or enter it on the page", key, client.url)
+        elif stored:
+            client.password = stored
+            return
+        if self.password_prompt is not None and not _in_background():
+            client.username, client.password = self.password_prompt(profile.name, client.url, client.username)
+
+    def saml_assertion(self, profile, code=None):
+        client = self.client(profile)
+        with client.lock:
+            cached = client.assertion
+            if cached and not code and cached.expires and \
+                    (cached.expires - self.clock()).total_seconds() > TOKEN_MARGIN:
+                return cached
+            self._ensure_password(client, profile)
+            assertion = parse_saml_response(client.provider.saml(client, profile, code))
+            client.assertion = assertion
+            return assertion
+
+    def id_token(self, profile, code=None):
+        client = self.client(profile)
+        with client.lock:
+            token = client.tokens.get(profile.web_identity_client_id)
+            expires = jwt_expiry(token) if token else None
+            if token and expires and (expires - self.clock()).total_seconds() > TOKEN_MARGIN:
+                return token
+            if not isinstance(client.provider, BrowserLogin):
+                self._ensure_password(client, profile)
+            token = client.provider.oidc(client, profile, code)
+            client.tokens[profile.web_identity_client_id] = token
+            return token
+
+    # -- sign-in through the user's browser -------------------------------------
+
+    def start_browser_login(self, profile, redirect_uri, now=None):
+        """The IdP URL to send the browser to; remembers state and verifier."""
+        client = self.client(profile)
+        verifier, challenge = pkce_pair()
+        state = secrets.token_urlsafe(32)
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self.logins = {k: v for k, v in self.logins.items() if now - v["at"] < LOGIN_TIMEOUT}
+            self.logins[state] = {"profile": profile.name, "verifier": verifier, "at": now,
+                                  "redirect_uri": redirect_uri}
+        return client.oidc_endpoints(profile.web_identity_auth_url)["authorization_endpoint"] + "?" + \
+            urllib.parse.urlencode({"client_id": profile.web_identity_client_id, "response_type": "code",
+                                    "scope": "openid", "redirect_uri": redirect_uri, "state": state,
+                                    "code_challenge": challenge, "code_challenge_method": "S256"})
+
+    def finish_browser_login(self, state, code, now=None):
+        """Check `state`, exchange the code (PKCE); return the profile name."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            login = self.logins.pop(state, None) if state else None
+        if login is None:
+            raise HTTPError(400, "unknown or used sign-in state: start the sign-in again from the page")
+        if now - login["at"] >= LOGIN_TIMEOUT:
+            raise HTTPError(400, "the sign-in took longer than %d seconds: start again" % LOGIN_TIMEOUT)
+        profile = self.config.federated(login["profile"])
+        client = self.client(profile)
+        token = client.exchange_code(profile.web_identity_auth_url, profile.web_identity_client_id,
+                                     login["redirect_uri"], code, login["verifier"])
+        with client.lock:
+            client.tokens[profile.web_identity_client_id] = token
+        return profile.name
+
+
 # ==== Credentials, sources and cache =======================================
 
 
@@ -1011,6 +1693,8 @@ class Layer:
         self.mfa_pending = False  # a renewal is waiting for an MFA code
         self.retry_at = None
         self.used_at = None  # when credentials were last asked of this layer
+        self.idp = False  # signs in through an identity provider
+        self.auth_pending = None  # the AuthRequired a renewal ran into
 
 
 class Engine:
@@ -1021,8 +1705,9 @@ class Engine:
     -> code` (None: raise MFARequired), `spawn(function)` for background work."""
 
     def __init__(self, config, sts, clock=utcnow, mfa_prompt=None, spawn=None,
-                 cache_dir=None, environ=None):
+                 cache_dir=None, environ=None, federation=None):
         self.config, self.sts, self.clock = config, sts, clock
+        self.federation = federation or Federation(config, environ, clock)
         self.mfa_prompt = mfa_prompt
         self.spawn = spawn or _spawn_daemon
         self.cache_dir = cache_dir if cache_dir is not None else config.directory
@@ -1047,12 +1732,12 @@ class Engine:
         return layers
 
     def _plan(self, name):
+        federated = self.config.federated(name)
+        if federated is not None:
+            return self._federated_plan(federated)
         chain = self.config.chain(name)
         base = chain[-1]
         roles = [p for p in reversed(chain) if p.is_role]
-        if not base.has_keys:
-            raise ConfigError("profile %r authenticates through an identity provider, which "
-                              "this version does not support yet" % base.name)
         serial = (roles[0].mfa_serial if roles else "") or base.mfa_serial
         layers = []
         if base.aws_session_token:
@@ -1107,6 +1792,50 @@ class Engine:
         return self._layer(("role", role.name, role.role_arn, below and below.key),
                            CACHE_PREFIX["role"], role.name, serial, fetch)
 
+    def _federated_plan(self, fed):
+        """The identity provider's layer (SAML, OIDC or a token file) for the
+        first role, then the target role when a jump role comes first."""
+        kind = "saml" if fed.saml_auth_url else "web"
+        first = fed.jump_role_arn or fed.role_arn
+        session_name = fed.role_session_name or _session_safe(
+            fed.federated_username or _idp_username(fed)) or os_user(self.environ)
+        token_file = fed.web_identity_token_file if kind == "web" and not fed.web_identity_auth_url else ""
+        duration = min(fed.role_duration, CHAINED_ROLE_MAX) if fed.jump_role_arn else fed.role_duration
+
+        def fetch(code):
+            if kind == "saml":
+                assertion = self.federation.saml_assertion(fed, code)
+                principal = pick_saml_role(assertion, first)
+                seconds = min(duration, assertion.duration) if assertion.duration else duration
+                return self.sts.assume_role_with_saml(fed, first, principal, assertion.raw,
+                                                      max(ROLE_DURATION[1], seconds))
+            token = _read_token_file(token_file) if token_file else self.federation.id_token(fed, code)
+            return self.sts.assume_role_with_web_identity(fed, first, token, session_name, duration)
+        layer = self._layer((kind, fed.name, first), CACHE_PREFIX[kind], fed.name,
+                            "" if token_file else "idp", fetch)
+        layer.idp = not token_file
+        layers = [layer]
+        if fed.jump_role_arn:
+            layers.append(self._role_layer(fed, fed, layer, "", True, session_name))
+        return layers
+
+    def authenticate(self, name, username, password):
+        """Keep the IdP password (memory only) and sign in with it now."""
+        fed = self.config.federated(name)
+        if fed is None or not (fed.saml_auth_url or fed.web_identity_auth_url):
+            raise HTTPError(400, "profile %r does not use an identity provider; nothing to sign in to"
+                            % name)
+        self.federation.set_password(fed, username, password)
+        layers = self.plan(name)
+        self._fly(layers[0], None)
+        return self._get(layers[-1], None)
+
+    def complete_browser_login(self, name):
+        """After /oidc/callback stored the id_token: assume the role now."""
+        layers = self.plan(name)
+        self._fly(layers[0], None)
+        return self._get(layers[-1], None)
+
     def _static(self, base):
         now = self.clock()
         return Credentials(base.aws_access_key_id, base.aws_secret_access_key,
@@ -1153,16 +1882,21 @@ class Engine:
         now = self.clock()
         for layer in layers:
             if layer.mfa_serial:
-                self._cached(layer)
-                if self._wants_code(layer, now):
+                creds = self._cached(layer)
+                due = creds is None or creds.remaining(now) < max(creds.refresh_window(), MIN_SERVE)
+                if self._wants_code(layer, now) or (layer.idp and due):
                     self._fly(layer, code)
                 return
 
     @staticmethod
     def _wants_code(layer, now):
         """An MFA layer with nothing valid, a failed renewal, or less than
-        MFA_WARN (or its refresh window) left: what status reports too."""
+        MFA_WARN (or its refresh window) left: what status reports too.  An
+        identity provider may renew without a code (its session), so its
+        layer wants one only once a renewal has asked for it."""
         creds = layer.creds
+        if layer.idp:
+            return layer.mfa_pending
         return bool(layer.mfa_serial) and (
             layer.mfa_pending or creds is None or
             creds.remaining(now) < max(MFA_WARN, creds.refresh_window(), MIN_SERVE))
@@ -1212,6 +1946,9 @@ class Engine:
         except MFARequired:
             layer.mfa_pending = True  # reported as mfa_needed, not as an error
             raise
+        except AuthRequired as exc:
+            layer.auth_pending = exc
+            raise
         except STSError as exc:
             if MFA_ERROR.search(str(exc)) and exc.aws_code == "AccessDenied" and layer.mfa_serial:
                 layer.mfa_pending = True
@@ -1221,6 +1958,7 @@ class Engine:
             raise
         creds.obtained = min(self.clock(), creds.expiration)
         layer.creds, layer.error, layer.mfa_pending, layer.retry_at = creds, None, False, None
+        layer.auth_pending = None
         LOG.info("new credentials for %s (%s), valid until %s", layer.label, layer.key[0],
                  format_time(creds.expiration))
         self._write_cache(layer, creds)
@@ -1296,7 +2034,9 @@ class Engine:
         top = layers[-1].creds
         need_soon = any(self._wants_code(layer, now) for layer in layers)
         errors = [layer.error for layer in layers if layer.error]
+        auth = next((layer.auth_pending for layer in layers if layer.auth_pending), None)
         return {"profile": name,
+                "auth_needed": auth and dict(auth.extra, type=auth.auth_type, username=auth.username),
                 "expiration": format_time(top.expiration) if top else None,
                 "seconds_left": int(top.remaining(now)) if top else 0,
                 "mfa_needed": bool(need_soon),
@@ -1350,7 +2090,23 @@ def _session_cache_name(base, serial):
 
 
 def _role_of(layer):
-    return layer.key[2] if layer.key[0] == "role" else ""
+    return layer.key[2] if layer.key[0] in ("role", "saml", "web") else ""
+
+
+def _session_safe(name):
+    name = re.sub(r"[^\w+=,.@-]", "-", name or "")[:64]
+    return name if len(name) >= 2 else ""
+
+
+def _read_token_file(path):
+    try:
+        with open(os.path.expanduser(path), encoding="utf-8") as handle:
+            token = handle.read().strip()
+    except OSError as exc:
+        raise ConfigError("cannot read the web identity token file: %s" % exc.strerror, path) from None
+    if not token:
+        raise ConfigError("the web identity token file is empty", path)
+    return token
 
 
 _BACKGROUND = threading.local()
@@ -1481,15 +2237,6 @@ class Router:
         return route[0], route[1], args
 
 
-def _origin_of(url):
-    parts = urllib.parse.urlsplit(url)
-    return "%s://%s" % (parts.scheme, parts.netloc)
-
-
-def _printable(text, limit=200):
-    return re.sub(r"[^\x21-\x7e]", "?", text)[:limit]
-
-
 SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store"))
 
 
@@ -1541,6 +2288,8 @@ class Service:
             response = handler(self, request, **args)
         except MFARequired as exc:
             response = self._mfa_needed(exc)
+        except AuthRequired as exc:
+            response = self._auth_needed(exc)
         except HTTPError as exc:
             response = error_response(exc.status, exc.code, str(exc), exc.headers)
         except RunasError as exc:
@@ -1564,6 +2313,14 @@ class Service:
         message = "%s: open %s/ to enter it, or POST the form field mfa to %s/mfa" % (
             exc, self.base_url, self.base_url)
         return error_response(401, exc.code, message, [(AUTH_TYPE_HEADER, exc.auth_type)])
+
+    def _auth_needed(self, exc):
+        """401 with the dialog to open: AUTH (username, password) or BROWSER."""
+        doc = {"Code": exc.code, "Message": "%s: open %s/ to sign in" % (exc, self.base_url),
+               "username": exc.username}
+        if "login_url" in exc.extra:
+            doc["login_url"] = self.base_url + exc.extra["login_url"]
+        return json_response(doc, 401, [(AUTH_TYPE_HEADER, exc.auth_type)])
 
     # -- guards --------------------------------------------------------------
 
@@ -1729,9 +2486,32 @@ class Service:
         return json_response({"profile": name, "expiration": format_time(creds.expiration)})
 
     def post_auth(self, request):
-        name = request.form().get("profile") or self._active_name()
-        raise HTTPError(400, "profile %r does not use an identity provider; nothing to sign in to"
-                        % name)
+        form = request.form()
+        name = form.get("profile") or self._active_name()
+        if not form.get("password"):
+            raise HTTPError(400, "the form fields username and password are required")
+        creds = self.engine.authenticate(name, form.get("username", "").strip(), form["password"])
+        return json_response({"profile": name, "expiration": format_time(creds.expiration)})
+
+    def oidc_login(self, request):
+        """Send the browser to the identity provider (PKCE, state)."""
+        name = dict(urllib.parse.parse_qsl(request.query)).get("profile") or self._active_name()
+        fed = self.config.federated(name)
+        if fed is None or not fed.web_identity_auth_url:
+            raise HTTPError(400, "profile %r does not sign in through OIDC" % name)
+        url = self.engine.federation.start_browser_login(fed, self.base_url + "/oidc/callback")
+        return Response(302, b"", "text/plain", [("Location", url)])
+
+    def oidc_callback(self, request):
+        """The identity provider's redirect: check state, exchange the code,
+        assume the role, back to the page."""
+        query = dict(urllib.parse.parse_qsl(request.query))
+        if query.get("error"):
+            raise HTTPError(400, "the identity provider refused the sign-in: %s" % _printable(query["error"]))
+        name = self.engine.federation.finish_browser_login(query.get("state", ""), query.get("code", ""))
+        self.engine.complete_browser_login(name)
+        LOG.info("browser sign-in finished for profile %r", name)
+        return Response(302, b"", "text/plain", [("Location", "/")])
 
     def post_refresh(self, request):
         name = self._active_name()
@@ -1790,6 +2570,8 @@ ROUTES = (
     ("POST", "/mfa", Service.post_mfa, "api"),
     ("POST", "/auth", Service.post_auth, "api"),
     ("POST", "/refresh", Service.post_refresh, "api"),
+    ("GET", "/oidc/login", Service.oidc_login, "api"),
+    ("GET", "/oidc/callback", Service.oidc_callback, "page"),  # arrives from the IdP: checked by state
     ("GET", "/status", Service.get_status, "api"),
     ("GET", "/", Service.page, "page"),
 )
@@ -1951,6 +2733,8 @@ select, input { width: 100%; font: inherit; padding: .45rem; border: 1px solid v
 button { font: inherit; padding: .45rem .9rem; border-radius: 6px; border: 1px solid var(--line);
   background: var(--accent); color: #fff; cursor: pointer; }
 button.plain { background: transparent; color: var(--fg); }
+a.button { padding: .45rem .9rem; border-radius: 6px; background: var(--accent); color: #fff;
+  text-decoration: none; }
 :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 .row { display: flex; gap: .5rem; align-items: end; flex-wrap: wrap; }
 .row > :first-child { flex: 1 1 14rem; }
@@ -2010,9 +2794,16 @@ function openAuth(username, message) {
 }
 
 // Every answer goes through here: a 401 opens the dialog it asks for.
+function openBrowser(url) {
+  $("browser-link").href = url;
+  if (!$("browser-dialog").open) { $("browser-dialog").showModal(); }
+  $("browser-link").focus();
+}
+
 function handle(r) {
   if (r.auth === "MFA") { openMfa(""); showError(""); return false; }
-  if (r.auth === "AUTH") { openAuth(r.doc.username, ""); showError(""); return false; }
+  if (r.auth === "AUTH") { openAuth(r.doc.username, r.doc.Code === "AuthFailed" ? r.doc.Message : ""); showError(""); return false; }
+  if (r.auth === "BROWSER") { openBrowser(r.doc.login_url); showError(""); return false; }
   if (r.status >= 400 || r.status === 0) { showError(r.doc.Message || ("HTTP " + r.status)); return false; }
   showError("");
   return true;
@@ -2041,6 +2832,8 @@ async function refreshStatus() {
   countdown();
   if (d.active && $("role").value !== d.active) { $("role").value = d.active; }
   $("mfa-soon").hidden = !(d.active && d.mfa_needed);
+  state.auth = d.auth_needed || null;
+  $("auth-soon").hidden = !(d.active && d.auth_needed);
   if (d.error && !$("error").textContent) { showError(d.error); }
   if (d.config_errors && d.config_errors.length) { showError(d.config_errors.join("; ")); }
 }
@@ -2084,8 +2877,11 @@ async function submitMfa(ev) {
 
 async function submitAuth(ev) {
   ev.preventDefault();
+  $("auth-message").textContent = "Signing in\u2026 If your identity provider sends a push notification, approve it on your phone.";
+  $("auth-submit").disabled = true;
   const r = await call("POST", "/auth", form({username: $("auth-username").value,
                                               password: $("auth-password").value}));
+  $("auth-submit").disabled = false;
   $("auth-password").value = "";
   if (r.status === 200) { $("auth-dialog").close(); showError(""); }
   else if (r.auth === "AUTH" || r.status === 401) {
@@ -2103,6 +2899,11 @@ async function init() {
   $("mfa-cancel").addEventListener("click", () => $("mfa-dialog").close());
   $("auth-cancel").addEventListener("click", () => $("auth-dialog").close());
   $("mfa-soon-button").addEventListener("click", () => openMfa(""));
+  $("browser-cancel").addEventListener("click", () => $("browser-dialog").close());
+  $("auth-soon-button").addEventListener("click", () => {
+    const a = state.auth || {};
+    if (a.type === "BROWSER") { openBrowser(a.login_url); } else { openAuth(a.username, ""); }
+  });
   await loadRoles();
   await refreshStatus();
   setInterval(countdown, 1000);
@@ -2135,6 +2936,8 @@ PAGE_TEMPLATE = """<!doctype html>
 </dl>
 <p id="mfa-soon" class="notice" hidden>An MFA code is needed to renew these credentials.
   <button id="mfa-soon-button" type="button">Enter MFA code</button></p>
+<p id="auth-soon" class="notice" hidden>Your identity provider needs you to sign in again.
+  <button id="auth-soon-button" type="button">Sign in</button></p>
 <p id="error" class="error" role="alert"></p>
 </main>
 <dialog id="mfa-dialog" aria-labelledby="mfa-title">
@@ -2155,8 +2958,14 @@ PAGE_TEMPLATE = """<!doctype html>
   <input id="auth-password" name="password" type="password" autocomplete="current-password" required>
   <p id="auth-message" class="error" role="alert"></p>
   <div class="actions"><button id="auth-cancel" class="plain" type="button">Cancel</button>
-  <button type="submit">Sign in</button></div>
+  <button id="auth-submit" type="submit">Sign in</button></div>
 </form></dialog>
+<dialog id="browser-dialog" aria-labelledby="browser-title">
+  <h2 id="browser-title">Sign in with your identity provider</h2>
+  <p>This profile signs in through your identity provider's own page, in this browser.</p>
+  <div class="actions"><button id="browser-cancel" class="plain" type="button">Cancel</button>
+  <a id="browser-link" class="button">Continue to sign in</a></div>
+</dialog>
 <script>{{script}}</script>
 </body></html>
 """
@@ -2394,6 +3203,26 @@ def terminal_prompt(stdin, stdout):
     return prompt
 
 
+def terminal_password(stdin, stdout):
+    """A password_prompt for headless mode: the username (when the config
+    has none) and the password from the terminal, never echoed or logged."""
+    lock = threading.Lock()
+
+    def prompt(profile, url, username):
+        with lock:
+            if not username:
+                stdout.write("Username for %s (profile %s): " % (url, profile))
+                stdout.flush()
+                username = stdin.readline().strip()
+            label = "Password for %s at %s: " % (username, url)
+            if hasattr(stdin, "isatty") and stdin.isatty():
+                return username, getpass.getpass(label, stream=stdout)
+            stdout.write(label)
+            stdout.flush()
+            return username, stdin.readline().rstrip("\r\n")
+    return prompt
+
+
 def first_fetch(engine, name, stdin, stdout, tries=3):
     """Fetch the initial profile's credentials, asking on the terminal for an
     MFA code when one is needed and stdin is a terminal."""
@@ -2401,6 +3230,9 @@ def first_fetch(engine, name, stdin, stdout, tries=3):
     for _ in range(tries):
         try:
             return engine.credentials(name, mfa_code=code)
+        except AuthRequired as exc:
+            LOG.warning("%s; sign in on the page", exc)
+            return None
         except MFARequired as exc:
             if not (stdin.isatty() if hasattr(stdin, "isatty") else False):
                 LOG.warning("%s; enter it on the page", exc)
@@ -2505,7 +3337,9 @@ def run_service(server, args, environ, stdin, stdout):
     if auth_token == "generate":
         auth_token = secrets.token_urlsafe(32)
         auth_file = _private_file(config.directory, ".runas_meta_ecs_token", auth_token.encode())
-    engine = Engine(config, STS(environ), environ=environ,
+    federation = Federation(config, environ,
+                            password_prompt=terminal_password(stdin, stdout) if args.headless else None)
+    engine = Engine(config, STS(environ), environ=environ, federation=federation,
                     mfa_prompt=terminal_prompt(stdin, stdout) if args.headless else None)
     service = Service(engine, config, args.mode, args.imds_v2_only, auth_token)
     service.activate(name)

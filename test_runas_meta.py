@@ -202,9 +202,9 @@ class FakeSTS:
         creds = ("<Credentials><AccessKeyId>ASIAFAKE%04d</AccessKeyId><SecretAccessKey>"
                  "fakeSecret%04d</SecretAccessKey><SessionToken>fakeToken%04d</SessionToken>"
                  "<Expiration>%s</Expiration></Credentials>" % (number, number, number, expires))
-        if action == "AssumeRole":
+        if action in ("AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"):
             arn = "arn:aws:sts::%s:assumed-role/%s/%s" % (
-                ACCOUNT, params["RoleArn"].split("/")[-1], params.get("RoleSessionName"))
+                ACCOUNT, params["RoleArn"].split("/")[-1], params.get("RoleSessionName", "saml-user"))
             self.identities["ASIAFAKE%04d" % number] = arn
             creds += ("<AssumedRoleUser><Arn>%s</Arn><AssumedRoleId>AROA1:x</AssumedRoleId>"
                       "</AssumedRoleUser>" % arn)
@@ -271,6 +271,283 @@ aws_access_key_id = ASIASTATIC
 aws_secret_access_key = staticSecret
 aws_session_token = staticToken
 """ % BASE_SECRET
+
+
+# ---- identity-provider fakes: Keycloak's pages and Okta's authn API ----------------
+
+
+SAML_PRINCIPAL = "arn:aws:iam::%s:saml-provider/test-idp" % ACCOUNT
+JUMP = "arn:aws:iam::%s:role/jump" % ACCOUNT
+
+
+def saml_response(roles, duration=3600, session="alice", lifetime=300, swap=False):
+    """A SAML response as an IdP posts it (unsigned: our parser reads, STS validates)."""
+    ends = rm.format_time(rm.utcnow() + dt.timedelta(seconds=lifetime))
+    values = "".join("<saml:AttributeValue>%s</saml:AttributeValue>" % (
+        "%s,%s" % ((SAML_PRINCIPAL, role) if swap else (role, SAML_PRINCIPAL))) for role in roles)
+    xml = ('<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+           'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:Assertion><saml:Subject>'
+           '<saml:SubjectConfirmation><saml:SubjectConfirmationData NotOnOrAfter="%s"/>'
+           '</saml:SubjectConfirmation></saml:Subject><saml:Conditions NotOnOrAfter="%s"/>'
+           '<saml:AttributeStatement><saml:Attribute Name="%s">%s</saml:Attribute>'
+           '<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/RoleSessionName">'
+           '<saml:AttributeValue>%s</saml:AttributeValue></saml:Attribute>'
+           '<saml:Attribute Name="%s"><saml:AttributeValue>%d</saml:AttributeValue></saml:Attribute>'
+           '</saml:AttributeStatement></saml:Assertion></samlp:Response>'
+           % (ends, ends, rm.SAML_ROLE_ATTRIBUTE, values, session, rm.SAML_DURATION_ATTRIBUTE, duration))
+    return rm.base64.b64encode(xml.encode()).decode()
+
+
+def fake_jwt(subject, audience, lifetime=3600):
+    def part(doc):
+        return rm.base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+    now = int(rm.utcnow().timestamp())
+    return "%s.%s.fakesignature" % (part({"alg": "none"}), part({"sub": subject, "aud": audience,
+                                                                 "iat": now, "exp": now + lifetime}))
+
+
+class FakeHTTP:
+    """A tiny HTTP server of our own: `route(method, path, query, form, json, cookies)`
+    returns (status, headers, body).  Records every request."""
+
+    def __init__(self):
+        self.requests = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                path, _, query = self.path.partition("?")
+                kind = self.headers.get("Content-Type", "")
+                form = dict(urllib.parse.parse_qsl(raw.decode())) if "urlencoded" in kind else {}
+                body = json.loads(raw) if "json" in kind and raw else {}
+                cookies = dict(c.strip().split("=", 1) for c in (self.headers.get("Cookie") or "").split(";")
+                               if "=" in c)
+                fake.requests.append((self.command, path, dict(urllib.parse.parse_qsl(query)), form, body))
+                status, headers, data = fake.route(self.command, path, dict(urllib.parse.parse_qsl(query)),
+                                                   form, body, cookies)
+                data = data.encode() if isinstance(data, str) else data
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def count(self, method, path):
+        return sum(1 for m, p, *_ in self.requests if (m, p) == (method, path))
+
+
+def html_page(body):
+    return 200, [("Content-Type", "text/html")], "<!doctype html><html><body>%s</body></html>" % body
+
+
+class FakeKeycloak(FakeHTTP):
+    """Keycloak's sign-in as documented: the login form kc-form-login with an
+    action under /login-actions/authenticate (HTML-escaped &amp;), an OTP page
+    (field otp), then an auto-post SAML form or a redirect with the code."""
+
+    REALM = "/realms/test"
+
+    def __init__(self, users, roles):
+        self.users, self.roles = users, roles  # users: name -> (password, otp or None)
+        self.sessions, self.flows, self.codes = {}, {}, {}
+        self.foreign_action = None  # an origin to point the login form at (a hostile page)
+        super().__init__()
+        self.saml_url = self.base + self.REALM + "/protocol/saml/clients/aws"
+        self.issuer = self.base + self.REALM
+
+    def route(self, method, path, query, form, body, cookies):
+        session = self.sessions.get(cookies.get("KEYCLOAK_SESSION"))
+        if path == self.REALM + "/.well-known/openid-configuration":
+            return 200, [("Content-Type", "application/json")], json.dumps({
+                "issuer": self.issuer, "authorization_endpoint": self.issuer + "/protocol/openid-connect/auth",
+                "token_endpoint": self.issuer + "/protocol/openid-connect/token"})
+        if path == self.REALM + "/protocol/saml/clients/aws":
+            flow = {"kind": "saml"}
+        elif path == self.REALM + "/protocol/openid-connect/auth":
+            flow = dict(query, kind="oidc")
+        elif path == self.REALM + "/login-actions/authenticate":
+            return self.authenticate(query, form)
+        elif path == self.REALM + "/protocol/openid-connect/token":
+            return self.token(form)
+        else:
+            return 404, [], "not found"
+        code = rm.secrets.token_hex(8)
+        self.flows[code] = flow
+        if session:
+            return self.finish(code, session)
+        return self.login_page(code, "")
+
+    def login_page(self, code, error):
+        action = "%s/login-actions/authenticate?session_code=%s&amp;execution=e1&amp;client_id=aws&amp;tab_id=t" % (
+            self.foreign_action or self.REALM, code)
+        note = '<span id="input-error" class="kc-feedback-text">%s</span>' % error if error else ""
+        return html_page('<form id="kc-form-login" action="%s" method="post">%s'
+                         '<input id="username" name="username" value=""><input id="password" name="password" '
+                         'type="password"><input type="hidden" name="credentialId" value=""></form>' % (action, note))
+
+    def otp_page(self, code, error):
+        note = '<span id="input-error-otp-code">%s</span>' % error if error else ""
+        return html_page('<form id="kc-otp-login-form" action="%s/login-actions/authenticate?session_code=%s'
+                         '&amp;execution=otp" method="post">%s<input id="otp" name="otp" autocomplete="off">'
+                         '</form>' % (self.REALM, code, note))
+
+    def authenticate(self, query, form):
+        code = query.get("session_code")
+        flow = self.flows.get(code)
+        if flow is None:
+            return self.login_page(code, "Your login attempt timed out.")
+        if "otp" in form:
+            password, otp = self.users[flow["user"]]
+            if form["otp"] != otp:
+                return self.otp_page(code, "Invalid authenticator code.")
+            return self.finish(code, flow["user"])
+        user = self.users.get(form.get("username"))
+        if user is None or user[0] != form.get("password"):
+            return self.login_page(code, "Invalid username or password.")
+        flow["user"] = form["username"]
+        if user[1]:
+            return self.otp_page(code, "")
+        return self.finish(code, form["username"])
+
+    def finish(self, code, user):
+        cookie = rm.secrets.token_hex(8)
+        self.sessions[cookie] = user
+        headers = [("Set-Cookie", "KEYCLOAK_SESSION=%s; Path=/realms/test" % cookie)]
+        flow = self.flows.pop(code)
+        if flow["kind"] == "saml":
+            status, _, page = html_page('<form name="saml-post-binding" method="post" action="http://127.0.0.1:9/saml">'
+                                        '<input type="hidden" name="SAMLResponse" value="%s"></form>'
+                                        % saml_response(self.roles, session=user))
+            return status, headers + [("Content-Type", "text/html")], page
+        auth_code = rm.secrets.token_hex(8)
+        self.codes[auth_code] = dict(flow, user=user)
+        location = "%s?%s" % (flow["redirect_uri"], urllib.parse.urlencode({"code": auth_code, "state": flow["state"]}))
+        return 302, headers + [("Location", location)], ""
+
+    def token(self, form):
+        flow = self.codes.pop(form.get("code"), None)
+        if flow is None:
+            return 400, [("Content-Type", "application/json")], json.dumps({"error": "invalid_grant"})
+        digest = rm.hashlib.sha256(form.get("code_verifier", "").encode()).digest()
+        if rm.base64.urlsafe_b64encode(digest).decode().rstrip("=") != flow.get("code_challenge") or \
+                flow.get("code_challenge_method") != "S256" or form.get("redirect_uri") != flow["redirect_uri"]:
+            return 400, [("Content-Type", "application/json")], json.dumps({"error": "invalid_grant",
+                                                                             "error_description": "PKCE"})
+        return 200, [("Content-Type", "application/json")], json.dumps(
+            {"id_token": fake_jwt(flow["user"], flow["client_id"]), "access_token": "at", "token_type": "Bearer"})
+
+
+class FakeOkta(FakeHTTP):
+    """Okta's authn API as documented: SUCCESS with a sessionToken, or
+    MFA_REQUIRED with factors; TOTP verify (bad code: 403 E0000068); push
+    answering WAITING until approved, rejected, or never."""
+
+    def __init__(self, users, roles):
+        self.users, self.roles = users, roles  # name -> {"password", "totp", "push": approve|reject|never}
+        self.states, self.tokens, self.sessions, self.codes, self.polls = {}, {}, {}, {}, {}
+        super().__init__()
+        self.saml_url = self.base + "/app/amazon_aws/exk1/sso/saml"
+        self.issuer = self.base + "/oauth2/default"
+
+    def route(self, method, path, query, form, body, cookies):
+        json_headers = [("Content-Type", "application/json")]
+        if path == "/api/v1/authn":
+            user = self.users.get(body.get("username"))
+            if user is None or user["password"] != body.get("password"):
+                return 401, json_headers, json.dumps({"errorCode": "E0000004",
+                                                      "errorSummary": "Authentication failed"})
+            return 200, json_headers, json.dumps(self.after_password(body["username"]))
+        if path.startswith("/api/v1/authn/factors/"):
+            return self.verify(path.rsplit("/", 2)[-2], body, json_headers)
+        if path == "/app/amazon_aws/exk1/sso/saml":
+            user = self.tokens.pop(query.get("sessionToken"), None) or self.sessions.get(cookies.get("sid"))
+            if user is None:
+                return 302, [("Location", self.base + "/login/login.htm")], ""
+            return self.with_session(user, html_page(
+                '<form id="appForm" action="http://127.0.0.1:9/saml" method="POST">'
+                '<input name="SAMLResponse" type="hidden" value="%s"/></form>' % saml_response(self.roles, session=user)))
+        if path == "/login/login.htm":
+            return html_page("<p>Sign in to Okta</p>")
+        if path == "/oauth2/default/.well-known/openid-configuration":
+            return 200, json_headers, json.dumps({"issuer": self.issuer,
+                                                  "authorization_endpoint": self.issuer + "/v1/authorize",
+                                                  "token_endpoint": self.issuer + "/v1/token"})
+        if path == "/oauth2/default/v1/authorize":
+            user = self.tokens.pop(query.get("sessionToken"), None) or self.sessions.get(cookies.get("sid"))
+            if user is None:
+                target = "%s?%s" % (query["redirect_uri"], urllib.parse.urlencode(
+                    {"error": "login_required", "state": query["state"]}))
+                return 302, [("Location", target)], ""
+            code = rm.secrets.token_hex(8)
+            self.codes[code] = dict(query, user=user)
+            target = "%s?%s" % (query["redirect_uri"], urllib.parse.urlencode({"code": code, "state": query["state"]}))
+            return self.with_session(user, (302, [("Location", target)], ""))
+        if path == "/oauth2/default/v1/token":
+            return FakeKeycloak.token(self, form)
+        return 404, json_headers, "{}"
+
+    def with_session(self, user, answer):
+        sid = rm.secrets.token_hex(8)
+        self.sessions[sid] = user
+        status, headers, body = answer
+        return status, list(headers) + [("Set-Cookie", "sid=%s; Path=/" % sid)], body
+
+    def success(self, user):
+        token = rm.secrets.token_hex(8)
+        self.tokens[token] = user
+        return {"status": "SUCCESS", "sessionToken": token, "_embedded": {"user": {"id": "00u1"}}}
+
+    def after_password(self, name):
+        user = self.users[name]
+        factors = []
+        if user.get("totp"):
+            factors.append({"id": "totp1", "factorType": "token:software:totp", "provider": "GOOGLE",
+                            "_links": {"verify": {"href": self.base + "/api/v1/authn/factors/totp/verify"}}})
+        if user.get("push"):
+            factors.append({"id": "push1", "factorType": "push", "provider": "OKTA",
+                            "_links": {"verify": {"href": self.base + "/api/v1/authn/factors/push/verify"}}})
+        if not factors:
+            return self.success(name)
+        state = rm.secrets.token_hex(8)
+        self.states[state] = name
+        return {"status": "MFA_REQUIRED", "stateToken": state, "_embedded": {"factors": factors}}
+
+    def verify(self, factor, body, headers):
+        name = self.states.get(body.get("stateToken"))
+        if name is None:
+            return 403, headers, json.dumps({"errorCode": "E0000011", "errorSummary": "Invalid token"})
+        user = self.users[name]
+        if factor == "totp":
+            if body.get("passCode") != user["totp"]:
+                return 403, headers, json.dumps({"errorCode": "E0000068",
+                                                 "errorSummary": "Invalid Passcode/Answer"})
+            return 200, headers, json.dumps(self.success(name))
+        polls = self.polls[body["stateToken"]] = self.polls.get(body["stateToken"], 0) + 1
+        if user["push"] == "reject" and polls > 1:
+            return 200, headers, json.dumps({"status": "MFA_CHALLENGE", "factorResult": "REJECTED"})
+        if user["push"] == "approve" and polls > 2:
+            return 200, headers, json.dumps(self.success(name))
+        return 200, headers, json.dumps({"status": "MFA_CHALLENGE", "factorResult": "WAITING",
+                                         "_links": {"next": {"href": self.base + "/api/v1/authn/factors/push/verify"}}})
 
 
 # ---- durations and times -----------------------------------------------------
@@ -1388,6 +1665,359 @@ class LegacyUnitTests(unittest.TestCase):
         self.assertIn("sudo", str(caught.exception))
         self.assertIn("ec2 -p 8000 dev", str(caught.exception))
         self.assertEqual(runner.commands, [])
+
+
+# ---- federation: SAML and OIDC through identity providers ------------------------
+
+
+FED_CONFIG = """\
+[profile kc-saml]
+saml_auth_url = {kc_saml}
+saml_username = alice
+role_arn = {role}
+region = eu-west-1
+
+[profile kc-jump]
+saml_auth_url = {kc_saml}
+saml_username = alice
+jump_role_arn = {jump}
+role_arn = {role2}
+
+[profile kc-other]
+source_profile = kc-saml
+role_arn = {role2}
+
+[profile kc-missing]
+saml_auth_url = {kc_saml}
+saml_username = alice
+role_arn = arn:aws:iam::{account}:role/not-granted
+
+[profile kc-oidc]
+web_identity_auth_url = {kc_issuer}
+web_identity_username = alice
+web_identity_client_id = aws-cli
+web_identity_redirect_uri = http://127.0.0.1:9/callback
+role_arn = {role}
+
+[profile kc-browser]
+web_identity_auth_url = {kc_issuer}
+web_identity_provider = browser
+web_identity_client_id = aws-cli
+web_identity_redirect_uri = http://127.0.0.1:9/unused
+role_arn = {role}
+
+[profile okta-saml]
+saml_auth_url = {okta_saml}
+saml_username = olga
+role_arn = {role}
+
+[profile okta-push]
+saml_auth_url = {okta_saml}
+saml_username = pat
+role_arn = {role}
+
+[profile okta-oidc]
+web_identity_auth_url = {okta_issuer}
+web_identity_username = olga
+web_identity_client_id = 0oa-client
+web_identity_redirect_uri = http://127.0.0.1:9/callback
+role_arn = {role}
+
+[profile token-file]
+web_identity_token_file = {token_file}
+role_arn = {role}
+role_session_name = from-file
+"""
+
+
+class FederationCase(FakeSTSCase):
+    PORT = 9999
+
+    def setUp(self):
+        super().setUp()
+        self.sts_server.clock = rm.utcnow
+        self.keycloak = FakeKeycloak({"alice": ("kc-password", "654321")}, [ROLE, JUMP])
+        self.okta = FakeOkta({"olga": {"password": "okta-password", "totp": "112233"},
+                              "pat": {"password": "push-password", "push": "approve"}}, [ROLE])
+        self.addCleanup(self.keycloak.close)
+        self.addCleanup(self.okta.close)
+        self.token_file = os.path.join(self.home, "token")
+        write(self.token_file, fake_jwt("from-file", "sts"))
+        self.files(FED_CONFIG.format(kc_saml=self.keycloak.saml_url, kc_issuer=self.keycloak.issuer,
+                                     okta_saml=self.okta.saml_url, okta_issuer=self.okta.issuer, role=ROLE,
+                                     role2=ROLE2, jump=JUMP, account=ACCOUNT, token_file=self.token_file), "")
+        self.monotonic = [0.0]
+        self.build()
+
+    def build(self, **federation):
+        config = self.config()
+        federation.setdefault("sleep", self.advance)
+        federation.setdefault("monotonic", lambda: self.monotonic[0])
+        self.federation = rm.Federation(config, self.environ, **federation)
+        engine = rm.Engine(config, rm.STS(self.environ, sleep=lambda s: None, timeout=5), environ=self.environ,
+                           spawn=self.spawned.append, federation=self.federation)
+        self.service = rm.Service(engine, config)
+        self.service.set_address("127.0.0.1", self.PORT)
+
+    def advance(self, seconds):
+        self.monotonic[0] += seconds
+
+    def call(self, method, path, body=b"", headers=None):
+        all_headers = [("Host", "127.0.0.1:%d" % self.PORT)] + list((headers or {}).items())
+        response = self.service.handle(rm.Request(method, path, all_headers, body.encode() if isinstance(body, str) else body))
+        return response, json.loads(response.body) if response.content_type == "application/json" and response.body else {}
+
+    def sign_in(self, profile, password, code=None):
+        self.service.activate(profile)
+        response, doc = self.call("POST", "/auth", "username=&password=" + urllib.parse.quote(password))
+        if code is not None:
+            self.assertEqual(response.status, 401, doc)
+            self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), response.headers)
+            response, doc = self.call("POST", "/mfa", "mfa=" + code)
+        return response, doc
+
+
+class KeycloakSamlTests(FederationCase):
+    def test_password_then_otp_then_credentials(self):
+        self.service.activate("kc-saml")
+        response, doc = self.call("GET", "/credentials")
+        self.assertEqual(response.status, 401)
+        self.assertIn((rm.AUTH_TYPE_HEADER, "AUTH"), response.headers)
+        self.assertEqual((doc["Code"], doc["username"]), ("AuthRequired", "alice"))
+        response, doc = self.call("POST", "/auth", "username=alice&password=wrong")
+        self.assertEqual((response.status, doc["Code"]), (401, "AuthFailed"))
+        self.assertIn("Invalid username or password", doc["Message"])
+        self.assertIn((rm.AUTH_TYPE_HEADER, "AUTH"), response.headers)
+        response, doc = self.call("POST", "/auth", "username=alice&password=kc-password")
+        self.assertEqual(response.status, 401)
+        self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), response.headers)
+        response, doc = self.call("POST", "/mfa", "mfa=000000")
+        self.assertEqual((response.status, doc["Code"]), (401, "MFAInvalid"))
+        response, doc = self.call("POST", "/mfa", "mfa=654321")
+        self.assertEqual(response.status, 200, doc)
+        response, creds = self.call("GET", "/credentials")
+        self.assertEqual(creds["RoleArn"], ROLE)
+        call = self.sts_server.calls[-1]
+        self.assertEqual((call["Action"], call["RoleArn"], call["PrincipalArn"], call["_signed"]),
+                         ("AssumeRoleWithSAML", ROLE, SAML_PRINCIPAL, False))
+        self.assertEqual(rm.parse_saml_response(call["SAMLAssertion"]).roles, ((ROLE, SAML_PRINCIPAL), (JUMP, SAML_PRINCIPAL)))
+        cache = os.path.join(os.path.dirname(self.config_path), ".aws_saml_role_kc-saml")
+        self.assertEqual(stat.S_IMODE(os.stat(cache).st_mode), 0o600)
+
+    def test_idp_session_and_saml_response_are_reused(self):
+        self.sign_in("kc-saml", "kc-password", "654321")
+        logins = self.keycloak.count("POST", "/realms/test/login-actions/authenticate")
+        self.call("POST", "/refresh")  # drops the role credentials: the SAML response is still valid
+        self.assertEqual(self.sts_server.actions().count("AssumeRoleWithSAML"), 2)
+        self.assertEqual(self.keycloak.count("GET", "/realms/test/protocol/saml/clients/aws"), 1)
+        self.federation.clients[self.keycloak.saml_url].assertion = None  # the SAML response expired
+        response, _ = self.call("POST", "/refresh")
+        self.assertEqual(response.status, 200)  # the IdP session cookie signs in without password or OTP
+        self.assertEqual(self.keycloak.count("POST", "/realms/test/login-actions/authenticate"), logins)
+        self.assertEqual(self.keycloak.count("GET", "/realms/test/protocol/saml/clients/aws"), 2)
+
+    def test_lost_idp_session_asks_again(self):
+        self.sign_in("kc-saml", "kc-password", "654321")
+        self.keycloak.sessions.clear()
+        client = self.federation.clients[self.keycloak.saml_url]
+        client.assertion, client.password = None, None
+        response, doc = self.call("POST", "/refresh")
+        self.assertEqual((response.status, doc["username"]), (401, "alice"))
+        status = self.call("GET", "/status")[1]
+        self.assertEqual(status["auth_needed"]["type"], "AUTH")
+        response, _ = self.sign_in("kc-saml", "kc-password", "654321")
+        self.assertEqual(response.status, 200)
+        self.assertIsNone(self.call("GET", "/status")[1]["auth_needed"])
+
+    def test_jump_role_and_inherited_settings(self):
+        self.sign_in("kc-jump", "kc-password", "654321")
+        creds = self.call("GET", "/credentials")[1]
+        self.assertEqual(creds["RoleArn"], ROLE2)
+        saml_call, role_call = self.sts_server.calls[-2:]
+        self.assertEqual((saml_call["Action"], saml_call["RoleArn"]), ("AssumeRoleWithSAML", JUMP))
+        self.assertEqual((role_call["Action"], role_call["RoleArn"], role_call["RoleSessionName"]),
+                         ("AssumeRole", ROLE2, "alice"))
+        self.assertTrue(role_call["_signed"])
+        self.assertLessEqual(int(role_call["DurationSeconds"]), 3600)
+        fed = self.service.config.federated("kc-other")  # settings inherited from source_profile
+        self.assertEqual((fed.saml_auth_url, fed.role_arn), (self.keycloak.saml_url, ROLE2))
+
+    def test_role_not_granted_lists_the_granted_roles(self):
+        self.service.activate("kc-missing")
+        self.federation.set_password(self.service.config.federated("kc-missing"), "alice", "kc-password")
+        response, doc = self.call("POST", "/mfa", "mfa=654321")
+        self.assertEqual((response.status, doc["Code"]), (403, "RoleNotGranted"))
+        self.assertIn(ROLE, doc["Message"])
+        self.assertIn(JUMP, doc["Message"])
+
+    def test_password_from_the_credentials_file(self):
+        write(self.credentials_path, "[%s]\nsaml_password = kc-password\n" % self.keycloak.saml_url)
+        self.service.activate("kc-saml")
+        response, _ = self.call("GET", "/credentials")
+        self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), response.headers)  # the password was found
+        self.assertEqual(self.call("POST", "/mfa", "mfa=654321")[0].status, 200)
+
+    def test_obfuscated_password_is_reported(self):
+        obfuscated = rm.base64.b64encode(bytes(range(200, 240))).decode()
+        write(self.credentials_path, "[%s]\nsaml_password = %s\n" % (self.keycloak.saml_url, obfuscated))
+        self.service.activate("kc-saml")
+        with self.assertLogs("runas_meta", logging.WARNING) as logs:
+            response, _ = self.call("GET", "/credentials")
+        self.assertIn((rm.AUTH_TYPE_HEADER, "AUTH"), response.headers)
+        self.assertIn("obfuscated form", "\n".join(logs.output))
+
+    def test_password_is_never_sent_to_another_host(self):
+        self.keycloak.foreign_action = "http://127.0.0.2:9"  # a login form that posts elsewhere
+        self.service.activate("kc-saml")
+        self.federation.set_password(self.service.config.federated("kc-saml"), "alice", "kc-password")
+        response, doc = self.call("GET", "/credentials")
+        self.assertEqual((response.status, doc["Code"]), (502, "IdPError"))
+        self.assertIn("refusing to send the password", doc["Message"])
+
+    def test_idp_down(self):
+        self.keycloak.close()
+        self.service.activate("kc-saml")
+        self.federation.set_password(self.service.config.federated("kc-saml"), "alice", "kc-password")
+        response, doc = self.call("GET", "/credentials")
+        self.assertEqual((response.status, doc["Code"]), (503, "IdPUnavailable"))
+
+
+class OidcTests(FederationCase):
+    def test_keycloak_oidc_with_pkce(self):
+        response, doc = self.sign_in("kc-oidc", "kc-password", "654321")
+        self.assertEqual(response.status, 200, doc)
+        call = self.sts_server.calls[-1]
+        self.assertEqual((call["Action"], call["RoleArn"], call["RoleSessionName"]),
+                         ("AssumeRoleWithWebIdentity", ROLE, "alice"))
+        self.assertEqual(json.loads(rm.base64.urlsafe_b64decode(call["WebIdentityToken"].split(".")[1] + "=="))["sub"],
+                         "alice")
+        auth = [q for m, p, q, f, b in self.keycloak.requests if p.endswith("/openid-connect/auth")][0]
+        self.assertEqual(auth["code_challenge_method"], "S256")
+        self.assertGreaterEqual(len(auth["state"]), 20)
+        self.assertNotIn("code_verifier", auth)
+        self.call("POST", "/refresh")  # the id_token is reused until shortly before it expires
+        self.assertEqual(self.keycloak.count("POST", "/realms/test/protocol/openid-connect/token"), 1)
+
+    def test_okta_oidc(self):
+        response, doc = self.sign_in("okta-oidc", "okta-password", "112233")
+        self.assertEqual(response.status, 200, doc)
+        self.assertEqual(self.sts_server.calls[-1]["Action"], "AssumeRoleWithWebIdentity")
+
+    def test_token_file_is_read_at_every_renewal(self):
+        self.service.activate("token-file")
+        self.assertEqual(self.call("GET", "/credentials")[0].status, 200)
+        first = self.sts_server.calls[-1]["WebIdentityToken"]
+        write(self.token_file, fake_jwt("rotated", "sts"))
+        self.call("POST", "/refresh")
+        second = self.sts_server.calls[-1]
+        self.assertNotEqual(second["WebIdentityToken"], first)
+        self.assertEqual(second["RoleSessionName"], "from-file")
+        os.unlink(self.token_file)
+        response, doc = self.call("POST", "/refresh")
+        self.assertEqual(response.status, 400)
+        self.assertIn(self.token_file, doc["Message"])
+
+    def test_browser_login_round_trip(self):
+        self.service.activate("kc-browser")
+        response, doc = self.call("GET", "/credentials")
+        self.assertIn((rm.AUTH_TYPE_HEADER, "BROWSER"), response.headers)
+        self.assertEqual(doc["login_url"], "http://127.0.0.1:9999/oidc/login?profile=kc-browser")
+        response, _ = self.call("GET", "/oidc/login?profile=kc-browser")
+        self.assertEqual(response.status, 302)
+        location = dict(response.headers)["Location"]
+        self.assertTrue(location.startswith(self.keycloak.issuer + "/protocol/openid-connect/auth?"))
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
+        self.assertEqual(query["redirect_uri"], "http://127.0.0.1:9999/oidc/callback")
+        # the user's browser: the IdP's pages, then the redirect to our callback
+        browser = rm.IdpHttp(location, self.environ)
+        page = browser.send("GET", location, stop_at=query["redirect_uri"])
+        login = rm.parse_forms(page.body, page.url)[0]
+        page = browser.send("POST", login.action, form=dict(login.fields, username="alice", password="kc-password"))
+        otp = rm.parse_forms(page.body, page.url)[0]
+        page = browser.send("POST", otp.action, form={"otp": "654321"}, stop_at=query["redirect_uri"])
+        callback = page.location[len("http://127.0.0.1:9999"):]
+        tampered = callback.replace("state=", "state=x")
+        self.assertEqual(self.call("GET", tampered)[0].status, 400)
+        response, _ = self.call("GET", callback)
+        self.assertEqual((response.status, dict(response.headers)["Location"]), (302, "/"))
+        self.assertEqual(self.call("GET", "/credentials")[1]["RoleArn"], ROLE)
+        self.assertEqual(self.call("GET", callback)[0].status, 400)  # a state is good once
+
+    def test_browser_login_times_out(self):
+        fed = self.service.config.federated("kc-browser")
+        url = self.federation.start_browser_login(fed, "http://127.0.0.1:9999/oidc/callback", now=0.0)
+        state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))["state"]
+        with self.assertRaisesRegex(rm.HTTPError, "longer than"):
+            self.federation.finish_browser_login(state, "code", now=rm.LOGIN_TIMEOUT + 1)
+
+
+class OktaTests(FederationCase):
+    def test_totp(self):
+        self.service.activate("okta-saml")
+        response, doc = self.call("POST", "/auth", "username=olga&password=bad")
+        self.assertEqual((response.status, doc["Code"]), (401, "AuthFailed"))
+        response, doc = self.call("POST", "/auth", "username=olga&password=okta-password")
+        self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), response.headers)
+        self.assertEqual(self.call("POST", "/mfa", "mfa=999999")[1]["Code"], "MFAInvalid")
+        response, doc = self.call("POST", "/mfa", "mfa=112233")
+        self.assertEqual(response.status, 200, doc)
+        self.assertEqual(self.sts_server.calls[-1]["Action"], "AssumeRoleWithSAML")
+
+    def test_push_approved_rejected_and_timed_out(self):
+        response, doc = self.sign_in("okta-push", "push-password")
+        self.assertEqual(response.status, 200, doc)
+        self.assertGreaterEqual(self.monotonic[0], 2 * rm.PUSH_INTERVAL)  # it polled, waiting
+        self.okta.users["pat"]["push"] = "reject"
+        self.okta.sessions.clear()
+        self.federation.clients[self.okta.saml_url].assertion = None
+        response, doc = self.call("POST", "/auth", "username=pat&password=push-password")
+        self.assertEqual((response.status, doc["Code"]), (401, "AuthFailed"))
+        self.assertIn("rejected", doc["Message"])
+        self.okta.users["pat"]["push"] = "never"
+        before = self.monotonic[0]
+        response, doc = self.call("POST", "/auth", "username=pat&password=push-password")
+        self.assertIn("not approved within", doc["Message"])
+        self.assertAlmostEqual(self.monotonic[0] - before, rm.PUSH_WAIT, delta=rm.PUSH_INTERVAL)
+
+    def test_no_secret_in_logs(self):
+        stream = io.StringIO()
+        rm.configure_logging(True, stream)
+        self.addCleanup(quiet_logs)
+        self.sign_in("okta-saml", "okta-password", "112233")
+        self.sign_in("kc-oidc", "kc-password", "654321")
+        self.sign_in("kc-saml", "kc-password", "654321")
+        text = stream.getvalue()
+        self.assertIn("AssumeRoleWithSAML", text)
+        secrets_seen = ["okta-password", "kc-password", "112233", "654321"]
+        secrets_seen += [c.get("SAMLAssertion", "")[:40] for c in self.sts_server.calls if c.get("SAMLAssertion")]
+        secrets_seen += [c.get("WebIdentityToken", "")[:40] for c in self.sts_server.calls if c.get("WebIdentityToken")]
+        for secret in secrets_seen:
+            self.assertNotIn(secret, text)
+
+
+class ProviderDetectionTests(unittest.TestCase):
+    def test_table(self):
+        for url, configured, want in [
+            ("https://sso.example.com/realms/corp/protocol/saml/clients/aws", "", "keycloak"),
+            ("https://corp.okta.com/app/amazon_aws/exk1/sso/saml", "", "okta"),
+            ("https://sso.example.com/anything", "Okta", "okta"),
+            ("https://sso.example.com/anything", "browser", "browser"),
+        ]:
+            with self.subTest(url=url):
+                self.assertEqual(rm.detect_provider(url, configured), want)
+        with self.assertRaisesRegex(rm.ConfigError, "cannot tell which identity provider"):
+            rm.detect_provider("https://sso.example.com/idp", "")
+        with self.assertRaisesRegex(rm.ConfigError, "unknown identity provider 'adfs'"):
+            rm.detect_provider("https://sso.example.com/idp", "adfs")
+
+    def test_saml_roles_either_order(self):
+        for swap in (False, True):
+            assertion = rm.parse_saml_response(saml_response([ROLE, JUMP], duration=7200, swap=swap))
+            self.assertEqual(assertion.roles, ((ROLE, SAML_PRINCIPAL), (JUMP, SAML_PRINCIPAL)))
+            self.assertEqual(assertion.duration, 7200)
+            self.assertGreater(assertion.expires, rm.utcnow())
+        with self.assertRaises(rm.IdPError):
+            rm.parse_saml_response("not base64 xml")
 
 
 # ---- the command line ---------------------------------------------------------
