@@ -1942,7 +1942,7 @@ class Engine:
 
     def _fetch(self, layer, code):
         try:
-            creds = layer.fetch(code)
+            creds = self._fetch_idp_prompting(layer, code) if layer.idp else layer.fetch(code)
         except MFARequired:
             layer.mfa_pending = True  # reported as mfa_needed, not as an error
             raise
@@ -1963,6 +1963,19 @@ class Engine:
                  format_time(creds.expiration))
         self._write_cache(layer, creds)
         return creds
+
+    def _fetch_idp_prompting(self, layer, code):
+        """An identity provider asks for its code in the middle of a sign-in;
+        in headless mode the terminal answers it there and then."""
+        try:
+            return layer.fetch(code)
+        except MFARequired as exc:
+            if code or self.mfa_prompt is None or _in_background():
+                raise
+            code = self.mfa_prompt(exc.profile, "your identity provider")
+            if not code:
+                raise
+            return layer.fetch(code)
 
     def _renew_in_background(self, layer, now):
         if layer.flight is not None or (layer.retry_at and now < layer.retry_at):
@@ -2316,8 +2329,7 @@ class Service:
 
     def _auth_needed(self, exc):
         """401 with the dialog to open: AUTH (username, password) or BROWSER."""
-        doc = {"Code": exc.code, "Message": "%s: open %s/ to sign in" % (exc, self.base_url),
-               "username": exc.username}
+        doc = {"Code": exc.code, "Message": str(exc), "username": exc.username, "page": self.base_url + "/"}
         if "login_url" in exc.extra:
             doc["login_url"] = self.base_url + exc.extra["login_url"]
         return json_response(doc, 401, [(AUTH_TYPE_HEADER, exc.auth_type)])
@@ -2884,9 +2896,8 @@ async function submitAuth(ev) {
   $("auth-submit").disabled = false;
   $("auth-password").value = "";
   if (r.status === 200) { $("auth-dialog").close(); showError(""); }
-  else if (r.auth === "AUTH" || r.status === 401) {
-    openAuth(null, r.doc.Message || "Sign-in failed.");
-  } else if (r.auth === "MFA") { $("auth-dialog").close(); openMfa(""); }
+  else if (r.auth === "MFA") { $("auth-dialog").close(); openMfa(""); }
+  else if (r.auth === "AUTH") { openAuth(null, r.doc.Message || "Sign-in failed."); }
   else { $("auth-dialog").close(); handle(r); }
   await refreshStatus();
 }

@@ -464,6 +464,7 @@ class FakeOkta(FakeHTTP):
     def __init__(self, users, roles):
         self.users, self.roles = users, roles  # name -> {"password", "totp", "push": approve|reject|never}
         self.states, self.tokens, self.sessions, self.codes, self.polls = {}, {}, {}, {}, {}
+        self.approved = threading.Event()  # push mode "gate": approved when the test says so
         super().__init__()
         self.saml_url = self.base + "/app/amazon_aws/exk1/sso/saml"
         self.issuer = self.base + "/oauth2/default"
@@ -545,6 +546,8 @@ class FakeOkta(FakeHTTP):
         if user["push"] == "reject" and polls > 1:
             return 200, headers, json.dumps({"status": "MFA_CHALLENGE", "factorResult": "REJECTED"})
         if user["push"] == "approve" and polls > 2:
+            return 200, headers, json.dumps(self.success(name))
+        if user["push"] == "gate" and self.approved.is_set():
             return 200, headers, json.dumps(self.success(name))
         return 200, headers, json.dumps({"status": "MFA_CHALLENGE", "factorResult": "WAITING",
                                          "_links": {"next": {"href": self.base + "/api/v1/authn/factors/push/verify"}}})
@@ -1949,6 +1952,24 @@ class OidcTests(FederationCase):
         state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))["state"]
         with self.assertRaisesRegex(rm.HTTPError, "longer than"):
             self.federation.finish_browser_login(state, "code", now=rm.LOGIN_TIMEOUT + 1)
+
+
+class HeadlessFederationTests(FederationCase):
+    def test_terminal_answers_password_and_code(self):
+        answers = io.StringIO("kc-password\n654321\n")
+        out = io.StringIO()
+        self.build(password_prompt=rm.terminal_password(answers, out))
+        self.service.engine.mfa_prompt = rm.terminal_prompt(answers, out)
+        creds = self.service.engine.credentials("kc-saml")
+        self.assertEqual(creds.role_arn, ROLE)
+        self.assertIn("Password for alice at %s" % self.keycloak.saml_url, out.getvalue())
+        self.assertIn("MFA code for profile kc-saml", out.getvalue())
+        self.assertNotIn("kc-password", out.getvalue())
+
+    def test_oidc_cache_file(self):
+        self.sign_in("kc-oidc", "kc-password", "654321")
+        cache = os.path.join(os.path.dirname(self.config_path), ".aws_web_role_kc-oidc")
+        self.assertEqual(stat.S_IMODE(os.stat(cache).st_mode), 0o600)
 
 
 class OktaTests(FederationCase):

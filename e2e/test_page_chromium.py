@@ -240,6 +240,25 @@ class PageInChromium(t.FakeSTSCase):
         self.wait_text("#error", "^$")
         self.wait_text("#identity", "assumed-role/dev/fixed-name")
 
+    def test_okta_push_shows_a_waiting_state(self):
+        okta = t.FakeOkta({"pat": {"password": "push-password", "push": "gate"}}, [t.ROLE])
+        self.addCleanup(okta.close)
+        self.addCleanup(okta.approved.set)
+        t.write(self.config_path, t.STANDARD_CONFIG + "[profile okta]\nsaml_auth_url = %s\n"
+                "saml_username = pat\nrole_arn = %s\n" % (okta.saml_url, t.ROLE))
+        self.service.engine.federation.providers["okta"].sleep = lambda seconds: okta.approved.wait(0.05)
+        self.open_page()
+        self.page.select_option("#role", "okta")
+        self.page.wait_for_selector("#auth-dialog[open]")
+        self.page.fill("#auth-password", "push-password")
+        self.page.keyboard.press("Enter")
+        self.wait_text("#auth-message", "approve it on your phone")
+        self.assertTrue(self.page.is_disabled("#auth-submit"))
+        self.shot("15-okta-push-waiting")
+        okta.approved.set()  # the user taps "approve"
+        self.page.wait_for_selector("#auth-dialog", state="hidden", timeout=15000)
+        self.wait_text("#identity", "assumed-role/dev/saml-user")
+
     def test_another_site_cannot_switch_or_read(self):
         attacker = AttackerSite(self.url)
         self.addCleanup(attacker.close)
