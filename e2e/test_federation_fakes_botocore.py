@@ -1,0 +1,65 @@
+"""For each identity provider (Keycloak's pages, Okta's API with TOTP and
+with push, OIDC with both, the browser sign-in, a token file): the service
+signs in through the API and botocore gets the role's credentials."""
+
+import threading
+import unittest
+import urllib.parse
+
+from e2e._peers import empty_file, need
+from e2e.test_clients import botocore_credentials
+
+import runas_meta as rm
+import test_runas_meta as t
+
+need("botocore")
+
+
+class EveryProviderReachesBotocore(t.FederationCase):
+    def setUp(self):
+        super().setUp()
+        self.server = rm.Server(("127.0.0.1", 0), self.service)
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.addCleanup(self.server.server_close)
+        self.addCleanup(self.server.shutdown)
+        self.PORT = self.server.server_address[1]
+
+    def botocore_identity(self, profile):
+        method, creds = botocore_credentials({
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": "%s/credentials/%s" % (self.service.base_url, profile),
+            "AWS_CONFIG_FILE": empty_file(self), "AWS_SHARED_CREDENTIALS_FILE": empty_file(self)})
+        self.assertEqual(method, "container-role")
+        return self.sts_server.identities[creds.access_key]
+
+    def test_each_provider(self):
+        role = "arn:aws:sts::%s:assumed-role/dev/" % t.ACCOUNT
+        cases = [("kc-saml", "kc-password", "654321"), ("kc-oidc", "kc-password", "654321"),
+                 ("okta-saml", "okta-password", "112233"), ("okta-oidc", "okta-password", "112233"),
+                 ("okta-push", "push-password", None)]
+        for profile, password, code in cases:
+            with self.subTest(profile=profile):
+                self.keycloak.sessions.clear()
+                self.okta.sessions.clear()
+                response, doc = self.sign_in(profile, password, code)
+                self.assertEqual(response.status, 200, doc)
+                self.assertTrue(self.botocore_identity(profile).startswith(role))
+
+    def test_browser_and_token_file(self):
+        self.assertTrue(self.botocore_identity("token-file").endswith("/dev/from-file"))
+        response, _ = self.call("GET", "/oidc/login?profile=kc-browser")
+        location = dict(response.headers)["Location"]
+        redirect = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))["redirect_uri"]
+        browser = rm.IdpHttp(location, self.environ)
+        page = browser.send("GET", location)
+        login = rm.parse_forms(page.body, page.url)[0]
+        page = browser.send("POST", login.action, form=dict(login.fields, username="alice", password="kc-password"))
+        otp = rm.parse_forms(page.body, page.url)[0]
+        page = browser.send("POST", otp.action, form={"otp": "654321"}, stop_at=redirect)
+        back = browser.send("GET", page.location)  # our callback, then its redirect to the page
+        self.assertEqual((back.status, back.url), (200, self.service.base_url + "/"))
+        self.assertIn("Refresh Now", back.body)
+        self.assertTrue(self.botocore_identity("kc-browser").startswith("arn:aws:sts::%s:assumed-role/dev/" % t.ACCOUNT))
+
+
+if __name__ == "__main__":
+    unittest.main()
