@@ -97,7 +97,8 @@ IMDS_MAX_TTL = 21600
 AUTH_TYPE_HEADER = "X-AwsRunas-Authentication-Type"
 MAX_BODY = 64 * 1024
 MAX_CONNECTIONS = 256
-SOCKET_TIMEOUT = 30.0
+SOCKET_TIMEOUT = 30.0  # an idle connection is closed after this
+REQUEST_DEADLINE = 10.0  # from a request's first byte to its last, at most this
 LISTEN_BACKLOG = 128
 
 ARN_PARTITION = r"arn:aws(?:-cn|-us-gov|-iso|-iso-[a-z]|-eusc)?"
@@ -461,6 +462,8 @@ class _IniFile:
         if stamp == self.stamp:
             return False
         try:
+            if stamp is None and self.sections:
+                raise ConfigError("file deleted or unreadable", self.path)
             self.sections = self._read(stamp)
             self.error = None
         except ConfigError as exc:
@@ -529,6 +532,8 @@ class Config:
 
     @property
     def errors(self):
+        """The files' current errors (after the periodic change check)."""
+        self._sections()
         return [str(source.error) for source in (self.config, self.credentials) if source.error]
 
     def current_generation(self):
@@ -1705,8 +1710,9 @@ class Engine:
     -> code` (None: raise MFARequired), `spawn(function)` for background work."""
 
     def __init__(self, config, sts, clock=utcnow, mfa_prompt=None, spawn=None,
-                 cache_dir=None, environ=None, federation=None):
+                 cache_dir=None, environ=None, federation=None, writer=None):
         self.config, self.sts, self.clock = config, sts, clock
+        self.writer = writer or write_private_file
         self.federation = federation or Federation(config, environ, clock)
         self.mfa_prompt = mfa_prompt
         self.spawn = spawn or _spawn_daemon
@@ -1956,6 +1962,9 @@ class Engine:
                                  % layer.label, layer.label, layer.mfa_serial) from None
             layer.error = str(exc)
             raise
+        except RunasError as exc:  # the IdP, a token file, the config
+            layer.error = str(exc)
+            raise
         creds.obtained = min(self.clock(), creds.expiration)
         layer.creds, layer.error, layer.mfa_pending, layer.retry_at = creds, None, False, None
         layer.auth_pending = None
@@ -2078,7 +2087,7 @@ class Engine:
         if not layer.cache_file:
             return
         try:
-            write_private_file(layer.cache_file, creds.to_cache())
+            self.writer(layer.cache_file, creds.to_cache())
         except OSError as exc:
             if not self._cache_warned:
                 LOG.warning("cannot write cache %s (%s): keeping credentials in memory only",
@@ -2589,6 +2598,48 @@ ROUTES = (
 )
 
 
+def _proc_address(host, port):
+    """An address as /proc/net/tcp{,6} writes it: the IP's 32-bit words in
+    host (little-endian) order, in hex, then the port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    raw = socket.inet_pton(family, host)
+    words = "".join(raw[i:i + 4][::-1].hex() for i in range(0, len(raw), 4))
+    return "%s:%04X" % (words.upper(), port)
+
+
+class PeerCheck:
+    """On Linux, the owner of a loopback client's socket is in /proc/net/tcp:
+    connections from other local users are refused (root and the service's
+    own user are served).  `uid` and `proc_dir` are parameters for tests."""
+
+    def __init__(self, uid=None, proc_dir="/proc/net"):
+        self.uid = os.geteuid() if uid is None and hasattr(os, "geteuid") else uid
+        self.proc_dir = proc_dir
+
+    def available(self):
+        return self.uid is not None and os.path.exists(os.path.join(self.proc_dir, "tcp"))
+
+    def owner(self, client, server):
+        table = "tcp6" if ":" in client[0] else "tcp"
+        local, remote = _proc_address(client[0], client[1]), _proc_address(server[0], server[1])
+        try:
+            with open(os.path.join(self.proc_dir, table)) as handle:
+                for line in handle:
+                    fields = line.split()
+                    if len(fields) > 7 and fields[1] == local and fields[2] == remote:
+                        return int(fields[7])
+        except OSError:
+            return None
+        return None
+
+    def allowed(self, client, server):
+        owner = self.owner(client, server)
+        if owner in (self.uid, 0):
+            return True
+        LOG.warning("refused a connection from %s:%d owned by uid %s", client[0], client[1], owner)
+        return False
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     """Reads a request, hands it to the Service, writes the answer in one
     write.  HTTP/1.1 keep-alive, no Nagle, a socket timeout."""
@@ -2598,6 +2649,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
     disable_nagle_algorithm = True
     timeout = SOCKET_TIMEOUT
+
+    def handle(self):
+        """Refuse connections from other local users before reading anything."""
+        if not self.server.peer_allowed(self.client_address):
+            self.close_connection, self.command, self.path = True, "-", "-"
+            self.respond(error_response(403, "ForbiddenUser", "this service serves only the user who "
+                                        "runs it; connections from other local users are refused"))
+            return
+        super().handle()
+
+    def handle_one_request(self):
+        """Idle connections wait up to the socket timeout; once a request's
+        first byte is in, all of it must arrive within REQUEST_DEADLINE (a
+        slow client cannot hold a thread forever)."""
+        try:
+            if not self.rfile.peek(1):
+                self.close_connection = True
+                return
+        except OSError:  # the idle timeout, or the peer hung up
+            self.close_connection = True
+            return
+        self.server.watch(self.connection)
+        try:
+            super().handle_one_request()
+        finally:
+            self.server.unwatch(self.connection)
 
     def do_GET(self):
         started = time.perf_counter()
@@ -2619,6 +2696,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return error_response(413, "PayloadTooLarge", "the body is over %d bytes" % MAX_BODY)
         body = self.rfile.read(length) if length else b""
+        self.server.unwatch(self.connection)  # handling time (STS, IdP) is not the client's
         request = Request(self.command, self.path, self.headers.items(), body, self.client_address)
         return self.server.service.handle(request)
 
@@ -2656,10 +2734,14 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, address, service=None, max_connections=MAX_CONNECTIONS, ttl=None):
+    def __init__(self, address, service=None, max_connections=MAX_CONNECTIONS, ttl=None,
+                 peers=None, request_deadline=REQUEST_DEADLINE):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.service, self.ttl = None, ttl
+        self.service, self.ttl, self.peers = None, ttl, peers
+        self.request_deadline = request_deadline
         self._slots = threading.BoundedSemaphore(max_connections)
+        self._reading, self._reading_lock = {}, threading.Lock()
+        self._reaper_stop = threading.Event()
         super().__init__(address, Handler)
         if service is not None:
             self.attach(service)
@@ -2669,6 +2751,41 @@ class Server(http.server.ThreadingHTTPServer):
         bound and privileges are dropped)."""
         self.service = service
         service.set_address(self.server_address[0], self.server_address[1])
+
+    def peer_allowed(self, client_address):
+        return self.peers is None or self.peers.allowed(client_address, self.server_address)
+
+    def watch(self, connection):
+        with self._reading_lock:
+            self._reading[connection] = time.monotonic() + self.request_deadline
+
+    def unwatch(self, connection):
+        with self._reading_lock:
+            self._reading.pop(connection, None)
+
+    def reap(self):
+        """Cut connections whose request is overdue (a slow drip)."""
+        now = time.monotonic()
+        with self._reading_lock:
+            overdue = [c for c, deadline in self._reading.items() if deadline < now]
+            for connection in overdue:
+                del self._reading[connection]
+        for connection in overdue:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        return len(overdue)
+
+    def serve_forever(self, poll_interval=0.5):
+        def reaper():
+            while not self._reaper_stop.wait(min(1.0, self.request_deadline / 4)):
+                self.reap()
+        threading.Thread(target=reaper, name="runas-meta-reaper", daemon=True).start()
+        try:
+            super().serve_forever(poll_interval)
+        finally:
+            self._reaper_stop.set()
 
     def get_request(self):
         request, client_address = super().get_request()
@@ -3198,6 +3315,9 @@ def build_parser():
     parser.add_argument("--auth-token", metavar="TOKEN",
                         help="require this Authorization value on /credentials ('generate' makes "
                              "one and writes it to a 0600 file for AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)")
+    parser.add_argument("--allow-other-users", action="store_true",
+                        help="serve connections from other local users too (by default, on Linux, "
+                             "only this user and root are served)")
     parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
     return parser
 
@@ -3355,6 +3475,11 @@ def run_service(server, args, environ, stdin, stdout):
     service = Service(engine, config, args.mode, args.imds_v2_only, auth_token)
     service.activate(name)
     server.attach(service)
+    server.peers = None if args.allow_other_users else PeerCheck()
+    if server.peers is not None and not server.peers.available():
+        print("note: this platform cannot tell which local user opens a connection; any local "
+              "process can get these credentials", file=stdout)
+        server.peers = None
     if name:
         first_fetch(engine, name, stdin, stdout)
     empty = _private_file(config.directory, ".runas_meta_empty_credentials", b"") or os.devnull

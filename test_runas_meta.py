@@ -38,7 +38,7 @@ ROLE = "arn:aws:iam::%s:role/dev" % ACCOUNT
 ROLE2 = "arn:aws:iam::%s:role/deeper" % ACCOUNT
 SERIAL = "arn:aws:iam::%s:mfa/alice" % ACCOUNT
 BASE_SECRET = "base/Secret/Key/1234567890EXAMPLEKEY"
-GOOD_CODE = "123456"
+GOOD_CODE = "246810"  # an MFA code no account ID or port contains
 
 
 # ---- helpers ---------------------------------------------------------------
@@ -60,15 +60,50 @@ class Clock:
         return (self.now - dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)).total_seconds()
 
 
+class _Capture(logging.Handler):
+    """Keeps every log line of the whole suite, at DEBUG, for the secret scan."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+CAPTURED = _Capture()
+CAPTURED.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+
+
 def quiet_logs():
-    """The service's log goes nowhere unless a test captures it."""
+    """The service's log goes to the suite-wide capture (at the highest
+    verbosity) and nowhere else, unless a test captures it itself."""
     log = logging.getLogger("runas_meta")
-    log.handlers[:] = [logging.NullHandler()]
+    log.handlers[:] = [CAPTURED]
     log.propagate = False
-    log.setLevel(logging.NOTSET)
+    log.setLevel(logging.DEBUG)
 
 
 quiet_logs()
+
+# Every secret the suite's flows handle: none may appear in a log line or an error answer.
+SECRETS = ["base/Secret/Key/1234567890EXAMPLEKEY", "fakeSecret", "fakeToken", "staticSecret", "staticToken",
+           "246810", "654321", "112233", "999999", "kc-password", "okta-password", "push-password",
+           "eyJhbGciOiAibm9uZSJ9", "PHNhbWxwOlJlc3BvbnNl", "s3cret-token", "e2e-token-value"]
+
+
+def secrets_in(text):
+    return [secret for secret in SECRETS if secret in text]
+
+
+def tearDownModule():
+    """The secret scan over the whole suite's logs."""
+    found = sorted({s for line in CAPTURED.lines for s in secrets_in(line)})
+    if found:
+        lines = [line for line in CAPTURED.lines if secrets_in(line)][:5]
+        raise AssertionError("secrets in the service's logs: %s\n%s" % (found, "\n".join(lines)))
+    if len(CAPTURED.lines) < 100:
+        raise AssertionError("the secret scan saw only %d log lines" % len(CAPTURED.lines))
 
 
 def write(path, text):
@@ -1181,7 +1216,10 @@ class ServiceCase(FakeSTSCase):
         all_headers = [(k, v) for k, v in all_headers.items() if v is not None]
         if isinstance(body, str):
             body = body.encode()
-        return self.service.handle(rm.Request(method, path, all_headers, body))
+        response = self.service.handle(rm.Request(method, path, all_headers, body))
+        if response.status >= 400:
+            self.assertEqual(secrets_in(response.body.decode("utf-8", "replace")), [])
+        return response
 
     def token(self, ttl="21600"):
         response = self.call("PUT", "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": ttl})
@@ -1768,6 +1806,8 @@ class FederationCase(FakeSTSCase):
     def call(self, method, path, body=b"", headers=None):
         all_headers = [("Host", "127.0.0.1:%d" % self.PORT)] + list((headers or {}).items())
         response = self.service.handle(rm.Request(method, path, all_headers, body.encode() if isinstance(body, str) else body))
+        if response.status >= 400:
+            self.assertEqual(secrets_in(response.body.decode("utf-8", "replace")), [])
         return response, json.loads(response.body) if response.content_type == "application/json" and response.body else {}
 
     def sign_in(self, profile, password, code=None):
@@ -2039,6 +2079,203 @@ class ProviderDetectionTests(unittest.TestCase):
             self.assertGreater(assertion.expires, rm.utcnow())
         with self.assertRaises(rm.IdPError):
             rm.parse_saml_response("not base64 xml")
+
+
+# ---- hardening: other users, slow clients, faults ---------------------------------
+
+
+class PeerCheckTests(unittest.TestCase):
+    def test_owner_from_proc_tables(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(_rmtree, folder)
+        header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        write(os.path.join(folder, "tcp"), header +
+              "   0: 0100007F:9CB1 0100007F:1F90 01 00000000:00000000 00:00000000 00000000  1000        0 1 1\n"
+              "   1: 0100007F:9CB2 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 2 1\n"
+              "   2: 0100007F:9CB3 0100007F:1F90 01 00000000:00000000 00:00000000 00000000 65534        0 3 1\n")
+        write(os.path.join(folder, "tcp6"), header +
+              "   0: 00000000000000000000000001000000:9CB1 00000000000000000000000001000000:1F90 01 "
+              "00000000:00000000 00:00000000 00000000  1000        0 4 1\n")
+        check = rm.PeerCheck(uid=1000, proc_dir=folder)
+        server = ("127.0.0.1", 8080)
+        self.assertTrue(check.available())
+        self.assertEqual(check.owner(("127.0.0.1", 0x9CB1), server), 1000)
+        self.assertTrue(check.allowed(("127.0.0.1", 0x9CB1), server))  # the service's user
+        self.assertTrue(check.allowed(("127.0.0.1", 0x9CB2), server))  # root
+        with self.assertLogs("runas_meta", logging.WARNING):
+            self.assertFalse(check.allowed(("127.0.0.1", 0x9CB3), server))  # nobody
+            self.assertFalse(check.allowed(("127.0.0.1", 0x1234), server))  # not in the table
+        self.assertTrue(check.allowed(("::1", 0x9CB1), ("::1", 8080)))
+
+
+class LiveHardeningTests(FakeSTSCase):
+    def setUp(self):
+        super().setUp()
+        self.sts_server.clock = rm.utcnow
+        self.files(STANDARD_CONFIG, STANDARD_CREDENTIALS)
+        config = self.config()
+        self.service = rm.Service(rm.Engine(config, rm.STS(self.environ, timeout=5), environ=self.environ), config)
+        self.service.activate("nomfa")
+
+    def start(self, **kwargs):
+        server = rm.Server(("127.0.0.1", 0), self.service, **kwargs)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        return server.server_address[1]
+
+    def get(self, port, path="/credentials"):
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as response:
+            return response.status
+
+    @unittest.skipUnless(hasattr(os, "geteuid") and os.geteuid() == 0 and os.path.exists("/proc/net/tcp"),
+                         "needs root (to run a client as nobody) and Linux")
+    def test_another_user_is_refused(self):
+        import pwd
+        port = self.start(peers=rm.PeerCheck())
+        self.assertEqual(self.get(port), 200)  # this user (root)
+        nobody = pwd.getpwnam("nobody")
+        request = b"GET /credentials HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n" % port
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: another local user
+            try:
+                os.close(read_end)
+                os.setgroups([])
+                os.setgid(nobody.pw_gid)
+                os.setuid(nobody.pw_uid)
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                    sock.sendall(request)
+                    answer = _read_all(sock)
+                os.write(write_end, answer[:2000])
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            answer = pipe.read()
+        os.waitpid(pid, 0)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 403"), answer)
+        self.assertIn(b"ForbiddenUser", answer)
+        self.assertEqual(self.get(port), 200)
+
+    def test_slow_drip_clients_do_not_block_others(self):
+        port = self.start(request_deadline=1.0)
+        drips = []
+        for _ in range(200):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(b"GET /credentials HTTP/1.1\r\nHost: 127.0.0.1")  # and nothing more
+            drips.append(sock)
+        self.addCleanup(lambda: [s.close() for s in drips])
+        self.assertEqual(self.get(port), 200)  # a normal client is served meanwhile
+        readable, _, _ = select.select(drips[:1], [], [], 10)  # the server cuts the overdue request
+        self.assertTrue(readable)
+        self.assertEqual(drips[0].recv(100), b"")
+
+    def test_idle_keep_alive_is_not_cut_by_the_request_deadline(self):
+        port = self.start(request_deadline=0.5)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/status")
+        conn.getresponse().read()
+        select.select([], [], [], 1.0)  # idle longer than the deadline (waiting is the point here)
+        conn.request("GET", "/status")
+        self.assertEqual(conn.getresponse().status, 200)
+        conn.close()
+
+
+class FaultTests(FakeSTSCase):
+    """Each fault: served while valid, a clear error once nothing valid is
+    left, and recovery on its own when the fault goes away."""
+
+    def setUp(self):
+        super().setUp()
+        self.files(STANDARD_CONFIG, STANDARD_CREDENTIALS)
+
+    def fault_cycle(self, start_fault, stop_fault, status, engine=None):
+        engine = engine or self.engine()
+        first = engine.credentials("nomfa")
+        self.clock.advance(40 * 60)  # inside the refresh window
+        start_fault()
+        self.assertIs(engine.credentials("nomfa"), first)  # still valid: served
+        self.run_background()  # the renewal fails
+        self.assertIs(engine.credentials("nomfa"), first)  # nothing lost
+        self.clock.advance(20 * 60)  # expired now
+        with self.assertRaises(rm.RunasError) as caught:
+            engine.credentials("nomfa")
+        self.assertEqual(caught.exception.status, status)
+        stop_fault()
+        self.assertIsNot(engine.credentials("nomfa"), first)  # recovered by itself
+        return caught.exception
+
+    def test_sts_faults(self):
+        def hang():
+            self.sts_server.gate = threading.Event()
+
+        def unhang():
+            self.sts_server.gate.set()
+            self.sts_server.gate = None
+
+        def set_attr(name, value):
+            return lambda: setattr(self.sts_server, name, value)
+        cases = [("failing", set_attr("fail", 1000), set_attr("fail", 0), 503, "InternalFailure"),
+                 ("throttling", set_attr("throttle", 1000), set_attr("throttle", 0), 503, "Throttling"),
+                 ("garbage", set_attr("garbage", 1000), set_attr("garbage", 0), 502, "not STS's XML"),
+                 ("hanging", hang, unhang, 503, "unreachable")]
+        for name, start, stop, status, words in cases:
+            with self.subTest(fault=name):
+                sts = rm.STS(self.environ, clock=self.clock, sleep=lambda s: None, timeout=0.3, attempts=2)
+                engine = rm.Engine(self.config(), sts, clock=self.clock, environ=self.environ,
+                                   spawn=self.spawned.append, cache_dir=tempfile.mkdtemp(dir=self.home))
+                self.assertIn(words, str(self.fault_cycle(start, stop, status, engine)))
+
+    def test_sts_unreachable(self):
+        url = self.environ["AWS_ENDPOINT_URL_STS"]
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        self.addCleanup(closed.close)
+        dead = "http://127.0.0.1:%d/" % closed.getsockname()[1]
+        error = self.fault_cycle(lambda: self.environ.update(AWS_ENDPOINT_URL_STS=dead),
+                                 lambda: self.environ.update(AWS_ENDPOINT_URL_STS=url), 503)
+        self.assertIn("unreachable", str(error))
+
+    def test_config_deleted_nonsense_and_replaced(self):
+        engine = self.engine()
+        first = engine.credentials("nomfa")
+        os.unlink(self.config_path)
+        self.assertIs(engine.credentials("nomfa"), first)
+        self.assertIn("deleted", engine.config.errors[0])
+        write(self.config_path, "\x00\x01 this is [not an ini\n")
+        self.assertIs(engine.credentials("nomfa"), first)
+        self.assertIn(self.config_path + ":1:", engine.config.errors[0])
+        replacement = self.config_path + ".new"
+        write(replacement, STANDARD_CONFIG.replace("fixed-name", "after-replace"))
+        os.replace(replacement, self.config_path)  # an editor's atomic save
+        self.assertEqual(engine.config.errors, [])
+        engine.refresh("nomfa")
+        self.assertEqual(self.sts_server.calls[-1]["RoleSessionName"], "after-replace")
+
+    def test_cache_directory_full(self):
+        def full(path, data):
+            raise OSError(28, "No space left on device")
+        engine = self.engine(writer=full)
+        with self.assertLogs("runas_meta", logging.WARNING) as logs:
+            first = engine.credentials("nomfa")
+        self.assertIn("No space left on device", "\n".join(logs.output))
+        self.assertIs(engine.credentials("nomfa"), first)
+
+
+class IdpFaultTests(FederationCase):
+    def test_idp_down_during_renewal_keeps_what_is_valid(self):
+        self.sign_in("kc-saml", "kc-password", "654321")
+        served = self.call("GET", "/credentials")[1]
+        self.keycloak.close()
+        client = self.federation.clients[self.keycloak.saml_url]
+        client.assertion = None  # the renewal has to ask the IdP
+        layer = self.service.engine.plan("kc-saml")[0]
+        with self.assertLogs("runas_meta", logging.WARNING) as logs:
+            self.service.engine._renew(layer)
+        self.assertIn("unreachable", "\n".join(logs.output))
+        self.assertEqual(self.call("GET", "/credentials")[1], served)
+        self.assertIn("unreachable", self.call("GET", "/status")[1]["error"])
 
 
 # ---- the command line ---------------------------------------------------------
