@@ -19,7 +19,9 @@ like its architecture: `grep -n '^# ====' runas_meta.py`.
 
 import argparse
 import base64
+import collections
 import configparser
+import email.utils
 import datetime as dt
 import getpass
 import hashlib
@@ -2158,9 +2160,12 @@ class Request:
     def __init__(self, method, target, headers=(), body=b"", client=("127.0.0.1", 0)):
         path, _, self.query = target.partition("?")
         self.method, self.path, self.body, self.client = method, path, body, client
-        self.headers = {}
-        for name, value in headers:
-            self.headers.setdefault(name.lower(), value)
+        if isinstance(headers, dict):  # already by lower-case name (the Handler's)
+            self.headers = headers
+        else:
+            self.headers = {}
+            for name, value in headers:
+                self.headers.setdefault(name.lower(), value)
 
     def header(self, name):
         return self.headers.get(name)
@@ -2607,6 +2612,29 @@ def _proc_address(host, port):
     return "%s:%04X" % (words.upper(), port)
 
 
+SOCK_DIAG_BY_FAMILY = 20
+NETLINK_SOCK_DIAG = 4
+
+
+def _sock_diag_owner(client, server):
+    """Linux's inet_diag exact lookup of the TCP socket whose local end is
+    `client` and remote end `server`; its idiag_uid, or None."""
+    family = socket.AF_INET6 if ":" in client[0] else socket.AF_INET
+    src = socket.inet_pton(family, client[0]).ljust(16, b"\0")
+    dst = socket.inet_pton(family, server[0]).ljust(16, b"\0")
+    request = (struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF)
+               + struct.pack("!HH", client[1], server[1]) + src + dst
+               + struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF))  # any interface, no cookie
+    message = struct.pack("=IHHII", 16 + len(request), SOCK_DIAG_BY_FAMILY, 1, 1, 0) + request
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG) as link:
+        link.settimeout(1.0)
+        link.sendto(message, (0, 0))
+        answer = link.recv(8192)
+    if len(answer) < 84 or struct.unpack_from("=H", answer, 4)[0] != SOCK_DIAG_BY_FAMILY:
+        return None  # NLMSG_ERROR: no such socket
+    return struct.unpack_from("=I", answer, 16 + 64)[0]  # inet_diag_msg.idiag_uid
+
+
 class PeerCheck:
     """On Linux, the owner of a loopback client's socket is in /proc/net/tcp:
     connections from other local users are refused (root and the service's
@@ -2620,6 +2648,15 @@ class PeerCheck:
         return self.uid is not None and os.path.exists(os.path.join(self.proc_dir, "tcp"))
 
     def owner(self, client, server):
+        """The uid owning the client's socket: one sock_diag query over
+        netlink (constant time), else a scan of /proc/net/tcp{,6} (which
+        grows with every socket on the machine, TIME_WAIT ones included)."""
+        try:
+            return _sock_diag_owner(client, server)
+        except OSError:
+            return self._proc_owner(client, server)
+
+    def _proc_owner(self, client, server):
         table = "tcp6" if ":" in client[0] else "tcp"
         local, remote = _proc_address(client[0], client[1]), _proc_address(server[0], server[1])
         try:
@@ -2638,6 +2675,55 @@ class PeerCheck:
             return True
         LOG.warning("refused a connection from %s:%d owned by uid %s", client[0], client[1], owner)
         return False
+
+
+MAX_HEADERS = 100
+MAX_HEADER_LINE = 65536
+_COMMON_HEADERS = "\r\n".join(["Server: runas-meta/" + __version__] +
+                               ["%s: %s" % pair for pair in SECURITY_HEADERS])
+_DATE_CACHE = [0, ""]
+
+
+def http_date():
+    """The Date header, formatted once a second."""
+    now = int(time.time())
+    if _DATE_CACHE[0] != now:
+        _DATE_CACHE[1] = email.utils.formatdate(now, usegmt=True)
+        _DATE_CACHE[0] = now
+    return _DATE_CACHE[1]
+
+
+class AccessLog:
+    """One line per request (method, path, status, bytes, milliseconds; never
+    a query string or a header), written in batches: a log record per request
+    cost more than the rest of a cached answer.  `flush` runs four times a
+    second and when the server stops."""
+
+    def __init__(self, log=LOG):
+        self.log, self.pending = log, collections.deque()
+
+    def add(self, method, path, status, size, seconds):
+        self.pending.append((time.time(), method, path, status, size, seconds))
+
+    def flush(self):
+        lines = []
+        while self.pending:
+            when, method, path, status, size, seconds = self.pending.popleft()
+            lines.append("%s %s %s %d %dB %.1fms" % (
+                time.strftime("%H:%M:%S", time.localtime(when)), _printable(method or "-", 10),
+                _printable((path or "-").partition("?")[0]), status, size, seconds * 1000))
+        if lines and self.log.isEnabledFor(logging.INFO):
+            # the first line's time comes from the log format, like any other record
+            self.log.info("%s", "\n".join([lines[0].split(" ", 1)[1]] +
+                                          [line.replace(" ", " INFO ", 1) for line in lines[1:]]))
+
+
+class _Headers(dict):
+    """Request headers by lower-case name; get() takes any case, as
+    http.server's own callers use it."""
+
+    def get(self, name, default=None):
+        return dict.get(self, name.lower(), default)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -2697,8 +2783,47 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return error_response(413, "PayloadTooLarge", "the body is over %d bytes" % MAX_BODY)
         body = self.rfile.read(length) if length else b""
         self.server.unwatch(self.connection)  # handling time (STS, IdP) is not the client's
-        request = Request(self.command, self.path, self.headers.items(), body, self.client_address)
+        request = Request(self.command, self.path, self.headers, body, self.client_address)
         return self.server.service.handle(request)
+
+    def parse_request(self):
+        """A lean parse_request: the request line, then at most MAX_HEADERS
+        header lines into a dict by lower-case name (the first of repeated
+        ones).  http.server's email-based parser cost more than everything
+        else a cached answer needs."""
+        line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.requestline, self.command, self.request_version = line, None, "HTTP/1.1"
+        words = line.split()
+        if len(words) != 3 or not words[2].startswith("HTTP/"):
+            self.send_error(400, "Bad request line")
+            return False
+        self.command, self.path, self.request_version = words
+        if self.request_version not in ("HTTP/1.1", "HTTP/1.0"):
+            self.send_error(505, "HTTP version not supported")
+            return False
+        headers = _Headers()
+        for _ in range(MAX_HEADERS + 1):
+            raw = self.rfile.readline(MAX_HEADER_LINE + 1)
+            if len(raw) > MAX_HEADER_LINE:
+                self.send_error(431, "Header line too long")
+                return False
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            name, colon, value = str(raw, "iso-8859-1").partition(":")
+            if not colon or not name or name != name.strip():
+                self.send_error(400, "Bad header line")
+                return False
+            headers.setdefault(name.lower(), value.strip())
+        else:
+            self.send_error(431, "Too many headers")
+            return False
+        self.headers = headers
+        connection = headers.get("connection", "").lower()
+        self.close_connection = connection == "close" or (
+            self.request_version == "HTTP/1.0" and connection != "keep-alive")
+        if headers.get("expect", "").lower() == "100-continue" and self.request_version == "HTTP/1.1":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return True
 
     def send_error(self, code, message=None, explain=None):
         """http.server's own parse errors (400, 414, 431, 501) as our JSON."""
@@ -2708,19 +2833,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def respond(self, response, started=None):
         reason = self.responses.get(response.status, ("",))[0]
-        lines = ["HTTP/1.1 %d %s" % (response.status, reason),
-                 "Server: " + self.server_version,
-                 "Date: " + self.date_time_string(),
-                 "Content-Type: " + response.content_type,
-                 "Content-Length: %d" % len(response.body)]
-        lines += ["%s: %s" % pair for pair in SECURITY_HEADERS + response.headers]
+        lines = ["HTTP/1.1 %d %s" % (response.status, reason), _COMMON_HEADERS, "Date: " + http_date(),
+                 "Content-Type: " + response.content_type, "Content-Length: %d" % len(response.body)]
+        lines += ["%s: %s" % pair for pair in response.headers]
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
-        if started is not None:  # logged before the write, so a stop cannot lose the line
-            LOG.info("%s %s %d %dB %.1fms", _printable(self.command or "-", 10),
-                     _printable(self.path.partition("?")[0]), response.status,
-                     len(response.body), (time.perf_counter() - started) * 1000)
+        if started is not None:  # queued before the write, so a stop cannot lose the line
+            self.server.access.add(self.command, self.path, response.status, len(response.body),
+                                   time.perf_counter() - started)
         self.wfile.write(head if self.command == "HEAD" else head + response.body)
 
     def log_message(self, format, *args):
@@ -2742,6 +2863,7 @@ class Server(http.server.ThreadingHTTPServer):
         self._slots = threading.BoundedSemaphore(max_connections)
         self._reading, self._reading_lock = {}, threading.Lock()
         self._reaper_stop = threading.Event()
+        self.access = AccessLog()
         super().__init__(address, Handler)
         if service is not None:
             self.attach(service)
@@ -2779,13 +2901,15 @@ class Server(http.server.ThreadingHTTPServer):
 
     def serve_forever(self, poll_interval=0.5):
         def reaper():
-            while not self._reaper_stop.wait(min(1.0, self.request_deadline / 4)):
+            while not self._reaper_stop.wait(min(0.25, self.request_deadline / 4)):
                 self.reap()
+                self.access.flush()
         threading.Thread(target=reaper, name="runas-meta-reaper", daemon=True).start()
         try:
             super().serve_forever(poll_interval)
         finally:
             self._reaper_stop.set()
+            self.access.flush()
 
     def get_request(self):
         request, client_address = super().get_request()

@@ -1,0 +1,366 @@
+#!/usr/bin/env python3
+"""runas-meta's benchmark: the service against a stdlib baseline measured in
+the same run (and moto's IMDS when moto is installed), on loopback only.
+
+    python3 bench/run_bench.py            # the full run (about two minutes)
+    python3 bench/run_bench.py --quick    # a few seconds: CI's check
+
+It prints a table and writes JSON (bench/results.json, or --json FILE).
+Load comes from wrk when it is installed (Debian's package), else from the
+built-in asyncio generator (bench/load.py); the table says which.  No test
+asserts a time: the quick run fails only when a scenario does not complete
+or the cold herd makes more than one STS call per credential layer."""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+import runas_meta as rm  # noqa: E402
+import test_runas_meta as t  # noqa: E402  (its FakeSTS: our own STS on 127.0.0.1)
+
+PY = sys.executable
+CONFIG = """\
+[profile base]
+region = eu-west-1
+
+[profile bench]
+role_arn = arn:aws:iam::123456789012:role/bench
+source_profile = base
+role_session_name = bench
+"""
+CREDENTIALS = "[base]\naws_access_key_id = AKIABENCHEXAMPLE\naws_secret_access_key = benchSecretKey\n"
+TARGETS = {"keepalive_ratio": 0.85, "close_ratio": 0.85, "moto_factor": 10, "sdk20_p99_ms": 5,
+           "renewal_max_ms": 100, "rss_1000_mb": 60, "first_credential_ms": 300, "help_ms": 150}
+
+
+def wait_port(port, seconds=15):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.005)
+    return False
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_mb(pid):
+    with open("/proc/%d/status" % pid) as handle:
+        return int(re.search(r"VmRSS:\s+(\d+)", handle.read()).group(1)) / 1024
+
+
+class Home:
+    """A temporary ~/.aws for the service, and the environment to use it."""
+
+    def __init__(self, sts_url):
+        self.path = tempfile.mkdtemp(prefix="runas-meta-bench-")
+        t.write(os.path.join(self.path, ".aws", "config"), CONFIG)
+        t.write(os.path.join(self.path, ".aws", "credentials"), CREDENTIALS)
+        self.env = dict(os.environ, HOME=self.path, AWS_ENDPOINT_URL_STS=sts_url,
+                        AWS_CONFIG_FILE=os.path.join(self.path, ".aws", "config"),
+                        AWS_SHARED_CREDENTIALS_FILE=os.path.join(self.path, ".aws", "credentials"))
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"):
+            self.env.pop(name, None)
+
+    def close(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+class Service:
+    """`python3 runas_meta.py ecs -p PORT bench` (or a launcher), its log to a file."""
+
+    def __init__(self, home, script=None, port=0):
+        self.log = tempfile.TemporaryFile()
+        script = script or os.path.join(ROOT, "runas_meta.py")
+        self.proc = subprocess.Popen([PY, script, "ecs", "-p", str(port), "bench"], env=home.env,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        for line in self.proc.stdout:
+            match = re.search(r" on http://127\.0\.0\.1:(\d+)$", line)
+            if match:
+                self.port = int(match.group(1))
+            if line.startswith("Press Ctrl-C"):
+                break
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(15)
+        self.proc.stdout.close()
+        self.log.close()
+
+
+class Child:
+    """A helper server that prints {"port": N} first (the baseline)."""
+
+    def __init__(self, argv):
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.port = json.loads(self.proc.stdout.readline())["port"]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(15)
+        self.proc.stdout.close()
+
+
+class Moto:
+    def __init__(self):
+        self.port = free_port()
+        self.proc = subprocess.Popen([PY, "-c", "from moto.server import main; main()", "-H", "127.0.0.1", "-p",
+                                      str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_port(self.port):
+            raise RuntimeError("moto_server did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(15)
+
+
+def _ms(text):
+    value, unit = float(text[:-2] if text.endswith(("ms", "us")) else text[:-1]), text[-2:]
+    return value / 1000 if unit == "us" else value * 1000 if not unit.endswith("ms") and text.endswith("s") else value
+
+
+def wrk(url, seconds, connections, close):
+    argv = ["wrk", "-t2", "-c%d" % connections, "-d%ds" % max(1, round(seconds)), "--latency", url]
+    if close:
+        argv[1:1] = ["-H", "Connection: close"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50_ms": round(_ms(latency["50"]), 3), "p99_ms": round(_ms(latency["99"]), 3),
+            "errors": int(errors.group(1)) if errors else 0,
+            "socket_errors": sum(map(int, socket_errors.groups())) if socket_errors else 0}
+
+
+def load(*args, timeout=300):
+    out = subprocess.run([PY, os.path.join(HERE, "load.py")] + [str(a) for a in args], capture_output=True,
+                         text=True, timeout=timeout).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def throughput(port, path, seconds, close, use_wrk):
+    if use_wrk:
+        return wrk("http://127.0.0.1:%d%s" % (port, path), seconds, 20, close)
+    return load("close" if close else "keepalive", "127.0.0.1", port, path, seconds, 20)
+
+
+def scenario_throughput(quick, use_wrk, sts):
+    """(1) cached /credentials: service and baseline alternately, median of rounds."""
+    seconds, rounds = (1, 1) if quick else (5, 3)
+    home = Home(sts.url)
+    service, baseline = Service(home), Child([PY, os.path.join(HERE, "baseline_server.py")])
+    moto = None
+    try:
+        urllib.request.urlopen(service.url + "/credentials", timeout=10).read()  # warm: STS once
+        results = {}
+        for close in (False, True):
+            kind = "close" if close else "keepalive"
+            runs = {"service": [], "baseline": []}
+            for _ in range(rounds):
+                runs["baseline"].append(throughput(baseline.port, "/credentials", seconds, close, use_wrk))
+                runs["service"].append(throughput(service.port, "/credentials", seconds, close, use_wrk))
+            for who, values in runs.items():
+                best = sorted(values, key=lambda r: r["rps"])[len(values) // 2]
+                results["%s_%s" % (who, kind)] = best
+            results["%s_ratio" % kind] = round(results["service_" + kind]["rps"] / results["baseline_" + kind]["rps"], 3)
+        try:
+            moto = Moto()
+        except Exception as exc:  # moto is optional here
+            results["moto"] = "not measured: %s" % exc
+        if moto:
+            path = "/latest/meta-data/iam/security-credentials/default-role"
+            for close in (False, True):
+                kind = "close" if close else "keepalive"
+                results["moto_" + kind] = throughput(moto.port, path, seconds, close, use_wrk)
+                results["moto_factor_" + kind] = round(results["service_" + kind]["rps"] / results["moto_" + kind]["rps"], 1)
+        return results, home
+    finally:
+        service.stop()
+        baseline.stop()
+        if moto:
+            moto.stop()
+
+
+def scenario_sdk(quick, home):
+    """(2) new connection, token PUT, role GET, credentials GET."""
+    service = Service(home)
+    try:
+        seconds = 1 if quick else 5
+        return {str(n): load("sdk", "127.0.0.1", service.port, seconds, n) for n in (1, 20, 100)}
+    finally:
+        service.stop()
+
+
+def scenario_herd(quick, sts):
+    """(3) 500 concurrent first requests against a cold service."""
+    home = Home(sts.url)
+    sts.delay, before = 0.3, len(sts.calls)
+    service = Service(home)
+    try:
+        result = load("herd", "127.0.0.1", service.port, "/credentials", 500)
+        calls = [c["Action"] for c in sts.calls[before:]]
+        result["sts_calls"] = {action: calls.count(action) for action in sorted(set(calls))}
+        result["layers"] = 2
+        return result
+    finally:
+        sts.delay = 0.0
+        service.stop()
+        home.close()
+
+
+def scenario_renewal(quick, sts):
+    """(4) STS takes 2 s per call and every set is inside its refresh window."""
+    home = Home(sts.url)
+    service = Service(home, os.path.join(HERE, "renewal_service.py"))
+    try:
+        urllib.request.urlopen(service.url + "/credentials", timeout=10).read()
+        sts.delay, before = 2.0, len(sts.calls)
+        result = load("keepalive", "127.0.0.1", service.port, "/credentials", 3 if quick else 10, 20)
+        result["sts_calls_during"] = len(sts.calls) - before
+        return result
+    finally:
+        sts.delay = 0.0
+        service.stop()
+        home.close()
+
+
+def scenario_memory(quick, home):
+    """(5) resident size idle and with 1,000 open keep-alive connections."""
+    service = Service(home)
+    try:
+        urllib.request.urlopen(service.url + "/credentials", timeout=10).read()
+        idle = rss_mb(service.proc.pid)
+        holder = subprocess.Popen([PY, os.path.join(HERE, "load.py"), "hold", "127.0.0.1", str(service.port),
+                                   "/credentials", "1000", "3"], stdout=subprocess.PIPE, text=True)
+        opened = json.loads(holder.stdout.readline())
+        loaded = rss_mb(service.proc.pid)
+        holder.wait(60)
+        holder.stdout.close()
+        return {"idle_mb": round(idle, 1), "with_1000_mb": round(loaded, 1), "open": opened["open"],
+                "errors": opened["errors"]}
+    finally:
+        service.stop()
+
+
+def scenario_startup(quick, home):
+    """(6) process start to the first credential served (warm cache), and --help."""
+    runs = 2 if quick else 7
+    firsts = []
+    for _ in range(runs):
+        port = free_port()
+        started = time.perf_counter()
+        proc = subprocess.Popen([PY, os.path.join(ROOT, "runas_meta.py"), "ecs", "-p", str(port), "bench"],
+                                env=home.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        while True:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/credentials" % port, timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.002)
+        firsts.append((time.perf_counter() - started) * 1000)
+        proc.terminate()
+        proc.wait(15)
+    helps = {}
+    for label, argv in (("script", [PY, os.path.join(ROOT, "runas_meta.py"), "--help"]),
+                        ("module", [PY, "-m", "runas_meta", "--help"]), ("python_alone", [PY, "-c", "pass"])):
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
+            times.append((time.perf_counter() - started) * 1000)
+        helps[label] = round(statistics.median(times), 1)
+    return {"first_credential_ms": round(statistics.median(firsts), 1), "help_ms": helps}
+
+
+def table(report):
+    r = report
+    lines = ["runas-meta benchmark (%s; load: %s)" % (r["machine"], r["load_generator"]), ""]
+    tp = r["throughput"]
+    for kind in ("keepalive", "close"):
+        s, b = tp["service_" + kind], tp["baseline_" + kind]
+        lines.append("(1) /credentials %-9s service %8.0f req/s p50 %.2f ms p99 %.2f ms | baseline %8.0f req/s | "
+                     "ratio %.2f (target >= %.2f)" % (kind, s["rps"], s["p50_ms"], s["p99_ms"], b["rps"],
+                                                       tp[kind + "_ratio"], TARGETS[kind + "_ratio"]))
+        if "moto_" + kind in tp:
+            lines.append("    moto IMDS %-9s %8.0f req/s: the service is %.1fx (target >= %d)" % (
+                kind, tp["moto_" + kind]["rps"], tp["moto_factor_" + kind], TARGETS["moto_factor"]))
+    for n, v in r["sdk"].items():
+        lines.append("(2) SDK pattern, %3s clients: %7.0f fetches/s p50 %.2f ms p99 %.2f ms errors %d" % (
+            n, v["rps"], v["p50_ms"], v["p99_ms"], v["errors"]))
+    h = r["herd"]
+    lines.append("(3) cold herd of 500: STS calls %s for %d layers, errors %d" % (h["sts_calls"], h["layers"], h["errors"]))
+    w = r["renewal"]
+    lines.append("(4) renewal under load (STS 2 s/call): %d requests, worst %.1f ms, p99 %.2f ms, %d STS calls meanwhile "
+                 "(target worst < %d ms)" % (w["requests"], w["max_ms"], w["p99_ms"], w["sts_calls_during"],
+                                             TARGETS["renewal_max_ms"]))
+    m = r["memory"]
+    lines.append("(5) memory: idle %.1f MB, with %d keep-alive connections %.1f MB (target < %d MB)" % (
+        m["idle_mb"], m["open"], m["with_1000_mb"], TARGETS["rss_1000_mb"]))
+    s = r["startup"]
+    lines.append("(6) start to first credential %.0f ms (target < %d); --help %.0f ms as a script, %.0f ms with -m "
+                 "(python alone %.0f ms; target < %d)" % (s["first_credential_ms"], TARGETS["first_credential_ms"],
+                                                          s["help_ms"]["script"], s["help_ms"]["module"],
+                                                          s["help_ms"]["python_alone"], TARGETS["help_ms"]))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few seconds: does every scenario complete?")
+    parser.add_argument("--json", default=os.path.join(HERE, "results.json"), help="where to write the JSON")
+    parser.add_argument("--no-wrk", action="store_true", help="use the built-in load generator even if wrk is here")
+    args = parser.parse_args(argv)
+    use_wrk = shutil.which("wrk") is not None and not args.no_wrk
+    sts = t.FakeSTS()
+    report = {"machine": "%s, %d cores, Python %s" % (platform.platform(), os.cpu_count(), platform.python_version()),
+              "load_generator": "wrk -t2 -c20" if use_wrk else "bench/load.py (asyncio, 20 connections)",
+              "quick": args.quick}
+    try:
+        report["throughput"], home = scenario_throughput(args.quick, use_wrk, sts)
+        try:
+            report["sdk"] = scenario_sdk(args.quick, home)
+            report["memory"] = scenario_memory(args.quick, home)
+            report["startup"] = scenario_startup(args.quick, home)
+        finally:
+            home.close()
+        report["herd"] = scenario_herd(args.quick, sts)
+        report["renewal"] = scenario_renewal(args.quick, sts)
+    finally:
+        sts.close()
+    print(table(report))
+    with open(args.json, "w") as out:
+        json.dump(report, out, indent=2)
+    print("\nJSON: %s" % args.json)
+    herd = report["herd"]
+    if herd["errors"] or any(count != 1 for count in herd["sts_calls"].values()) or len(herd["sts_calls"]) != 2:
+        print("FAILED: the cold herd must make exactly one STS call per layer with no error")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
