@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import html
 import html.parser
-import http.cookiejar
 import http.client
 import http.server
 import importlib
@@ -41,7 +40,6 @@ import secrets
 import signal
 import socket
 import socketserver
-import ssl
 import struct
 import subprocess
 import sys
@@ -50,7 +48,6 @@ import threading
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, fields, replace
 
@@ -98,10 +95,10 @@ LOOPBACK = "127.0.0.1"
 IMDS_MAX_TTL = 21600
 AUTH_TYPE_HEADER = "X-AwsRunas-Authentication-Type"
 MAX_BODY = 64 * 1024
-MAX_CONNECTIONS = 256
+MAX_CONNECTIONS = 1024  # one thread each; the benchmark holds 1,000 open
 SOCKET_TIMEOUT = 30.0  # an idle connection is closed after this
 REQUEST_DEADLINE = 10.0  # from a request's first byte to its last, at most this
-LISTEN_BACKLOG = 128
+LISTEN_BACKLOG = 1024  # bursts of new connections must not meet SYN drops
 
 ARN_PARTITION = r"arn:aws(?:-cn|-us-gov|-iso|-iso-[a-z]|-eusc)?"
 ROLE_ARN = re.compile(ARN_PARTITION + r":iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z")
@@ -824,15 +821,44 @@ def proxy_settings(environ):
     return found
 
 
-class _ProxyHandler(urllib.request.ProxyHandler):
-    """Proxies from the given settings; NO_PROXY and loopback go direct."""
+_WEB = {}
 
-    def proxy_open(self, req, proxy, type):
-        host = urllib.parse.urlsplit(req.full_url).hostname or ""
-        if host in ("127.0.0.1", "localhost", "::1") or \
-                urllib.request.proxy_bypass_environment(host, self.proxies):
-            return None
-        return super().proxy_open(req, proxy, type)
+
+def web():
+    """urllib.request, ssl and http.cookiejar, imported on first use: only
+    STS and identity-provider calls need them, and they are a fifth of the
+    start-up time (bench/ measures it).  Returns the modules and our two
+    handler classes."""
+    if not _WEB:
+        import http.cookiejar
+        import ssl
+        import urllib.request
+
+        class ProxyHandler(urllib.request.ProxyHandler):
+            """Proxies from the given settings; NO_PROXY and loopback go direct."""
+
+            def proxy_open(self, req, proxy, type):
+                host = urllib.parse.urlsplit(req.full_url).hostname or ""
+                if host in ("127.0.0.1", "localhost", "::1") or \
+                        urllib.request.proxy_bypass_environment(host, self.proxies):
+                    return None
+                return super().proxy_open(req, proxy, type)
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, req, fp, code, msg, headers, newurl):
+                return None  # IdpHttp follows redirects itself, to stop at the redirect URI
+
+        _WEB.update(request=urllib.request, ssl=ssl, cookiejar=http.cookiejar,
+                    ProxyHandler=ProxyHandler, NoRedirect=NoRedirect)
+    return _WEB
+
+
+def build_web_opener(environ, ca_bundle, *handlers):
+    """An opener with proxies from `environ` (never for loopback) and the CA bundle."""
+    lib = web()
+    context = lib["ssl"].create_default_context(cafile=ca_bundle or None)
+    return lib["request"].build_opener(lib["ProxyHandler"](proxy_settings(environ)),
+                                       lib["request"].HTTPSHandler(context=context), *handlers)
 
 
 def _xml_text(root, name):
@@ -858,9 +884,7 @@ class STS:
             return self._opener
         bundle = self.environ.get("AWS_CA_BUNDLE") or profile.ca_bundle or None
         if bundle not in self._openers:
-            context = ssl.create_default_context(cafile=bundle)
-            self._openers[bundle] = urllib.request.build_opener(
-                _ProxyHandler(proxy_settings(self.environ)), urllib.request.HTTPSHandler(context=context))
+            self._openers[bundle] = build_web_opener(self.environ, bundle)
         return self._openers[bundle].open
 
     def call(self, profile, action, params, creds=None):
@@ -888,7 +912,7 @@ class STS:
             headers = sign_request("POST", url, headers, body, creds.access_key_id,
                                    creds.secret_access_key, region, "sts", self.clock(),
                                    creds.session_token)
-        request = urllib.request.Request(url, data=body, method="POST", headers=dict(headers))
+        request = web()["request"].Request(url, data=body, method="POST", headers=dict(headers))
         self.calls += 1
         LOG.debug("STS %s -> %s", action, url)
         try:
@@ -1142,11 +1166,6 @@ class _Page:
             raise IdPError("the identity provider answered HTTP %d without JSON" % self.status) from None
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None  # IdpHttp follows redirects itself, to stop at the redirect URI
-
-
 class IdpHttp:
     """HTTP for one identity provider: a cookie jar for the run, redirects
     followed by hand (stopping at the OIDC redirect URI), timeouts, and a
@@ -1155,11 +1174,10 @@ class IdpHttp:
     def __init__(self, idp_url, environ, timeout=IDP_TIMEOUT, ca_bundle=None):
         self.origin = _origin_of(idp_url)
         self.timeout = timeout
-        self.jar = http.cookiejar.CookieJar()
-        context = ssl.create_default_context(cafile=environ.get("AWS_CA_BUNDLE") or ca_bundle or None)
-        self.opener = urllib.request.build_opener(
-            _ProxyHandler(proxy_settings(environ)), urllib.request.HTTPCookieProcessor(self.jar),
-            urllib.request.HTTPSHandler(context=context), _NoRedirect())
+        lib = web()
+        self.jar = lib["cookiejar"].CookieJar()
+        self.opener = build_web_opener(environ, environ.get("AWS_CA_BUNDLE") or ca_bundle,
+                                       lib["request"].HTTPCookieProcessor(self.jar), lib["NoRedirect"]())
 
     def send(self, method, url, form=None, json_body=None, headers=None, stop_at=None, secret=False):
         """One request, then redirects (GET) until a page or `stop_at`."""
@@ -1185,7 +1203,7 @@ class IdpHttp:
         raise IdPError("the identity provider redirected too many times")
 
     def _once(self, method, url, data, headers):
-        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        request = web()["request"].Request(url, data=data, method=method, headers=headers)
         LOG.debug("IdP %s %s", method, _printable(url.partition("?")[0]))
         try:
             response = self.opener.open(request, timeout=self.timeout)
@@ -2616,9 +2634,11 @@ SOCK_DIAG_BY_FAMILY = 20
 NETLINK_SOCK_DIAG = 4
 
 
-def _sock_diag_owner(client, server):
+def _sock_diag_owner(client, server, link=None):
     """Linux's inet_diag exact lookup of the TCP socket whose local end is
-    `client` and remote end `server`; its idiag_uid, or None."""
+    `client` and remote end `server`; its idiag_uid, or None.  `link` is an
+    open NETLINK_SOCK_DIAG socket to reuse (opening one costs more than the
+    query)."""
     family = socket.AF_INET6 if ":" in client[0] else socket.AF_INET
     src = socket.inet_pton(family, client[0]).ljust(16, b"\0")
     dst = socket.inet_pton(family, server[0]).ljust(16, b"\0")
@@ -2626,13 +2646,20 @@ def _sock_diag_owner(client, server):
                + struct.pack("!HH", client[1], server[1]) + src + dst
                + struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF))  # any interface, no cookie
     message = struct.pack("=IHHII", 16 + len(request), SOCK_DIAG_BY_FAMILY, 1, 1, 0) + request
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG) as link:
-        link.settimeout(1.0)
-        link.sendto(message, (0, 0))
-        answer = link.recv(8192)
+    if link is None:
+        with _netlink() as link:
+            return _sock_diag_owner(client, server, link)
+    link.sendto(message, (0, 0))
+    answer = link.recv(8192)
     if len(answer) < 84 or struct.unpack_from("=H", answer, 4)[0] != SOCK_DIAG_BY_FAMILY:
         return None  # NLMSG_ERROR: no such socket
     return struct.unpack_from("=I", answer, 16 + 64)[0]  # inet_diag_msg.idiag_uid
+
+
+def _netlink():
+    link = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
+    link.settimeout(1.0)
+    return link
 
 
 class PeerCheck:
@@ -2643,6 +2670,7 @@ class PeerCheck:
     def __init__(self, uid=None, proc_dir="/proc/net"):
         self.uid = os.geteuid() if uid is None and hasattr(os, "geteuid") else uid
         self.proc_dir = proc_dir
+        self._links, self._links_lock = [], threading.Lock()  # idle netlink sockets
 
     def available(self):
         return self.uid is not None and os.path.exists(os.path.join(self.proc_dir, "tcp"))
@@ -2651,10 +2679,18 @@ class PeerCheck:
         """The uid owning the client's socket: one sock_diag query over
         netlink (constant time), else a scan of /proc/net/tcp{,6} (which
         grows with every socket on the machine, TIME_WAIT ones included)."""
+        with self._links_lock:
+            link = self._links.pop() if self._links else None
         try:
-            return _sock_diag_owner(client, server)
+            link = link or _netlink()
+            owner = _sock_diag_owner(client, server, link)
         except OSError:
+            if link is not None:
+                link.close()
             return self._proc_owner(client, server)
+        with self._links_lock:
+            self._links.append(link)
+        return owner
 
     def _proc_owner(self, client, server):
         table = "tcp6" if ":" in client[0] else "tcp"
@@ -2734,7 +2770,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     server_version = "runas-meta/" + __version__
     sys_version = ""
     disable_nagle_algorithm = True
-    timeout = SOCKET_TIMEOUT
+    timeout = None  # blocking sockets (no poll() per recv): the server's reaper enforces time limits
 
     def handle(self):
         """Refuse connections from other local users before reading anything."""
@@ -2746,17 +2782,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         super().handle()
 
     def handle_one_request(self):
-        """Idle connections wait up to the socket timeout; once a request's
-        first byte is in, all of it must arrive within REQUEST_DEADLINE (a
-        slow client cannot hold a thread forever)."""
+        """An idle connection may wait SOCKET_TIMEOUT for its next request;
+        once a request's first byte is in, all of it must arrive within
+        REQUEST_DEADLINE (a slow client cannot hold a thread forever).  The
+        server's reaper cuts whoever overstays."""
+        self.server.watch(self.connection, self.server.idle_timeout)
         try:
             if not self.rfile.peek(1):
                 self.close_connection = True
                 return
-        except OSError:  # the idle timeout, or the peer hung up
+        except OSError:  # cut by the reaper, or the peer hung up
             self.close_connection = True
             return
-        self.server.watch(self.connection)
+        self.server.watch(self.connection, self.server.request_deadline)
         try:
             super().handle_one_request()
         finally:
@@ -2856,10 +2894,10 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address, service=None, max_connections=MAX_CONNECTIONS, ttl=None,
-                 peers=None, request_deadline=REQUEST_DEADLINE):
+                 peers=None, request_deadline=REQUEST_DEADLINE, idle_timeout=SOCKET_TIMEOUT):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.service, self.ttl, self.peers = None, ttl, peers
-        self.request_deadline = request_deadline
+        self.request_deadline, self.idle_timeout = request_deadline, idle_timeout
         self._slots = threading.BoundedSemaphore(max_connections)
         self._reading, self._reading_lock = {}, threading.Lock()
         self._reaper_stop = threading.Event()
@@ -2877,9 +2915,9 @@ class Server(http.server.ThreadingHTTPServer):
     def peer_allowed(self, client_address):
         return self.peers is None or self.peers.allowed(client_address, self.server_address)
 
-    def watch(self, connection):
+    def watch(self, connection, seconds):
         with self._reading_lock:
-            self._reading[connection] = time.monotonic() + self.request_deadline
+            self._reading[connection] = time.monotonic() + seconds
 
     def unwatch(self, connection):
         with self._reading_lock:
@@ -2901,7 +2939,7 @@ class Server(http.server.ThreadingHTTPServer):
 
     def serve_forever(self, poll_interval=0.5):
         def reaper():
-            while not self._reaper_stop.wait(min(0.25, self.request_deadline / 4)):
+            while not self._reaper_stop.wait(min(0.25, self.request_deadline / 4, self.idle_timeout / 4)):
                 self.reap()
                 self.access.flush()
         threading.Thread(target=reaper, name="runas-meta-reaper", daemon=True).start()
@@ -3333,6 +3371,7 @@ LAZY_MODULES = ("encodings.idna", "stringprep", "unicodedata", "xml.parsers.expa
 def preload_modules(names=LAZY_MODULES):
     for name in names:
         importlib.import_module(name)
+    web()
 
 
 def is_admin():

@@ -2191,6 +2191,13 @@ class LiveHardeningTests(FakeSTSCase):
         self.assertTrue(readable)
         self.assertEqual(drips[0].recv(100), b"")
 
+    def test_idle_connections_are_closed(self):
+        port = self.start(idle_timeout=0.5)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
+            readable, _, _ = select.select([idle], [], [], 10)  # the server hangs up on it
+            self.assertTrue(readable)
+            self.assertEqual(idle.recv(100), b"")
+
     def test_idle_keep_alive_is_not_cut_by_the_request_deadline(self):
         port = self.start(request_deadline=0.5)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)

@@ -13,12 +13,22 @@ BODY = json.dumps({"AccessKeyId": "ASIABASELINE00000000", "SecretAccessKey": "b"
 ANSWER = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(BODY)) + BODY
 
 
+TOKEN = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\nbaseline"
+ROLE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nbench"
+
+
 class Handler(BaseHTTPRequestHandler):
+    """Constant answers: the credential document, and for the SDK pattern a
+    token (PUT) and the role name (a path ending in /)."""
+
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
 
     def do_GET(self):
-        self.wfile.write(ANSWER)
+        self.wfile.write(ROLE if self.path.endswith("/") else ANSWER)
+
+    def do_PUT(self):
+        self.wfile.write(TOKEN)
 
     def log_message(self, *args):
         pass
