@@ -49,7 +49,7 @@ import time
 import urllib.error
 import urllib.parse
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 
 __version__ = "0.1.0"
 

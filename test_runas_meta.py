@@ -2119,7 +2119,7 @@ class SockDiagTests(unittest.TestCase):
         with socket.socket() as listener:
             listener.bind(("127.0.0.1", 0))
             listener.listen()
-            with socket.create_connection(listener.getsockname()) as client:
+            with socket.create_connection(listener.getsockname()):
                 accepted, address = listener.accept()
                 with accepted:
                     check = rm.PeerCheck()
@@ -2441,6 +2441,8 @@ class CommandLineTests(FakeSTSCase):
         write(self.config_path, "[profile a]\nrole_arn = x\n")
         cases = [
             (["ecs", "-p", "0", "ghost"], 2, "profile 'ghost' not found"),
+            (["bogus"], 2, "invalid choice: 'bogus'"),
+            (["ecs", "-p", "notaport"], 2, "invalid int value"),
             (["ecs", "-p", "0", "a"], 2, self.config_path + ":2:"),
         ]
         for args, code, words in cases:

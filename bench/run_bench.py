@@ -29,7 +29,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-import runas_meta as rm  # noqa: E402
 import test_runas_meta as t  # noqa: E402  (its FakeSTS: our own STS on 127.0.0.1)
 
 PY = sys.executable

@@ -9,7 +9,6 @@ assertion is checked against our fake STS (moto fails on such assertions)."""
 import hashlib
 import hmac
 import json
-import logging
 import os
 import re
 import shutil
@@ -23,7 +22,7 @@ import io
 
 from e2e._peers import FULL, MotoSTS, empty_file, need
 from e2e.test_clients import botocore_credentials
-from e2e.test_page_chromium import CHROMIUM, FLAGS, SHOTS
+from e2e.test_page_chromium import SHOTS, start_browser
 
 import runas_meta as rm
 import test_runas_meta as t
@@ -91,9 +90,7 @@ class RealIdPs(t.TempHome):
         cls.saml = NodeIdP("saml-idp.js", {"IDP_CERT": cert, "IDP_KEY": key, "IDP_USERS": users})
         cls.oidc = NodeIdP("oidc-idp.mjs", {"IDP_USERS": users})
         cls.moto = MotoSTS()
-        os.makedirs(SHOTS, exist_ok=True)
-        cls.playwright = sync_api.sync_playwright().start()
-        cls.browser = cls.playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        cls.playwright, cls.browser = start_browser()
 
     @classmethod
     def tearDownClass(cls):

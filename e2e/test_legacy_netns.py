@@ -11,7 +11,6 @@ import unittest
 
 from e2e._peers import FULL, need
 
-import runas_meta as rm
 
 need("botocore")
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -74,12 +74,17 @@ ATTACK_PAGE = """<!doctype html><html><body>
 </script></body></html>"""
 
 
+def start_browser():
+    """Playwright driving Debian's Chromium, headless; (playwright, browser)."""
+    os.makedirs(SHOTS, exist_ok=True)
+    playwright = sync_api.sync_playwright().start()
+    return playwright, playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+
+
 class PageInChromium(t.FakeSTSCase):
     @classmethod
     def setUpClass(cls):
-        os.makedirs(SHOTS, exist_ok=True)
-        cls.playwright = sync_api.sync_playwright().start()
-        cls.browser = cls.playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        cls.playwright, cls.browser = start_browser()
 
     @classmethod
     def tearDownClass(cls):
