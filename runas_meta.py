@@ -2292,13 +2292,13 @@ class Service:
     owns credentials.  `handle` never raises."""
 
     def __init__(self, engine, config, mode="ecs", imds_v2_only=False, auth_token=None,
-                 tokens=None, clock=time.monotonic, legacy=False, csrf_token=None):
+                 tokens=None, clock=time.monotonic, csrf_token=None):
         self.engine, self.config, self.mode = engine, config, mode
         self.csrf_token = csrf_token or secrets.token_urlsafe(32)
         self.page_html = render_page(self.csrf_token)
         self.imds_v2_only, self.auth_token = imds_v2_only, auth_token
         self.tokens = tokens or ImdsTokens()
-        self.clock, self.legacy = clock, legacy
+        self.clock = clock
         self.router = Router(ROUTES)
         self.active = None
         self.hosts, self.origins, self.base_url = frozenset(), frozenset(), ""
@@ -3622,40 +3622,52 @@ def serve_legacy(args, environ, stdin, stdout, address=None, admin=None):
         address.release(helper)
 
 
-def run_service(server, args, environ, stdin, stdout):
-    """Read the config, fetch the first credentials, print the hints, serve
-    until Ctrl-C or SIGTERM."""
+def build_service(server, args, environ, stdin, stdout):
+    """Config, engine and service for the parsed command line, attached to
+    `server`; returns (engine, service, auth token file or "")."""
     config = Config(environ=environ).load()
-    name = args.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None
     auth_token, auth_file = args.auth_token, ""
     if auth_token == "generate":
         auth_token = secrets.token_urlsafe(32)
         auth_file = _private_file(config.directory, ".runas_meta_ecs_token", auth_token.encode())
-    federation = Federation(config, environ,
-                            password_prompt=terminal_password(stdin, stdout) if args.headless else None)
+    headless = args.headless
+    federation = Federation(config, environ, password_prompt=terminal_password(stdin, stdout) if headless else None)
     engine = Engine(config, STS(environ), environ=environ, federation=federation,
-                    mfa_prompt=terminal_prompt(stdin, stdout) if args.headless else None)
+                    mfa_prompt=terminal_prompt(stdin, stdout) if headless else None)
     service = Service(engine, config, args.mode, args.imds_v2_only, auth_token)
-    service.activate(name)
+    service.activate(args.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None)
     server.attach(service)
     server.peers = None if args.allow_other_users else PeerCheck()
     if server.peers is not None and not server.peers.available():
         print("note: this platform cannot tell which local user opens a connection; any local "
               "process can get these credentials", file=stdout)
         server.peers = None
-    if name:
-        first_fetch(engine, name, stdin, stdout)
-    empty = _private_file(config.directory, ".runas_meta_empty_credentials", b"") or os.devnull
+    return engine, service, auth_file
+
+
+def print_banner(service, server, args, auth_file, stdout):
+    """The endpoint, the page and the lines to paste into a shell."""
+    empty = _private_file(service.config.directory, ".runas_meta_empty_credentials", b"") or os.devnull
+    name = service.active
     print("runas-meta %s: serving %s (%s mode) on %s" % (
         __version__, repr(name) if name else "no profile yet", args.mode, service.base_url), file=stdout)
     print("page: %s/" % service.base_url, file=stdout)
-    if auth_token and not auth_file:
+    if service.auth_token and not auth_file:
         print("Authorization token required on /credentials (AWS_CONTAINER_AUTHORIZATION_TOKEN)",
               file=stdout)
     legacy = server.server_address[0] == LEGACY_ADDRESS
     print("\n".join(usage_lines(args.mode, service.base_url, auth_file, empty, legacy)), file=stdout)
     print("\nPress Ctrl-C to stop.", file=stdout)
     stdout.flush()
+
+
+def run_service(server, args, environ, stdin, stdout):
+    """Build the service, fetch the first credentials, print the banner,
+    serve until Ctrl-C or SIGTERM."""
+    engine, service, auth_file = build_service(server, args, environ, stdin, stdout)
+    if service.active:
+        first_fetch(engine, service.active, stdin, stdout)
+    print_banner(service, server, args, auth_file, stdout)
     stop = start_renewals(engine)
     restore = stop_on_signals(server)
     try:
