@@ -3622,7 +3622,7 @@ def serve_legacy(args, environ, stdin, stdout, address=None, admin=None):
         address.release(helper)
 
 
-def build_service(server, args, environ, stdin, stdout):
+def build_service(server, args, environ, stdin, stdout, peer_check=None):
     """Config, engine and service for the parsed command line, attached to
     `server`; returns (engine, service, auth token file or "")."""
     config = Config(environ=environ).load()
@@ -3637,7 +3637,7 @@ def build_service(server, args, environ, stdin, stdout):
     service = Service(engine, config, args.mode, args.imds_v2_only, auth_token)
     service.activate(args.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None)
     server.attach(service)
-    server.peers = None if args.allow_other_users else PeerCheck()
+    server.peers = None if args.allow_other_users else (peer_check or PeerCheck)()
     if server.peers is not None and not server.peers.available():
         print("note: this platform cannot tell which local user opens a connection; any local "
               "process can get these credentials", file=stdout)

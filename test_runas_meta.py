@@ -2453,6 +2453,46 @@ class CommandLineTests(FakeSTSCase):
                 self.assertNotIn("Traceback", result.stderr)
                 self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
 
+    def test_mfa_code_asked_on_a_terminal(self):
+        master, slave = os.openpty()
+        self.addCleanup(os.close, master)
+        self.env["AWS_PROFILE"] = "dev"
+        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "runas_meta.py"), "ecs", "-p", "0"],
+                                env=self.env, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        os.close(slave)
+        self.addCleanup(proc.wait, 10)
+        self.addCleanup(proc.terminate)
+        prompt = b""
+        while b"): " not in prompt:
+            prompt += proc.stdout.read1(100)
+        self.assertIn(b"MFA code for profile dev (%s): " % SERIAL.encode(), prompt)
+        os.write(master, b"000000\n")  # wrong first: asked again
+        while b"not accepted" not in prompt:
+            prompt += proc.stdout.read1(200)
+        os.write(master, GOOD_CODE.encode() + b"\n")
+        banner = b""
+        while b"Press Ctrl-C" not in banner:
+            banner += proc.stdout.read1(1000)
+        url = re.search(rb" on (http://127\.0\.0\.1:\d+)", banner).group(1).decode()
+        with urllib.request.urlopen(url + "/credentials", timeout=10) as response:
+            self.assertEqual(json.loads(response.read())["RoleArn"], ROLE)
+        proc.stdout.close()
+
+    def test_platform_without_the_user_check_says_so(self):
+        class Unavailable(rm.PeerCheck):
+            def available(self):
+                return False
+        args = rm.build_parser().parse_intermixed_args(["ecs", "-p", "0", "base"])
+        out = io.StringIO()
+        server = rm.Server(("127.0.0.1", 0))
+        self.addCleanup(server.server_close)
+        rm.build_service(server, args, self.env, io.StringIO(), out, peer_check=Unavailable)
+        self.assertIn("cannot tell which local user", out.getvalue())
+        self.assertIsNone(server.peers)
+        out = io.StringIO()
+        rm.build_service(server, args, self.env, io.StringIO(), out, peer_check=rm.PeerCheck)
+        self.assertEqual(out.getvalue(), "")
+
     def test_port_in_use(self):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
