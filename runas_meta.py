@@ -1875,8 +1875,7 @@ class Engine:
             code = self.mfa_prompt(profile, serial)
             if code:
                 return code
-        raise MFARequired("an MFA code is needed for profile %r (device %s)" % (profile, serial),
-                          profile, serial)
+        raise MFARequired("an MFA code from device %s is needed" % serial, profile, serial)
 
     def _session_name(self, base):
         """The IAM user name (GetCallerIdentity with the base keys, once per
@@ -1899,9 +1898,13 @@ class Engine:
         renewed in the background ahead of expiry, fetched when there are none.
         With `mfa_code`, the layer that asks for MFA is renewed with it."""
         layers = self.plan(name)
-        if mfa_code:
-            self._use_code(layers, mfa_code)
-        return self._get(layers[-1], None)
+        try:
+            if mfa_code:
+                self._use_code(layers, mfa_code)
+            return self._get(layers[-1], None)
+        except MFARequired as exc:
+            exc.profile = name  # the profile asked for, not the layer's: the one the user knows
+            raise
 
     def _use_code(self, layers, code):
         """Spend the code on the layer that asks for MFA, if it wants one."""
@@ -1978,8 +1981,8 @@ class Engine:
         except STSError as exc:
             if MFA_ERROR.search(str(exc)) and exc.aws_code == "AccessDenied" and layer.mfa_serial:
                 layer.mfa_pending = True
-                raise MFAInvalid("the MFA code was not accepted for profile %r; try the next code"
-                                 % layer.label, layer.label, layer.mfa_serial) from None
+                raise MFAInvalid("the MFA code was not accepted; try the next one",
+                                 layer.label, layer.mfa_serial) from None
             layer.error = str(exc)
             raise
         except RunasError as exc:  # the IdP, a token file, the config
@@ -2355,8 +2358,8 @@ class Service:
             self._told_mfa[exc.profile] = now
             LOG.warning("profile %r needs an MFA code: open %s/ or POST %s/mfa",
                         exc.profile, self.base_url, self.base_url)
-        message = "%s: open %s/ to enter it, or POST the form field mfa to %s/mfa" % (
-            exc, self.base_url, self.base_url)
+        message = "profile %r: %s: open %s/ to enter it, or POST the form field mfa to %s/mfa" % (
+            exc.profile, exc, self.base_url, self.base_url)
         return error_response(401, exc.code, message, [(AUTH_TYPE_HEADER, exc.auth_type)])
 
     def _auth_needed(self, exc):
@@ -3529,7 +3532,7 @@ def first_fetch(engine, name, stdin, stdout, tries=3):
             return None
         except MFARequired as exc:
             if not (stdin.isatty() if hasattr(stdin, "isatty") else False):
-                LOG.warning("%s; enter it on the page", exc)
+                LOG.warning("profile %r: %s; enter it on the page", name, exc)
                 return None
             if isinstance(exc, MFAInvalid):
                 stdout.write("That code was not accepted.\n")
