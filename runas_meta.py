@@ -2774,6 +2774,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
     disable_nagle_algorithm = True
     timeout = None  # blocking sockets (no poll() per recv): the server's reaper enforces time limits
+    rbufsize = 2048  # requests are small; 8 KiB per connection cost 6 MB at 1,000 connections
 
     def handle(self):
         """Refuse connections from other local users before reading anything."""
