@@ -1572,7 +1572,7 @@ def _read_all(sock):
     while True:
         try:
             chunk = sock.recv(65536)
-        except (ConnectionResetError, socket.timeout):
+        except OSError:  # reset by the server, or timed out
             break
         if not chunk:
             break

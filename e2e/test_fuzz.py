@@ -98,9 +98,9 @@ class RawSocketFuzz(t.FakeSTSCase):
                 try:
                     sock.sendall(data)
                     sock.shutdown(socket.SHUT_WR)
-                    answer = t._read_all(sock)
-                except (ConnectionError, socket.timeout):
-                    answer = b""
+                except OSError:  # the server may answer and hang up before we finish sending
+                    pass
+                answer = t._read_all(sock)
             for status in (int(s) for s in re.findall(rb"^HTTP/1\.1 (\d{3}) ", answer, re.M)):
                 statuses[status] = statuses.get(status, 0) + 1
         self.assertNotIn(500, statuses)
