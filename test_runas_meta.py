@@ -2462,17 +2462,20 @@ class CommandLineTests(FakeSTSCase):
         os.close(slave)
         self.addCleanup(proc.wait, 10)
         self.addCleanup(proc.terminate)
-        prompt = b""
-        while b"): " not in prompt:
-            prompt += proc.stdout.read1(100)
+        def read_until(marker):
+            seen = b""
+            while marker not in seen:
+                chunk = proc.stdout.read1(1000)
+                if not chunk:
+                    self.fail("the service ended before printing %r: %r" % (marker, seen))
+                seen += chunk
+            return seen
+        prompt = read_until(b"): ")
         self.assertIn(b"MFA code for profile dev (%s): " % SERIAL.encode(), prompt)
         os.write(master, b"000000\n")  # wrong first: asked again
-        while b"not accepted" not in prompt:
-            prompt += proc.stdout.read1(200)
+        read_until(b"not accepted")
         os.write(master, GOOD_CODE.encode() + b"\n")
-        banner = b""
-        while b"Press Ctrl-C" not in banner:
-            banner += proc.stdout.read1(1000)
+        banner = read_until(b"Press Ctrl-C")
         url = re.search(rb" on (http://127\.0\.0\.1:\d+)", banner).group(1).decode()
         with urllib.request.urlopen(url + "/credentials", timeout=10) as response:
             self.assertEqual(json.loads(response.read())["RoleArn"], ROLE)
