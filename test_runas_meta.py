@@ -92,8 +92,14 @@ SECRETS = ["base/Secret/Key/1234567890EXAMPLEKEY", "fakeSecret", "fakeToken", "s
            "eyJhbGciOiAibm9uZSJ9", "PHNhbWxwOlJlc3BvbnNl", "s3cret-token", "e2e-token-value"]
 
 
+# An MFA code is six digits: found only where it stands alone, not inside a
+# hex digest or a number (a SigV4 hash can contain any six digits).
+_SECRET_PATTERNS = [(secret, re.compile(r"(?<![0-9A-Za-z])%s(?![0-9A-Za-z])" % secret if secret.isdigit()
+                                        else re.escape(secret))) for secret in SECRETS]
+
+
 def secrets_in(text):
-    return [secret for secret in SECRETS if secret in text]
+    return [secret for secret, pattern in _SECRET_PATTERNS if pattern.search(text)]
 
 
 def tearDownModule():
