@@ -96,7 +96,7 @@ IMDS_MAX_TTL = 21600
 AUTH_TYPE_HEADER = "X-AwsRunas-Authentication-Type"
 MAX_BODY = 64 * 1024
 MAX_CONNECTIONS = 1024  # one thread each; the benchmark holds 1,000 open
-SOCKET_TIMEOUT = 30.0  # an idle connection is closed after this
+IDLE_TIMEOUT = 30.0  # an idle connection is closed after this
 REQUEST_DEADLINE = 10.0  # from a request's first byte to its last, at most this
 LISTEN_BACKLOG = 1024  # bursts of new connections must not meet SYN drops
 
@@ -1826,7 +1826,7 @@ class Engine:
         session_name = fed.role_session_name or _session_safe(
             fed.federated_username or _idp_username(fed)) or os_user(self.environ)
         token_file = fed.web_identity_token_file if kind == "web" and not fed.web_identity_auth_url else ""
-        duration = min(fed.role_duration, CHAINED_ROLE_MAX) if fed.jump_role_arn else fed.role_duration
+        duration = fed.role_duration  # the jump role's hop to role_arn is chained: 1 h (_role_layer)
 
         def fetch(code):
             if kind == "saml":
@@ -1852,12 +1852,11 @@ class Engine:
             raise HTTPError(400, "profile %r does not use an identity provider; nothing to sign in to"
                             % name)
         self.federation.set_password(fed, username, password)
-        layers = self.plan(name)
-        self._fly(layers[0], None)
-        return self._get(layers[-1], None)
+        return self.sign_in(name)
 
-    def complete_browser_login(self, name):
-        """After /oidc/callback stored the id_token: assume the role now."""
+    def sign_in(self, name):
+        """Sign in through the identity provider now (a new password, or the
+        id_token /oidc/callback just stored), then serve the role."""
         layers = self.plan(name)
         self._fly(layers[0], None)
         return self._get(layers[-1], None)
@@ -2556,7 +2555,7 @@ class Service:
         if query.get("error"):
             raise HTTPError(400, "the identity provider refused the sign-in: %s" % _printable(query["error"]))
         name = self.engine.federation.finish_browser_login(query.get("state", ""), query.get("code", ""))
-        self.engine.complete_browser_login(name)
+        self.engine.sign_in(name)
         LOG.info("browser sign-in finished for profile %r", name)
         return Response(302, b"", "text/plain", [("Location", "/")])
 
@@ -2786,7 +2785,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         super().handle()
 
     def handle_one_request(self):
-        """An idle connection may wait SOCKET_TIMEOUT for its next request;
+        """An idle connection may wait IDLE_TIMEOUT for its next request;
         once a request's first byte is in, all of it must arrive within
         REQUEST_DEADLINE (a slow client cannot hold a thread forever).  The
         server's reaper cuts whoever overstays."""
@@ -2898,7 +2897,7 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address, service=None, max_connections=MAX_CONNECTIONS, ttl=None,
-                 peers=None, request_deadline=REQUEST_DEADLINE, idle_timeout=SOCKET_TIMEOUT):
+                 peers=None, request_deadline=REQUEST_DEADLINE, idle_timeout=IDLE_TIMEOUT):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.service, self.ttl, self.peers = None, ttl, peers
         self.request_deadline, self.idle_timeout = request_deadline, idle_timeout

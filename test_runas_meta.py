@@ -212,8 +212,9 @@ class FakeSTS:
             self.calls.append(dict(params, _signed="Authorization" in headers,
                                    _token=headers.get("X-Amz-Security-Token", ""), _path=path))
         self.first_call.set()
-        if self.gate is not None:
-            self.gate.wait(10)
+        gate = self.gate  # read once: a test may reset it meanwhile
+        if gate is not None:
+            gate.wait(10)
         if self.delay:  # a slow STS (the benchmark's renewal scenario)
             threading.Event().wait(self.delay)
         with self.lock:
