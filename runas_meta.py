@@ -675,10 +675,14 @@ class Config:
                               % name, self.config.path)
         return fed
 
+    def effective(self, name):
+        """The profile as its credentials are made: with what it inherits as
+        a federated profile, else from its source_profile chain (region)."""
+        return self.federated(name) or self.chain(name)[0]
+
     def region(self, name):
         try:
-            federated = self.federated(name)
-            return federated.region if federated else self.chain(name)[0].region
+            return self.effective(name).region
         except ConfigError:
             return self.profile(name).region
 
@@ -2062,7 +2066,7 @@ class Engine:
             return None
         if creds.identity is None:
             try:
-                creds.identity = self.sts.get_caller_identity(self.config.chain(name)[0], creds)
+                creds.identity = self.sts.get_caller_identity(self.config.effective(name), creds)
             except RunasError as exc:
                 LOG.info("GetCallerIdentity for %r failed: %s", name, exc)
                 creds.identity = {}
@@ -3368,7 +3372,7 @@ class LegacyAddress:
 # Imported lazily by the standard library (host names, XML, ...): import them
 # while Python's own directory can still be read (it may sit under /root).
 LAZY_MODULES = ("encodings.idna", "stringprep", "unicodedata", "xml.parsers.expat", "email.utils",
-                "email.feedparser", "http.cookiejar")
+                "email.feedparser")  # web() imports urllib.request, ssl and http.cookiejar
 
 
 def preload_modules(names=LAZY_MODULES):

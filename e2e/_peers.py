@@ -14,6 +14,8 @@ import unittest
 
 FULL = os.environ.get("RUNAS_META_FULL") == "1"
 HINT = "pip install -r requirements-test.txt (see README)"
+# Long-term keys for a profile whose STS is moto's (which accepts any signature).
+MOTO_CREDENTIALS = "[base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = moto/secret\n"
 
 
 def need(module):

@@ -5,7 +5,7 @@ served credentials."""
 import os
 import unittest
 
-from e2e._peers import MotoSTS, need
+from e2e._peers import MOTO_CREDENTIALS, MotoSTS, need
 
 import runas_meta as rm
 import test_runas_meta as t
@@ -26,7 +26,7 @@ role_arn = arn:aws:iam::123456789012:role/deeper
 source_profile = dev
 role_session_name = chained-session
 """
-CREDENTIALS = "[base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = moto/secret\n"
+CREDENTIALS = MOTO_CREDENTIALS
 
 
 class ChainAgainstMoto(t.TempHome):

@@ -14,7 +14,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
-from e2e._peers import MotoSTS, empty_file, need, need_command
+from e2e._peers import MOTO_CREDENTIALS, MotoSTS, empty_file, need, need_command
 
 import runas_meta as rm
 import test_runas_meta as t
@@ -40,7 +40,7 @@ role_session_name = e2e
 role_arn = arn:aws:iam::123456789012:role/deeper
 source_profile = nomfa
 """
-CREDENTIALS = "[base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = moto/secret\n"
+CREDENTIALS = MOTO_CREDENTIALS
 ROLE_ARN = "arn:aws:sts::123456789012:assumed-role/%s/"
 
 
