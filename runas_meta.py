@@ -37,6 +37,7 @@ import os
 import random
 import re
 import secrets
+import shlex
 import signal
 import socket
 import socketserver
@@ -88,6 +89,19 @@ MFA_ERROR = re.compile(r"MultiFactorAuthentication|MFA", re.I)
 
 CACHE_PREFIX = {"session": ".aws_session_token_", "role": ".aws_assume_role_",
                 "saml": ".aws_saml_role_", "web": ".aws_web_role_"}
+
+# IAM Identity Center (SSO) and credential_process.
+SSO_ROLE_PREFIX = "sso:"  # a discovered role is served as sso:<session>:<account>:<role>
+SSO_REFRESH_WINDOW = 15 * MINUTE  # sso-session tokens are refreshed from this much left, as botocore does
+SSO_REFRESH_RETRY = MINUTE  # a failed token refresh is tried again at most this often
+SSO_REGISTRATION_MARGIN = 15 * MINUTE  # a client registration is reused until this close to expiry
+SSO_DEFAULT_SCOPES = ("sso:account:access",)
+SSO_ATTEMPTS = 5  # 429, 5xx and unreachable: retried with jittered backoff
+SSO_PAGE_SIZE = 100
+SSO_CALLBACK_PATH = "/oauth/callback"  # the AWS CLI's redirect path
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEVICE_INTERVAL = 5  # seconds between device-code polls unless the service says otherwise
+PROCESS_TIMEOUT = 60.0  # a credential_process that runs longer is killed
 
 ECS_PORT = 12319
 LEGACY_ADDRESS = "169.254.169.254"  # the real metadata address; legacy mode only
@@ -261,6 +275,11 @@ def _printable(text, limit=200):
     return re.sub(r"[^\x21-\x7e]", "?", text)[:limit]
 
 
+def _message(text, limit=300):
+    """A peer's error message for ours: one line of printable text."""
+    return re.sub(r"[^\x20-\x7e]", "?", text)[:limit]
+
+
 def os_user(environ):
     """The login name, cleaned to STS's RoleSessionName alphabet."""
     try:
@@ -312,10 +331,34 @@ class Profile:
     endpoint_url: str = ""
     ca_bundle: str = ""
     sts_endpoint_url: str = ""  # from the profile's [services] section
+    sso_session: str = ""
+    sso_start_url: str = ""
+    sso_region: str = ""
+    sso_account_id: str = ""
+    sso_role_name: str = ""
+    sso_registration_scopes: str = ""
+    sso_endpoint_url: str = ""  # [services] sso
+    sso_oidc_endpoint_url: str = ""  # [services] sso_oidc
+    credential_process: str = field(default="", repr=False)  # its arguments may hold secrets
 
     @property
     def has_keys(self):
         return bool(self.aws_access_key_id and self.aws_secret_access_key)
+
+    @property
+    def is_sso(self):
+        """botocore's rule: either key makes it an SSO profile (role_arn wins)."""
+        return bool(self.sso_account_id or self.sso_role_name) and not self.role_arn
+
+    @property
+    def source_kind(self):
+        """Where a profile at the bottom of a chain gets credentials, in
+        botocore's order: IAM Identity Center, keys, then credential_process."""
+        if self.is_sso:
+            return "sso"
+        if self.has_keys:
+            return "keys"
+        return "process" if self.credential_process else ""
 
     @property
     def is_role(self):
@@ -390,13 +433,21 @@ PROFILE_KEYS = {
     "mfa_type": ("mfa_type", _choice("auto", "push", "code", "none")),
     "endpoint_url": ("endpoint_url", _text),
     "ca_bundle": ("ca_bundle", _text),
+    "sso_session": ("sso_session", _text),
+    "sso_start_url": ("sso_start_url", _text),
+    "sso_region": ("sso_region", _text),
+    "sso_account_id": ("sso_account_id", _checked(re.compile(r"\d{12}\Z"), "12-digit AWS account ID")),
+    "sso_role_name": ("sso_role_name", _text),
+    "credential_process": ("credential_process", _text),
 }
+SSO_SESSION_KEYS = ("sso_start_url", "sso_region", "sso_registration_scopes")
+SSO_REQUIRED = ("sso_start_url", "sso_region", "sso_account_id", "sso_role_name")
 FEDERATION_FIELDS = ("saml_auth_url", "saml_username", "saml_provider", "saml_auth_entityid",
                      "web_identity_auth_url", "web_identity_username", "web_identity_provider",
                      "web_identity_client_id", "web_identity_redirect_uri", "federated_username",
                      "jump_role_arn")
 SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "saml_password",
-                         "web_identity_password", "external_id"})
+                         "web_identity_password", "external_id", "credential_process"})
 
 
 class _Entry:
@@ -572,12 +623,28 @@ class Config:
 
     def profile(self, name):
         """The Profile called `name`; ProfileNotFound lists the known ones."""
+        if name.startswith(SSO_ROLE_PREFIX):
+            return self._discovered(name)
         raw = self._raw(name)
         if not raw and name not in self.names():
             known = ", ".join(self.names()) or "none"
             raise ProfileNotFound("profile %r not found in %s (known profiles: %s)"
                                   % (name, self.config.path, known))
-        values = {"name": name}
+        values = dict(self._checked_values(raw, "profile %r" % name), name=name)
+        if values.get("sso_session"):
+            self._merge_sso_session(values, raw["sso_session"])
+        services = raw.get("services")
+        for attribute, service in (("sts_endpoint_url", "sts"), ("sso_endpoint_url", "sso"),
+                                   ("sso_oidc_endpoint_url", "sso_oidc")):
+            values[attribute] = self._service_endpoint(services, service)
+        region = self.environ.get("AWS_REGION") or self.environ.get("AWS_DEFAULT_REGION")
+        if region:
+            values["region"] = region
+        return Profile(**values)
+
+    @staticmethod
+    def _checked_values(raw, where):
+        values = {}
         for key, entry in raw.items():
             if key not in PROFILE_KEYS:
                 continue
@@ -589,13 +656,68 @@ class Config:
                 values[attribute] = check(value)
             except ValueError as exc:
                 shown = "" if key in SECRET_KEYS else " %r" % value
-                raise ConfigError("%s%s %s (profile %r)" % (key, shown, exc, name),
+                raise ConfigError("%s%s %s (%s)" % (key, shown, exc, where),
                                   entry.path, entry.line) from None
-        values["sts_endpoint_url"] = self._service_endpoint(raw.get("services"), "sts")
-        region = self.environ.get("AWS_REGION") or self.environ.get("AWS_DEFAULT_REGION")
-        if region:
-            values["region"] = region
-        return Profile(**values)
+        return values
+
+    def sso_sessions(self):
+        config, _ = self._sections()
+        return sorted(s.split(None, 1)[1].strip() for s in config
+                      if s.startswith("sso-session ") and len(s.split()) == 2)
+
+    def _merge_sso_session(self, values, entry):
+        """botocore's merge: the [sso-session NAME] keys are copied over the
+        profile's; the same key with another value is an error."""
+        session = values["sso_session"]
+        config, _ = self._sections()
+        section = config.get("sso-session " + session)
+        if section is None:
+            raise ConfigError("profile %r: sso_session %r does not exist (add a [sso-session %s] section)"
+                              % (values["name"], session, session), entry.path, entry.line)
+        for key in SSO_SESSION_KEYS:
+            found = section.get(key)
+            if found is None or not found.value.strip():
+                continue
+            value = found.value.strip()
+            if values.get(key) and values[key] != value:
+                raise ConfigError("the value for %s is inconsistent between profile %r (%s) and "
+                                  "sso-session %r (%s)" % (key, values["name"], values[key], session, value),
+                                  found.path, found.line)
+            values[key] = value
+
+    def _discovered(self, name):
+        """A role found by listing an SSO session's accounts, named
+        sso:<session or profile>:<account>:<role>; it lives in no file."""
+        parts = name.split(":", 3)
+        if len(parts) != 4 or not re.match(r"\d{12}\Z", parts[2]) or not parts[3]:
+            raise ProfileNotFound("%r is not a discovered IAM Identity Center role "
+                                  "(sso:<session>:<account>:<role>)" % name)
+        owner = self._sso_owner(parts[1])
+        return replace(owner, name=name, sso_account_id=parts[2], sso_role_name=parts[3], role_arn="",
+                       source_profile="", region=owner.region or owner.sso_region)
+
+    def _sso_owner(self, key):
+        """The settings of an sso-session, or of a legacy SSO profile, by name."""
+        if key in self.sso_sessions():
+            values = {"name": key, "sso_session": key}
+            self._merge_sso_session(values, _Entry(key, self.config.path, None))
+            return Profile(**values)
+        try:
+            owner = self.profile(key)
+        except ProfileNotFound:
+            owner = None
+        if owner is None or not owner.sso_start_url:
+            raise ProfileNotFound("no sso-session or SSO profile is called %r" % key)
+        return owner
+
+    def known(self, name):
+        """A profile of the files, or a discovered SSO role whose session exists."""
+        if name in self.names():
+            return True
+        try:
+            return name.startswith(SSO_ROLE_PREFIX) and bool(self.profile(name))
+        except ConfigError:
+            return False
 
     def _service_endpoint(self, entry, service):
         if entry is None:
@@ -627,10 +749,13 @@ class Config:
                                   % (chain[-1].name, source), self.config.path) from None
         chain = self._inherit_region(chain)
         base = chain[-1]
-        if not base.has_keys and not base.web_identity_token_file and not base.saml_auth_url \
+        if base.is_sso:
+            sso_settings(base)  # botocore's checks: the missing keys named
+        elif not base.source_kind and not base.web_identity_token_file and not base.saml_auth_url \
                 and not base.web_identity_auth_url:
             raise ConfigError("profile %r has no credentials: set aws_access_key_id and "
-                              "aws_secret_access_key, or a source_profile" % base.name,
+                              "aws_secret_access_key, sso_session (IAM Identity Center), "
+                              "credential_process, or a source_profile" % base.name,
                               self.credentials.path)
         return chain
 
@@ -658,7 +783,7 @@ class Config:
                 lineage.append(self.profile(lineage[-1].source_profile))
             except ProfileNotFound:
                 break
-        if any(p.has_keys for p in lineage):
+        if any(p.source_kind for p in lineage):
             return None
         if name != "default" and "default" in self.names():
             lineage.append(self.profile("default"))
@@ -1623,6 +1748,624 @@ class Federation:
         return profile.name
 
 
+# ==== IAM Identity Center (SSO) and credential_process =====================
+# Two more sources for the bottom of a chain.  IAM Identity Center: the AWS
+# CLI's token cache (~/.aws/sso/cache, read and written in its format, so
+# one sign-in serves runas-meta, the CLI and every SDK), sign-in through
+# sso-oidc (PKCE through the service's /oauth/callback, or a device code),
+# role credentials and the account/role list from the portal.
+# credential_process: a command that prints Version 1 JSON.  Tokens, client
+# secrets and the process's output are never logged.
+
+
+class SSOLoginRequired(AuthRequired):
+    """No valid IAM Identity Center token: sign in (dialog SSO)."""
+
+    code = "SSOLoginRequired"
+    auth_type = "SSO"
+
+
+class SSOError(RunasError):
+    """sso-oidc or the portal answered with an error (AWS's code is kept)."""
+
+    status = 502
+    code = "SSOError"
+
+    def __init__(self, message, aws_code="", http_status=0):
+        super().__init__(message)
+        self.aws_code, self.http_status = aws_code, http_status
+
+
+class SSOUnavailable(SSOError):
+    status = 503
+    code = "SSOUnavailable"
+
+
+class SSONoAccess(SSOError):
+    status = 403
+    code = "SSONoAccess"
+
+
+class ProcessError(RunasError):
+    """A credential_process failed; the message never holds its output."""
+
+    status = 502
+    code = "CredentialProcessError"
+
+
+def sso_settings(profile):
+    """The profile, after botocore's check that every SSO key is there."""
+    missing = [key for key in SSO_REQUIRED if not getattr(profile, key)]
+    if missing:
+        raise ConfigError("the profile %r is configured to use SSO but is missing required "
+                          "configuration: %s" % (profile.name, ", ".join(missing)))
+    return profile
+
+
+def sso_scopes(profile):
+    """sso_registration_scopes as the CLI splits it; None for the legacy form."""
+    if not profile.sso_session:
+        return None
+    return [item.strip() for item in profile.sso_registration_scopes.split(",") if item.strip()] or None
+
+
+def sso_token_key(profile):
+    """What the CLI hashes for the token file: the session name, else the start URL as written."""
+    return profile.sso_session or profile.sso_start_url
+
+
+def sso_owner(profile):
+    """The name discovered roles are listed under: the sso-session, or the
+    legacy profile that holds the start URL."""
+    if profile.sso_session:
+        return profile.sso_session
+    if profile.name.startswith(SSO_ROLE_PREFIX):
+        return profile.name.split(":")[1]
+    return profile.name
+
+
+def cache_file_name(text):
+    return hashlib.sha1(text.encode("utf-8")).hexdigest() + ".json"
+
+
+def parse_sso_time(text):
+    """expiresAt as the CLI and SDKs have written it: Z, UTC, offsets,
+    fractions, a space for the T, or no zone at all (UTC)."""
+    text = str(text).strip()
+    if text.endswith("UTC"):
+        text = text[:-3].rstrip()
+    return parse_time(text.replace(" ", "T", 1))
+
+
+def aws_endpoint(profile, environ, env_suffix, configured, default):
+    """botocore's configured-endpoint order: AWS_ENDPOINT_URL_<SERVICE>,
+    AWS_ENDPOINT_URL, the profile's [services] entry, its endpoint_url."""
+    if environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+        return default
+    for url in (environ.get("AWS_ENDPOINT_URL_" + env_suffix), environ.get("AWS_ENDPOINT_URL"),
+                configured, profile.endpoint_url):
+        if url:
+            return url.rstrip("/")
+    return default
+
+
+def _aws_suffix(region):
+    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+
+
+def sso_oidc_endpoint(profile, environ):
+    return aws_endpoint(profile, environ, "SSO_OIDC", profile.sso_oidc_endpoint_url,
+                        "https://oidc.%s.%s" % (profile.sso_region, _aws_suffix(profile.sso_region)))
+
+
+def sso_portal_endpoint(profile, environ):
+    return aws_endpoint(profile, environ, "SSO", profile.sso_endpoint_url,
+                        "https://portal.sso.%s.%s" % (profile.sso_region, _aws_suffix(profile.sso_region)))
+
+
+def with_retries(attempt, retryable, attempts, sleep, rand, what):
+    """Call attempt() up to `attempts` times while the error is retryable,
+    with jittered exponential backoff; the last error is raised."""
+    for number in range(1, attempts + 1):
+        try:
+            return attempt()
+        except RunasError as exc:
+            if not retryable(exc) or number == attempts:
+                raise
+            delay = min(8.0, 0.25 * 2 ** (number - 1)) * (0.5 + rand())
+            LOG.warning("%s failed (%s); retry %d in %.2fs", what, exc, number, delay)
+            sleep(delay)
+
+
+class AwsJson:
+    """The rest-json calls of sso-oidc and the portal over urllib: unsigned
+    (both APIs are), proxies and CA bundle as for STS, and retries for 429,
+    5xx and connection errors only."""
+
+    def __init__(self, environ=None, sleep=time.sleep, rand=random.random, timeout=STS_TIMEOUT,
+                 attempts=SSO_ATTEMPTS, opener=None):
+        self.environ = os.environ if environ is None else environ
+        self.sleep, self.rand, self.timeout, self.attempts = sleep, rand, timeout, attempts
+        self._opener, self._openers = opener, {}
+
+    def _open(self, profile):
+        if self._opener is not None:
+            return self._opener
+        bundle = self.environ.get("AWS_CA_BUNDLE") or profile.ca_bundle or None
+        if bundle not in self._openers:
+            self._openers[bundle] = build_web_opener(self.environ, bundle)
+        return self._openers[bundle].open
+
+    def call(self, profile, method, url, body=None, headers=(), what="IAM Identity Center"):
+        def retryable(exc):
+            return isinstance(exc, SSOUnavailable) or exc.http_status == 429 or exc.http_status >= 500
+        try:
+            return with_retries(lambda: self._once(profile, method, url, body, headers, what),
+                                retryable, self.attempts, self.sleep, self.rand, what)
+        except SSOError as exc:
+            if retryable(exc) and not isinstance(exc, SSOUnavailable):
+                raise SSOUnavailable(str(exc), exc.aws_code, exc.http_status) from None
+            raise
+
+    def _once(self, profile, method, url, body, headers, what):
+        data = json.dumps(body).encode() if body is not None else None
+        headers = dict(headers, **({"Content-Type": "application/json"} if data is not None else {}))
+        request = web()["request"].Request(url, data=data, method=method, headers=headers)
+        LOG.debug("%s: %s %s", what, method, _printable(url.partition("?")[0]))
+        try:
+            with self._open(profile)(request, timeout=self.timeout) as response:
+                status, raw, answer_headers = response.status, response.read(STS_MAX_RESPONSE), response.headers
+        except urllib.error.HTTPError as exc:
+            status, raw, answer_headers = exc.code, exc.read(STS_MAX_RESPONSE), exc.headers
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+            raise SSOUnavailable("%s at %s unreachable: %s"
+                                 % (what, _origin_of(url), _plain(getattr(exc, "reason", exc)))) from None
+        try:
+            doc = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            raise SSOError("%s: HTTP %d with an answer that is not JSON" % (what, status), "", status)
+        if status == 200:
+            return doc
+        code = (answer_headers.get("x-amzn-ErrorType") or doc.get("__type") or doc.get("code")
+                or "HTTP%d" % status).split(":")[0].split("#")[-1]
+        message = doc.get("error_description") or doc.get("message") or doc.get("Message") or doc.get("error") or ""
+        raise SSOError("%s: %s: %s" % (what, _printable(str(code), 80), _message(str(message))), code, status)
+
+
+def _need(doc, *keys, what="IAM Identity Center"):
+    missing = [key for key in keys if doc.get(key) in (None, "")]
+    if missing:
+        raise SSOError("%s answered without %s" % (what, ", ".join(missing)))
+    return doc
+
+
+class IdentityCenter:
+    """IAM Identity Center for the engine: the token cache shared with the
+    AWS CLI, sign-in (PKCE and device code), role credentials, role lists.
+
+    Side effects are parameters: `api` (AwsJson), `clock`, `monotonic`,
+    `sleep` (device polling), `spawn(function)` (the poller's thread)."""
+
+    def __init__(self, environ=None, clock=utcnow, monotonic=time.monotonic, sleep=time.sleep,
+                 api=None, writer=None, spawn=None, cache_dir=None):
+        self.environ = os.environ if environ is None else environ
+        home = self.environ.get("HOME") or os.path.expanduser("~")
+        self.cache_dir = cache_dir or os.path.join(home, ".aws", "sso", "cache")
+        self.clock, self.monotonic, self.sleep = clock, monotonic, sleep
+        self.api = api or AwsJson(self.environ)
+        self.writer = writer or write_private_file
+        self.spawn = spawn or _spawn_daemon
+        self.logins = {}  # state -> a PKCE sign-in waiting for its callback
+        self.devices = {}  # token key -> the device sign-in shown on the page
+        self.role_lists = {}  # token key -> the roles the session may use (cached for the run)
+        self.rejected = {}  # token key -> the access token the portal refused
+        self._refreshed_at = {}
+        self._lock = threading.Lock()
+
+    # -- the token cache, shared with the AWS CLI -----------------------------
+
+    def _path(self, text):
+        return os.path.join(self.cache_dir, cache_file_name(text))
+
+    def _read(self, path):
+        try:
+            with open(path, "rb") as handle:
+                doc = json.loads(handle.read(STS_MAX_RESPONSE).decode("utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            LOG.warning("ignoring %s: %s", path, type(exc).__name__)
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    def _write(self, path, doc):
+        os.makedirs(self.cache_dir, exist_ok=True)
+        self.writer(path, json.dumps(doc).encode())
+
+    def token(self, profile):
+        """(token document, expiry) from the cache, or None: missing, without
+        accessToken (old CLI leftovers), unreadable, or refused by the portal."""
+        doc = self._read(self._path(sso_token_key(profile)))
+        if not doc or not doc.get("accessToken") or not doc.get("expiresAt"):
+            return None
+        if self.rejected.get(sso_token_key(profile)) == doc["accessToken"]:
+            return None
+        try:
+            return doc, parse_sso_time(doc["expiresAt"])
+        except ValueError:
+            return None
+
+    def session_ends(self, profile):
+        found = self.token(profile)
+        return found[1] if found else None
+
+    def access_token(self, profile):
+        """A valid bearer token; sso-session tokens are refreshed (and
+        written back) under 15 minutes left; legacy ones never are."""
+        found = self.token(profile)
+        if found is None:
+            raise self.login_required(profile, "sign in to IAM Identity Center (%s)" % profile.sso_start_url)
+        doc, expires = found
+        left = (expires - self.clock()).total_seconds()
+        if profile.sso_session and left < SSO_REFRESH_WINDOW:
+            refreshed = self._refresh(profile, doc)
+            if refreshed:
+                return refreshed
+        if left <= 0:
+            raise self.login_required(profile, "the IAM Identity Center sign-in for %s has expired: sign in again"
+                                      % sso_owner(profile))
+        return doc["accessToken"]
+
+    def _refresh(self, profile, doc):
+        key, now = sso_token_key(profile), self.clock()
+        if any(not doc.get(name) for name in ("refreshToken", "clientId", "clientSecret", "registrationExpiresAt")):
+            return None
+        try:
+            if parse_sso_time(doc["registrationExpiresAt"]) <= now:
+                return None
+        except ValueError:
+            return None
+        last = self._refreshed_at.get(key)
+        if last is not None and self.monotonic() - last < SSO_REFRESH_RETRY:
+            return None
+        self._refreshed_at[key] = self.monotonic()
+        try:
+            answer = _need(self.api.call(profile, "POST", sso_oidc_endpoint(profile, self.environ) + "/token", {
+                "grantType": "refresh_token", "clientId": doc["clientId"], "clientSecret": doc["clientSecret"],
+                "refreshToken": doc["refreshToken"]}, what="sso-oidc CreateToken"), "accessToken", "expiresIn")
+        except SSOError as exc:
+            LOG.warning("refreshing the IAM Identity Center token of %s failed: %s", sso_owner(profile), exc)
+            return None
+        new = dict(doc, accessToken=answer["accessToken"],
+                   expiresAt=format_time(now + dt.timedelta(seconds=int(answer["expiresIn"]))))
+        new.pop("refreshToken")
+        if answer.get("refreshToken"):
+            new["refreshToken"] = answer["refreshToken"]
+        self._write(self._path(key), new)
+        LOG.info("refreshed the IAM Identity Center token of %s", sso_owner(profile))
+        return new["accessToken"]
+
+    def _store(self, profile, registration, answer):
+        """The token file as the CLI writes it (Z times, 0600, atomic)."""
+        _need(answer, "accessToken", "expiresIn", what="sso-oidc CreateToken")
+        doc = {"startUrl": profile.sso_start_url, "region": profile.sso_region,
+               "accessToken": answer["accessToken"],
+               "expiresAt": format_time(self.clock() + dt.timedelta(seconds=int(answer["expiresIn"])))}
+        if profile.sso_session:
+            doc.update(clientId=registration["clientId"], clientSecret=registration["clientSecret"],
+                       registrationExpiresAt=registration["expiresAt"])
+            if answer.get("refreshToken"):
+                doc["refreshToken"] = answer["refreshToken"]
+        key = sso_token_key(profile)
+        self._write(self._path(key), doc)
+        self.rejected.pop(key, None)
+        self.role_lists.pop(key, None)
+        LOG.info("signed in to IAM Identity Center (%s); token stored in %s", sso_owner(profile), self.cache_dir)
+
+    def login_required(self, profile, message):
+        return SSOLoginRequired(message, profile.name, extra={
+            "login_url": "/sso/login?" + urllib.parse.urlencode({"profile": profile.name}),
+            "device_url": "/sso/device", "start_url": profile.sso_start_url,
+            "pkce": bool(profile.sso_session)})
+
+    # -- client registration, cached as the CLI does --------------------------
+
+    def registration(self, profile, pkce, fresh=False):
+        scopes = sso_scopes(profile)
+        path = self._path(json.dumps({"tool": "botocore", "startUrl": profile.sso_start_url,
+                                      "region": profile.sso_region, "scopes": scopes,
+                                      "session_name": profile.sso_session or None}, sort_keys=True))
+        doc = None if fresh else self._read(path)
+        if doc and doc.get("clientId") and doc.get("clientSecret") and \
+                ("authorization_code" in (doc.get("grantTypes") or ())) == pkce:
+            try:
+                left = (parse_sso_time(doc["expiresAt"]) - self.clock()).total_seconds()
+            except (KeyError, ValueError):
+                left = 0
+            if left > SSO_REGISTRATION_MARGIN:
+                return doc
+        if pkce and not scopes:
+            scopes = list(SSO_DEFAULT_SCOPES)
+        body = {"clientName": "botocore-client-%s" % (profile.sso_session or int(time.time())),
+                "clientType": "public"}
+        if scopes:
+            body["scopes"] = scopes
+        if pkce:
+            body.update(grantTypes=["authorization_code", "refresh_token"], issuerUrl=profile.sso_start_url,
+                        redirectUris=["http://127.0.0.1" + SSO_CALLBACK_PATH])
+        answer = _need(self.api.call(profile, "POST", sso_oidc_endpoint(profile, self.environ) + "/client/register",
+                                     body, what="sso-oidc RegisterClient"),
+                       "clientId", "clientSecret", "clientSecretExpiresAt")
+        doc = {"clientId": answer["clientId"], "clientSecret": answer["clientSecret"],
+               "expiresAt": format_time(dt.datetime.fromtimestamp(int(answer["clientSecretExpiresAt"]), UTC))}
+        if scopes:
+            doc["scopes"] = scopes
+        if pkce:
+            doc["grantTypes"] = body["grantTypes"]
+        self._write(path, doc)
+        return doc
+
+    # -- sign-in: authorization code with PKCE --------------------------------
+
+    def start_pkce(self, profile, name, redirect_uri):
+        """The authorize URL to send the browser to; remembers state and verifier."""
+        registration = self.registration(profile, pkce=True)
+        verifier, challenge = pkce_pair()
+        state = secrets.token_urlsafe(32)
+        now = self.monotonic()
+        with self._lock:
+            self.logins = {k: v for k, v in self.logins.items() if now - v["at"] < LOGIN_TIMEOUT}
+            self.logins[state] = {"profile": profile, "name": name, "verifier": verifier, "at": now,
+                                  "redirect_uri": redirect_uri, "registration": registration}
+        query = urllib.parse.urlencode([
+            ("response_type", "code"), ("client_id", registration["clientId"]), ("redirect_uri", redirect_uri),
+            ("state", state), ("code_challenge_method", "S256"),
+            ("scopes", " ".join(registration.get("scopes") or SSO_DEFAULT_SCOPES)),
+            ("code_challenge", challenge)], quote_via=urllib.parse.quote)
+        return sso_oidc_endpoint(profile, self.environ) + "/authorize?" + query
+
+    def finish_pkce(self, state, code):
+        """Check `state`, exchange the code; return the profile name to serve."""
+        with self._lock:
+            login = self.logins.pop(state, None) if state else None
+        if login is None:
+            raise HTTPError(400, "unknown or used sign-in state: start the sign-in again from the page")
+        if self.monotonic() - login["at"] >= LOGIN_TIMEOUT:
+            raise HTTPError(400, "the sign-in took longer than %d seconds: start again" % LOGIN_TIMEOUT)
+        profile, registration = login["profile"], login["registration"]
+        answer = self.api.call(profile, "POST", sso_oidc_endpoint(profile, self.environ) + "/token", {
+            "grantType": "authorization_code", "clientId": registration["clientId"],
+            "clientSecret": registration["clientSecret"], "code": code, "codeVerifier": login["verifier"],
+            "redirectUri": login["redirect_uri"]}, what="sso-oidc CreateToken")
+        self._store(profile, registration, answer)
+        return login["name"]
+
+    # -- sign-in: device code -------------------------------------------------
+
+    def start_device(self, profile, name, on_success=None):
+        """Start (or show the running) device sign-in; a thread polls."""
+        key = sso_token_key(profile)
+        with self._lock:
+            running = self.devices.get(key)
+            if running and running["status"] == "pending" and self.monotonic() < running["deadline"]:
+                return self.device_view(profile)
+        registration = self.registration(profile, pkce=False)
+        try:
+            answer = self._device_authorization(profile, registration)
+        except SSOError as exc:
+            if exc.aws_code != "InvalidClientException":
+                raise
+            registration = self.registration(profile, pkce=False, fresh=True)  # the registration was revoked
+            answer = self._device_authorization(profile, registration)
+        device = {"status": "pending", "message": "", "name": name, "user_code": answer["userCode"],
+                  "verification_uri": answer.get("verificationUri") or "",
+                  "verification_uri_complete": answer.get("verificationUriComplete") or "",
+                  "deadline": self.monotonic() + int(answer.get("expiresIn") or 600),
+                  "ended": threading.Event()}
+        with self._lock:
+            self.devices[key] = device
+        interval = int(answer.get("interval") or DEVICE_INTERVAL)
+        self.spawn(lambda: self._poll(profile, registration, answer["deviceCode"], interval, device, on_success))
+        LOG.info("IAM Identity Center device sign-in started for %s", sso_owner(profile))
+        return self.device_view(profile)
+
+    def _device_authorization(self, profile, registration):
+        return _need(self.api.call(profile, "POST", sso_oidc_endpoint(profile, self.environ) + "/device_authorization", {
+            "clientId": registration["clientId"], "clientSecret": registration["clientSecret"],
+            "startUrl": profile.sso_start_url}, what="sso-oidc StartDeviceAuthorization"),
+            "deviceCode", "userCode", what="sso-oidc StartDeviceAuthorization")
+
+    def _poll(self, profile, registration, device_code, interval, device, on_success):
+        try:
+            self._poll_loop(profile, registration, device_code, interval, device, on_success)
+        except Exception:  # a bug: end the sign-in the page waits for, keep the traceback
+            LOG.exception("IAM Identity Center device sign-in failed")
+            self._end_device(device, "error", "internal error; see the service log")
+
+    def _poll_loop(self, profile, registration, device_code, interval, device, on_success):
+        """CreateToken every `interval` seconds until approved, denied,
+        expired (by the service or by expiresIn on our side)."""
+        body = {"grantType": DEVICE_GRANT, "clientId": registration["clientId"],
+                "clientSecret": registration["clientSecret"], "deviceCode": device_code}
+        url = sso_oidc_endpoint(profile, self.environ) + "/token"
+        outcome = "the device code expired before the sign-in was approved: start again"
+        while self.monotonic() + interval < device["deadline"]:
+            self.sleep(interval)
+            try:
+                answer = self.api.call(profile, "POST", url, body, what="sso-oidc CreateToken")
+            except SSOError as exc:
+                if exc.aws_code == "AuthorizationPendingException":
+                    continue
+                if exc.aws_code == "SlowDownException":
+                    interval += 5
+                    continue
+                outcome = {"ExpiredTokenException": outcome,
+                           "AccessDeniedException": "the sign-in was denied in the browser"}.get(exc.aws_code, str(exc))
+                break
+            try:
+                self._store(profile, registration, answer)
+            except (SSOError, OSError) as exc:
+                outcome = "the token could not be stored: %s" % (getattr(exc, "strerror", None) or exc)
+                break
+            if on_success is not None:
+                on_success(device["name"])  # the role is fetched before the page hears "done"
+            self._end_device(device, "done", "signed in")
+            return
+        self._end_device(device, "error", outcome)
+        LOG.warning("IAM Identity Center device sign-in for %s: %s", sso_owner(profile), outcome)
+
+    @staticmethod
+    def _end_device(device, status, message):
+        device["status"], device["message"] = status, message
+        device["ended"].set()
+
+    def device_view(self, profile):
+        """What the page and the terminal show of the device sign-in."""
+        device = self.devices.get(sso_token_key(profile))
+        if device is None:
+            return {"status": "none"}
+        left = max(0, int(device["deadline"] - self.monotonic()))
+        return {"status": device["status"], "message": device["message"], "user_code": device["user_code"],
+                "verification_uri": device["verification_uri"],
+                "verification_uri_complete": device["verification_uri_complete"], "expires_in": left}
+
+    def wait_device(self, profile, timeout):
+        device = self.devices.get(sso_token_key(profile))
+        return device is not None and device["ended"].wait(timeout) and device["status"] == "done"
+
+    # -- the portal ---------------------------------------------------------
+
+    def _portal(self, profile, path, query, what):
+        token = self.access_token(profile)
+        url = sso_portal_endpoint(profile, self.environ) + path + "?" + urllib.parse.urlencode(query)
+        try:
+            return self.api.call(profile, "GET", url, headers={"x-amz-sso_bearer_token": token}, what=what)
+        except SSOError as exc:
+            if exc.http_status == 401:
+                self.rejected[sso_token_key(profile)] = token
+                raise self.login_required(profile, "IAM Identity Center no longer accepts the sign-in of "
+                                          "%s: sign in again" % sso_owner(profile)) from None
+            raise
+
+    def role_credentials(self, profile):
+        """GetRoleCredentials; a 403 names the account and role."""
+        try:
+            doc = self._portal(profile, "/federation/credentials", [
+                ("role_name", profile.sso_role_name), ("account_id", profile.sso_account_id)],
+                "IAM Identity Center GetRoleCredentials")
+        except SSOError as exc:
+            if exc.http_status == 403:
+                raise SSONoAccess("IAM Identity Center gives no access to role %s in account %s (%s)"
+                                  % (profile.sso_role_name, profile.sso_account_id, exc.aws_code),
+                                  exc.aws_code, 403) from None
+            raise
+        found = doc.get("roleCredentials")
+        found = _need(found if isinstance(found, dict) else {}, "accessKeyId", "secretAccessKey",
+                      "sessionToken", "expiration", what="IAM Identity Center GetRoleCredentials")
+        try:
+            expiration = dt.datetime.fromtimestamp(int(found["expiration"]) / 1000.0, UTC)
+        except (TypeError, ValueError, OverflowError, OSError):
+            raise SSOError("IAM Identity Center GetRoleCredentials answered without a valid expiration") from None
+        return Credentials(found["accessKeyId"], found["secretAccessKey"], found["sessionToken"],
+                           expiration.replace(microsecond=0), account_id=profile.sso_account_id)
+
+    def _pages(self, profile, path, query, items, what):
+        found, next_token = [], None
+        for _ in range(1000):  # a bound, not a limit anyone meets
+            page = list(query) + [("max_result", str(SSO_PAGE_SIZE))]
+            if next_token:
+                page.append(("next_token", next_token))
+            doc = self._portal(profile, path, page, what)
+            found += [item for item in doc.get(items) or () if isinstance(item, dict)]
+            next_token = doc.get("nextToken")
+            if not next_token:
+                break
+        return found
+
+    def list_roles(self, profile):
+        """Every account and role the signed-in user may use, each with the
+        name it is served under; asked once per sign-in."""
+        key = sso_token_key(profile)
+        if key in self.role_lists:
+            return self.role_lists[key]
+        roles = []
+        accounts = self._pages(profile, "/assignment/accounts", [], "accountList", "IAM Identity Center ListAccounts")
+        for account in sorted(accounts, key=lambda a: (str(a.get("accountName")), str(a.get("accountId")))):
+            account_id = str(account.get("accountId") or "")
+            for role in self._pages(profile, "/assignment/roles", [("account_id", account_id)], "roleList",
+                                    "IAM Identity Center ListAccountRoles"):
+                role_name = str(role.get("roleName") or "")
+                roles.append({"name": "%s%s:%s:%s" % (SSO_ROLE_PREFIX, sso_owner(profile), account_id, role_name),
+                              "accountId": account_id, "accountName": str(account.get("accountName") or ""),
+                              "roleName": role_name})
+        self.role_lists[key] = roles
+        return roles
+
+
+def shell_split(command):
+    """Arguments of a credential_process as botocore splits them: like a
+    POSIX shell (Windows: quotes group, backslashes stay), never a shell."""
+    if os.name != "nt":
+        return shlex.split(command)
+    return [part[1:-1] if len(part) > 1 and part[0] == part[-1] == '"' else part
+            for part in shlex.split(command, posix=False)]
+
+
+def run_credential_process(command, name, timeout=PROCESS_TIMEOUT, popen=subprocess.Popen):
+    """Run the command with no shell and no stdin; its Version 1 JSON as
+    Credentials (expiration None: static keys).  Errors name the profile,
+    never what the process printed."""
+    try:
+        argv = shell_split(command)
+    except ValueError:
+        raise ConfigError("credential_process of profile %r cannot be split into arguments "
+                          "(unbalanced quotes?)" % name) from None
+    if not argv:
+        raise ConfigError("credential_process of profile %r is empty" % name)
+    try:
+        process = popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise ProcessError("credential_process of profile %r could not start %s: %s"
+                           % (name, _printable(os.path.basename(argv[0]), 80), exc.strerror)) from None
+    try:
+        out, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise ProcessError("credential_process of profile %r did not finish within %d seconds and was "
+                           "stopped" % (name, timeout)) from None
+    if process.returncode != 0:
+        raise ProcessError("credential_process of profile %r exited with status %d (its output is not "
+                           "shown: it may hold secrets)" % (name, process.returncode))
+    return parse_process_output(out, name)
+
+
+def parse_process_output(out, name):
+    where = "credential_process of profile %r" % name
+    try:
+        doc = json.loads(out.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise ProcessError("%s printed something that is not JSON" % where) from None
+    if not isinstance(doc, dict):
+        raise ProcessError("%s printed JSON that is not an object" % where)
+    if doc.get("Version") != 1:
+        raise ProcessError("%s printed no \"Version\": 1 (the only version there is)" % where)
+    missing = [key for key in ("AccessKeyId", "SecretAccessKey") if not isinstance(doc.get(key), str) or not doc[key]]
+    if missing:
+        raise ProcessError("%s printed no %s" % (where, " or ".join(missing)))
+    expiration = None
+    if doc.get("Expiration"):
+        try:
+            expiration = parse_time(doc["Expiration"])
+        except ValueError:
+            raise ProcessError("%s printed an Expiration that is not an ISO 8601 time" % where) from None
+    token = doc.get("SessionToken") if isinstance(doc.get("SessionToken"), str) else ""
+    return Credentials(doc["AccessKeyId"], doc["SecretAccessKey"], token or "", expiration,
+                       account_id=str(doc.get("AccountId") or ""))
+
+
 # ==== Credentials, sources and cache =======================================
 
 
@@ -1734,14 +2477,17 @@ class Engine:
     -> code` (None: raise MFARequired), `spawn(function)` for background work."""
 
     def __init__(self, config, sts, clock=utcnow, mfa_prompt=None, spawn=None,
-                 cache_dir=None, environ=None, federation=None, writer=None):
+                 cache_dir=None, environ=None, federation=None, writer=None, sso=None,
+                 popen=subprocess.Popen, process_timeout=PROCESS_TIMEOUT):
         self.config, self.sts, self.clock = config, sts, clock
+        self.environ = os.environ if environ is None else environ
         self.writer = writer or write_private_file
         self.federation = federation or Federation(config, environ, clock)
+        self.sso = sso or IdentityCenter(self.environ, clock)
+        self.popen, self.process_timeout = popen, process_timeout
         self.mfa_prompt = mfa_prompt
         self.spawn = spawn or _spawn_daemon
         self.cache_dir = cache_dir if cache_dir is not None else config.directory
-        self.environ = os.environ if environ is None else environ
         self._layers = {}
         self._plans = {}
         self._lock = threading.Lock()
@@ -1770,7 +2516,12 @@ class Engine:
         roles = [p for p in reversed(chain) if p.is_role]
         serial = (roles[0].mfa_serial if roles else "") or base.mfa_serial
         layers = []
-        if base.aws_session_token:
+        kind = base.source_kind
+        if kind == "sso":
+            layers.append(self._sso_layer(base))
+        elif kind == "process":
+            layers.append(self._process_layer(base))
+        elif base.aws_session_token:
             layers.append(self._layer(("static", base.name), "", base.name, "",
                                       lambda code, b=base: self._static(b)))
         elif not roles or roles[0].role_duration <= SESSION_TOKEN_ROLE_MAX:
@@ -1778,10 +2529,45 @@ class Engine:
         session_name = ""
         for index, role in enumerate(roles):
             below = layers[-1] if layers else None
-            direct_mfa = serial if below is None else ""
+            # MFA goes on the first AssumeRole unless a session token carries it
+            direct_mfa = serial if below is None or (index == 0 and kind in ("sso", "process")) else ""
             session_name = role.role_session_name or session_name  # chained roles inherit it
-            layers.append(self._role_layer(role, base, below, direct_mfa, index > 0, session_name))
+            chained = index > 0 or kind == "sso"  # SSO credentials are a role session: STS caps at 1 h
+            layers.append(self._role_layer(role, base, below, direct_mfa, chained, session_name))
         return layers
+
+    def _sso_layer(self, base):
+        """Role credentials from IAM Identity Center, in memory only."""
+        sso_settings(base)
+        return self._layer(("sso", sso_token_key(base), base.sso_account_id, base.sso_role_name), "",
+                           base.name, "", lambda code: self.sso.role_credentials(base))
+
+    def _process_layer(self, base):
+        """A credential_process, in memory only.  Without an Expiration its
+        keys are static: the process runs once and the keys are re-dated."""
+        static = []
+
+        def fetch(code):
+            if not static:
+                creds = run_credential_process(base.credential_process, base.name, self.process_timeout,
+                                               self.popen)
+                if creds.expiration is not None:
+                    return creds
+                static.append(creds)
+            now = self.clock()
+            keys = static[0]
+            return Credentials(keys.access_key_id, keys.secret_access_key, keys.session_token,
+                               now + dt.timedelta(seconds=STATIC_TOKEN_LIFETIME), account_id=keys.account_id,
+                               obtained=now)
+        command = hashlib.sha256(base.credential_process.encode()).hexdigest()[:16]
+        return self._layer(("process", base.name, command), "", base.name, "", fetch)
+
+    def sso_base(self, name):
+        """The IAM Identity Center profile at the bottom of `name`'s chain, or None."""
+        if self.config.federated(name) is not None:
+            return None
+        base = self.config.chain(name)[-1]
+        return base if base.source_kind == "sso" else None
 
     def _layer(self, key, prefix, cache_name, serial, fetch, label=None):
         with self._lock:
@@ -1883,6 +2669,8 @@ class Engine:
     def _session_name(self, base):
         """The IAM user name (GetCallerIdentity with the base keys, once per
         base profile), else the OS user."""
+        if not base.has_keys:  # IAM Identity Center, credential_process: no user to ask about
+            return os_user(self.environ)
         if base.name not in self._session_names:
             keys = Credentials(base.aws_access_key_id, base.aws_secret_access_key, base.aws_session_token)
             try:
@@ -2366,11 +3154,24 @@ class Service:
         return error_response(401, exc.code, message, [(AUTH_TYPE_HEADER, exc.auth_type)])
 
     def _auth_needed(self, exc):
-        """401 with the dialog to open: AUTH (username, password) or BROWSER."""
+        """401 with the dialog to open: AUTH (username, password), BROWSER,
+        or SSO (IAM Identity Center: browser sign-in and/or a device code)."""
         doc = {"Code": exc.code, "Message": str(exc), "username": exc.username, "page": self.base_url + "/"}
-        if "login_url" in exc.extra:
-            doc["login_url"] = self.base_url + exc.extra["login_url"]
+        extra = self._sign_in_links(exc.extra)
+        doc.update((key, self.base_url + extra[key]) for key in ("login_url", "device_url") if key in extra)
+        if "start_url" in extra:
+            doc.update(start_url=extra["start_url"], profile=exc.profile)
         return json_response(doc, 401, [(AUTH_TYPE_HEADER, exc.auth_type)])
+
+    def _sign_in_links(self, extra):
+        """PKCE needs the browser to reach our callback on loopback, and the
+        sso-session form (as the AWS CLI); otherwise the device code serves."""
+        if "start_url" in extra and not (extra.get("pkce") and self._on_loopback()):
+            extra = {k: v for k, v in extra.items() if k != "login_url"}
+        return extra
+
+    def _on_loopback(self):
+        return self.base_url.startswith(("http://127.", "http://[::1]", "http://localhost"))
 
     # -- guards --------------------------------------------------------------
 
@@ -2444,7 +3245,7 @@ class Service:
         return text_response(self._active_name())
 
     def _known(self, name):
-        if name != self.active and name not in self.config.names():
+        if name != self.active and not self.config.known(name):
             raise HTTPError(404, "no such role: %s" % _printable(name), "NotFound")
         return name
 
@@ -2471,7 +3272,7 @@ class Service:
 
     def _account(self):
         profile = self.config.profile(self._active_name())
-        return account_from_arn(profile.role_arn) or account_from_arn(profile.mfa_serial)
+        return account_from_arn(profile.role_arn) or account_from_arn(profile.mfa_serial) or profile.sso_account_id
 
     def imds_identity(self, request):
         region = self._region()
@@ -2507,7 +3308,10 @@ class Service:
                 "username": p.saml_username or p.web_identity_username,
                 "jump_role": p.jump_role_arn, "client_id": p.web_identity_client_id,
                 "redirect_uri": p.web_identity_redirect_uri, "source_profile": p.source_profile,
-                "region": self.config.region(name), "mfa_serial": p.mfa_serial}
+                "region": self.config.region(name), "mfa_serial": p.mfa_serial,
+                "sso_start_url": p.sso_start_url, "sso_session": p.sso_session,
+                "sso_account_id": p.sso_account_id, "sso_role_name": p.sso_role_name,
+                "credential_process": "set" if p.credential_process else ""}
 
     def get_profile(self, request):
         return json_response(self._profile_doc(self._active_name()))
@@ -2563,6 +3367,73 @@ class Service:
         LOG.info("browser sign-in finished for profile %r", name)
         return Response(302, b"", "text/plain", [("Location", "/")])
 
+    # -- IAM Identity Center -------------------------------------------------
+
+    def _sso_profile(self, request):
+        """(name asked for, its IAM Identity Center base profile)."""
+        fields = dict(urllib.parse.parse_qsl(request.query))
+        if request.method == "POST":
+            fields.update(request.form())
+        name = fields.get("profile") or self._active_name()
+        base = self.engine.sso_base(name)
+        if base is None:
+            raise HTTPError(400, "profile %r does not use IAM Identity Center" % _printable(name))
+        return name, base
+
+    def sso_login(self, request):
+        """Send the browser to IAM Identity Center's authorize page (PKCE)."""
+        name, base = self._sso_profile(request)
+        if not base.sso_session or not self._on_loopback():
+            raise HTTPError(400, "sign-in through the browser needs an sso_session profile and the service "
+                            "on 127.0.0.1: use the device code (POST /sso/device)")
+        url = self.engine.sso.start_pkce(base, name, self.base_url + SSO_CALLBACK_PATH)
+        return Response(302, b"", "text/plain", [("Location", url)])
+
+    def sso_callback(self, request):
+        """IAM Identity Center's redirect: check state, exchange the code,
+        store the token where the AWS CLI keeps it, serve the role."""
+        query = dict(urllib.parse.parse_qsl(request.query))
+        if query.get("error"):
+            raise HTTPError(400, "IAM Identity Center refused the sign-in: %s" % _printable(query["error"]))
+        name = self.engine.sso.finish_pkce(query.get("state", ""), query.get("code", ""))
+        self.engine.sign_in(name)
+        LOG.info("IAM Identity Center sign-in finished for profile %r", name)
+        return Response(302, b"", "text/plain", [("Location", "/")])
+
+    def sso_device_start(self, request):
+        name, base = self._sso_profile(request)
+        return json_response(self.engine.sso.start_device(base, name, self._signed_in))
+
+    def _signed_in(self, name):
+        """After a device sign-in: fetch the role now, so no client waits."""
+        try:
+            self.engine.sign_in(name)
+        except RunasError as exc:
+            LOG.warning("after the IAM Identity Center sign-in, profile %r: %s", name, exc)
+
+    def sso_device_status(self, request):
+        _, base = self._sso_profile(request)
+        return json_response(self.engine.sso.device_view(base))
+
+    def sso_roles(self, request):
+        """Every account and role of the signed-in session, with the names
+        they are served under (/credentials/<name>, POST /profile)."""
+        _, base = self._sso_profile(request)
+        return json_response(self.engine.sso.list_roles(base))
+
+    def _sso_status(self, name):
+        try:
+            base = self.engine.sso_base(name)
+        except RunasError:
+            return None
+        if base is None:
+            return None
+        ends = self.engine.sso.session_ends(base)
+        return {"profile": base.name, "start_url": base.sso_start_url, "session": sso_owner(base),
+                "token_expires": ends and format_time(ends),
+                "signed_in": bool(ends and ends > self.engine.clock()),
+                "device": self.engine.sso.device_view(base)}
+
     def post_refresh(self, request):
         name = self._active_name()
         creds = self.engine.refresh(name)
@@ -2580,6 +3451,9 @@ class Service:
             except RunasError as exc:
                 doc["error"] = str(exc)
             doc["identity"] = self.engine.identity(name)
+            doc["sso"] = self._sso_status(name)
+            if doc.get("auth_needed"):
+                doc["auth_needed"] = self._sign_in_links(doc["auth_needed"])
         return json_response(doc)
 
     def page(self, request):
@@ -2622,6 +3496,11 @@ ROUTES = (
     ("POST", "/refresh", Service.post_refresh, "api"),
     ("GET", "/oidc/login", Service.oidc_login, "api"),
     ("GET", "/oidc/callback", Service.oidc_callback, "page"),  # arrives from the IdP: checked by state
+    ("GET", "/sso/login", Service.sso_login, "api"),
+    ("GET", SSO_CALLBACK_PATH, Service.sso_callback, "page"),  # arrives from IAM Identity Center: checked by state
+    ("POST", "/sso/device", Service.sso_device_start, "api"),
+    ("GET", "/sso/device", Service.sso_device_status, "api"),
+    ("GET", "/sso/roles", Service.sso_roles, "api"),
     ("GET", "/status", Service.get_status, "api"),
     ("GET", "/", Service.page, "page"),
 )
@@ -3524,13 +4403,18 @@ def terminal_password(stdin, stdout):
     return prompt
 
 
-def first_fetch(engine, name, stdin, stdout, tries=3):
+def first_fetch(engine, name, stdin, stdout, tries=3, headless=False):
     """Fetch the initial profile's credentials, asking on the terminal for an
-    MFA code when one is needed and stdin is a terminal."""
+    MFA code when one is needed and stdin is a terminal.  Headless, an IAM
+    Identity Center sign-in shows its device code here."""
     code = None
     for _ in range(tries):
         try:
             return engine.credentials(name, mfa_code=code)
+        except SSOLoginRequired as exc:
+            if not headless or not sso_on_terminal(engine, name, stdout):
+                LOG.warning("%s; sign in on the page", exc)
+                return None
         except AuthRequired as exc:
             LOG.warning("%s; sign in on the page", exc)
             return None
@@ -3542,6 +4426,20 @@ def first_fetch(engine, name, stdin, stdout, tries=3):
                 stdout.write("That code was not accepted.\n")
             code = terminal_prompt(stdin, stdout)(name, exc.serial)
     return None
+
+
+def sso_on_terminal(engine, name, stdout, timeout=LOGIN_TIMEOUT * 2):
+    """The device-code sign-in on the terminal: the URL and code, then wait."""
+    base = engine.sso_base(name)
+    view = engine.sso.start_device(base, name)
+    stdout.write("Sign in to IAM Identity Center (%s): open %s and enter the code %s\n  (or open %s)\n"
+                 % (base.sso_start_url, view["verification_uri"], view["user_code"],
+                    view["verification_uri_complete"]))
+    stdout.flush()
+    if engine.sso.wait_device(base, timeout):
+        return True
+    stdout.write("IAM Identity Center sign-in: %s\n" % engine.sso.device_view(base).get("message"))
+    return False
 
 
 def usage_lines(mode, base_url, auth_file, empty_file, legacy=False):
@@ -3673,7 +4571,7 @@ def run_service(server, args, environ, stdin, stdout):
     serve until Ctrl-C or SIGTERM."""
     engine, service, auth_file = build_service(server, args, environ, stdin, stdout)
     if service.active:
-        first_fetch(engine, service.active, stdin, stdout)
+        first_fetch(engine, service.active, stdin, stdout, headless=args.headless)
     print_banner(service, server, args, auth_file, stdout)
     stop = start_renewals(engine)
     restore = stop_on_signals(server)

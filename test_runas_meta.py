@@ -89,7 +89,10 @@ quiet_logs()
 # Every secret the suite's flows handle: none may appear in a log line or an error answer.
 SECRETS = ["base/Secret/Key/1234567890EXAMPLEKEY", "fakeSecret", "fakeToken", "staticSecret", "staticToken",
            "246810", "654321", "112233", "999999", "kc-password", "okta-password", "push-password",
-           "eyJhbGciOiAibm9uZSJ9", "PHNhbWxwOlJlc3BvbnNl", "s3cret-token", "e2e-token-value"]
+           "eyJhbGciOiAibm9uZSJ9", "PHNhbWxwOlJlc3BvbnNl", "s3cret-token", "e2e-token-value",
+           # IAM Identity Center (e2e/fake_sso.py) and credential_process output
+           "ssoaccess-", "ssorefresh-", "clientsecret-", "ssoSecret", "ssoSession", "authcode-", "devcode-",
+           "procSecret", "procToken", "procStderrSecret"]
 
 
 # An MFA code is six digits: found only where it stands alone, not inside a
