@@ -2067,7 +2067,7 @@ class IdentityCenter:
     def login_required(self, profile, message):
         return SSOLoginRequired(message, profile.name, extra={
             "login_url": "/sso/login?" + urllib.parse.urlencode({"profile": profile.name}),
-            "device_url": "/sso/device", "start_url": profile.sso_start_url,
+            "device_url": "/sso/device", "start_url": profile.sso_start_url, "profile": profile.name,
             "pkce": bool(profile.sso_session)})
 
     # -- client registration, cached as the CLI does --------------------------
@@ -2696,6 +2696,10 @@ class Engine:
         except MFARequired as exc:
             exc.profile = name  # the profile asked for, not the layer's: the one the user knows
             raise
+        except SSOLoginRequired as exc:  # the sign-in then serves the profile asked for
+            exc.extra = dict(exc.extra, profile=name,
+                             login_url="/sso/login?" + urllib.parse.urlencode({"profile": name}))
+            raise
 
     def _use_code(self, layers, code):
         """Spend the code on the layer that asks for MFA, if it wants one."""
@@ -2767,7 +2771,9 @@ class Engine:
             layer.mfa_pending = True  # reported as mfa_needed, not as an error
             raise
         except AuthRequired as exc:
-            layer.auth_pending = exc
+            if not getattr(exc, "layer_key", None):  # kept by the layer that signs in, not those above
+                exc.layer_key = layer.key
+                layer.auth_pending = exc
             raise
         except STSError as exc:
             if MFA_ERROR.search(str(exc)) and exc.aws_code == "AccessDenied" and layer.mfa_serial:
@@ -3924,7 +3930,8 @@ dd { margin: 0; overflow-wrap: anywhere; }
 dialog { border: 1px solid var(--line); border-radius: 8px; background: var(--bg); color: var(--fg);
   width: min(26rem, 92vw); }
 dialog::backdrop { background: rgba(0,0,0,.45); }
-.actions { display: flex; gap: .5rem; justify-content: flex-end; margin-top: 1rem; }
+.actions { display: flex; gap: .5rem; justify-content: flex-end; margin-top: 1rem; flex-wrap: wrap; }
+.code { font: 600 1.6rem/1.2 ui-monospace, monospace; letter-spacing: .12em; margin: .5rem 0; }
 """
 
 PAGE_SCRIPT = r"""
@@ -3977,7 +3984,70 @@ function openBrowser(url) {
   $("browser-link").focus();
 }
 
+let ssoProfile = "";
+let ssoRolesFor = null;
+
+function openSso(doc) {
+  ssoProfile = doc.profile || "";
+  $("sso-start").textContent = doc.start_url ? "Start URL: " + doc.start_url : "";
+  const link = $("sso-link");
+  link.hidden = !doc.login_url;
+  if (doc.login_url) { link.href = doc.login_url; }
+  $("sso-device").hidden = true;
+  $("sso-device-button").hidden = false;
+  $("sso-message").textContent = "";
+  if (!$("sso-dialog").open) { $("sso-dialog").showModal(); }
+  (doc.login_url ? link : $("sso-device-button")).focus();
+}
+
+async function startDevice() {
+  $("sso-message").textContent = "";
+  const r = await call("POST", "/sso/device", form({profile: ssoProfile}));
+  if (r.status !== 200) { $("sso-message").textContent = r.doc.Message || ("HTTP " + r.status); return; }
+  $("sso-verify").href = r.doc.verification_uri_complete || r.doc.verification_uri;
+  $("sso-verify").textContent = r.doc.verification_uri;
+  $("sso-code").textContent = r.doc.user_code;
+  $("sso-device").hidden = false;
+  $("sso-device-button").hidden = true;
+  $("sso-verify").focus();
+  pollDevice();
+}
+
+async function pollDevice() {
+  if (!$("sso-dialog").open) { return; }
+  const r = await call("GET", "/sso/device?profile=" + encodeURIComponent(ssoProfile));
+  const d = r.doc || {};
+  if (d.status === "pending") { setTimeout(pollDevice, 1500); return; }
+  if (d.status === "done") { $("sso-dialog").close(); showError(""); ssoRolesFor = null; await refreshStatus(); return; }
+  $("sso-device").hidden = true;
+  $("sso-device-button").hidden = false;
+  $("sso-message").textContent = d.message || d.Message || "The sign-in did not finish.";
+}
+
+async function loadSsoRoles(sso) {
+  ssoRolesFor = sso.session;
+  const r = await call("GET", "/sso/roles?profile=" + encodeURIComponent(sso.profile));
+  if (r.status !== 200) { ssoRolesFor = null; return; }
+  const select = $("sso-role");
+  select.length = 1;
+  for (const role of r.doc) {
+    const o = document.createElement("option");
+    o.value = role.name;
+    o.textContent = (role.accountName || role.accountId) + " (" + role.accountId + ") \u2013 " + role.roleName;
+    select.appendChild(o);
+  }
+  select.value = state.active || "";
+}
+
+async function switchSsoRole() {
+  const name = $("sso-role").value;
+  if (!name) { return; }
+  handle(await call("POST", "/profile", name));
+  await refreshStatus();
+}
+
 function handle(r) {
+  if (r.auth === "SSO") { openSso(r.doc); showError(""); return false; }
   if (r.auth === "MFA") { openMfa(""); showError(""); return false; }
   if (r.auth === "AUTH") { openAuth(r.doc.username, r.doc.Code === "AuthFailed" ? r.doc.Message : ""); showError(""); return false; }
   if (r.auth === "BROWSER") { openBrowser(r.doc.login_url); showError(""); return false; }
@@ -4013,6 +4083,10 @@ async function refreshStatus() {
   $("auth-soon").hidden = !(d.active && d.auth_needed);
   if (d.error && !$("error").textContent) { showError(d.error); }
   if (d.config_errors && d.config_errors.length) { showError(d.config_errors.join("; ")); }
+  const sso = d.sso;
+  $("sso-box").hidden = !(sso && sso.signed_in);
+  if (sso && sso.signed_in && ssoRolesFor !== sso.session) { await loadSsoRoles(sso); }
+  if (sso && $("sso-role").value !== d.active) { $("sso-role").value = d.active; }
 }
 
 async function loadRoles() {
@@ -4078,8 +4152,13 @@ async function init() {
   $("browser-cancel").addEventListener("click", () => $("browser-dialog").close());
   $("auth-soon-button").addEventListener("click", () => {
     const a = state.auth || {};
-    if (a.type === "BROWSER") { openBrowser(a.login_url); } else { openAuth(a.username, ""); }
+    if (a.type === "BROWSER") { openBrowser(a.login_url); }
+    else if (a.type === "SSO") { openSso(a); }
+    else { openAuth(a.username, ""); }
   });
+  $("sso-device-button").addEventListener("click", startDevice);
+  $("sso-cancel").addEventListener("click", () => $("sso-dialog").close());
+  $("sso-role").addEventListener("change", switchSsoRole);
   await loadRoles();
   await refreshStatus();
   setInterval(countdown, 1000);
@@ -4102,6 +4181,8 @@ PAGE_TEMPLATE = """<!doctype html>
   <select id="role"><option value="">(choose a role)</option></select></div>
   <button id="refresh" type="button">Refresh Now</button>
 </div>
+<div id="sso-box" hidden><label for="sso-role">IAM Identity Center: every role you may use</label>
+  <select id="sso-role"><option value="">(choose an account and role)</option></select></div>
 <dl aria-live="polite">
   <dt>Profile</dt><dd id="active">&mdash;</dd>
   <dt>Role ARN</dt><dd id="role-arn">&mdash;</dd>
@@ -4112,7 +4193,7 @@ PAGE_TEMPLATE = """<!doctype html>
 </dl>
 <p id="mfa-soon" class="notice" hidden>An MFA code is needed to renew these credentials.
   <button id="mfa-soon-button" type="button">Enter MFA code</button></p>
-<p id="auth-soon" class="notice" hidden>Your identity provider needs you to sign in again.
+<p id="auth-soon" class="notice" hidden>A sign-in is needed for these credentials.
   <button id="auth-soon-button" type="button">Sign in</button></p>
 <p id="error" class="error" role="alert"></p>
 </main>
@@ -4141,6 +4222,19 @@ PAGE_TEMPLATE = """<!doctype html>
   <p>This profile signs in through your identity provider's own page, in this browser.</p>
   <div class="actions"><button id="browser-cancel" class="plain" type="button">Cancel</button>
   <a id="browser-link" class="button">Continue to sign in</a></div>
+</dialog>
+<dialog id="sso-dialog" aria-labelledby="sso-title">
+  <h2 id="sso-title">Sign in to IAM Identity Center</h2>
+  <p id="sso-start"></p>
+  <div id="sso-device" hidden>
+    <p>Open <a id="sso-verify" target="_blank" rel="noopener noreferrer"></a> and confirm this code:</p>
+    <p id="sso-code" class="code"></p>
+    <p>This dialog closes by itself once you have approved the sign-in.</p>
+  </div>
+  <p id="sso-message" class="error" role="alert"></p>
+  <div class="actions"><button id="sso-cancel" class="plain" type="button">Cancel</button>
+  <button id="sso-device-button" class="plain" type="button">Use a device code</button>
+  <a id="sso-link" class="button">Sign in in this browser</a></div>
 </dialog>
 <script>{{script}}</script>
 </body></html>

@@ -2322,7 +2322,7 @@ class ServiceProcess:
     """`python runas_meta.py ...` as a user runs it; reads its start-up output.
     Its log goes to a file, so a chatty -v run can never block on a full pipe."""
 
-    def __init__(self, args, env, stdin=None):
+    def __init__(self, args, env, stdin=None, before_banner=None):
         self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "runas_meta.py")] + args,
                                      env=env, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
@@ -2333,6 +2333,8 @@ class ServiceProcess:
         self.lines, self.stderr = [], None
         for line in self.proc.stdout:
             self.lines.append(line)
+            if before_banner is not None:
+                before_banner(line)  # a test answering a prompt on the terminal
             if line.startswith("Press Ctrl-C"):
                 break
         self.output = "".join(self.lines)

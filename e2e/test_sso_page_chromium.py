@@ -1,0 +1,111 @@
+"""IAM Identity Center on the page, in real headless Chromium: sign-in with
+PKCE (the fake's authorize page sends the browser back to the service's
+callback), sign-in with a device code (the page shows the code, the user
+approves it on the fake's verification page), and the list of every account
+and role: choosing a discovered role serves it, and botocore gets its
+credentials.  Screenshots go to ci-artifacts/screenshots/."""
+
+import os
+import threading
+
+from e2e.fake_sso import FakeSSO
+from e2e.test_clients import botocore_credentials
+from e2e.test_page_chromium import SHOTS, start_browser, sync_api
+from e2e.test_sso_clients import ASSUMED, SSOClientCase
+
+import runas_meta as rm
+
+
+class SSOPageInChromium(SSOClientCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.playwright, cls.browser = start_browser()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.close()
+        cls.playwright.stop()
+
+    def setUp(self):
+        super().setUp()
+        config = rm.Config(environ=self.environ, check_interval=0).load()
+        self.engine = rm.Engine(config, rm.STS(self.environ, timeout=5), environ=self.environ)
+        self.service = rm.Service(self.engine, config)
+        self.server = rm.Server(("127.0.0.1", 0), self.service)
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.addCleanup(self.server.server_close)
+        self.addCleanup(self.server.shutdown)
+        self.url = self.service.base_url
+        self.context = self.browser.new_context(viewport={"width": 900, "height": 760})
+        self.addCleanup(self.context.close)
+        self.page = self.context.new_page()
+
+    def shot(self, name):
+        self.page.screenshot(path=os.path.join(SHOTS, name + ".png"), full_page=True)
+
+    def expect(self, selector):
+        return sync_api.expect(self.page.locator(selector))
+
+    def served(self, path="/credentials"):
+        return botocore_credentials(self.client_env(AWS_CONTAINER_CREDENTIALS_FULL_URI=self.url + path))[1]
+
+    def test_pkce_sign_in_then_every_role_of_the_session(self):
+        self.page.goto(self.url + "/")
+        self.page.select_option("#role", "onsso")
+        self.expect("#sso-dialog").to_be_visible()
+        self.expect("#sso-start").to_contain_text(START_TEXT)
+        self.shot("20-sso-dialog")
+        self.page.click("#sso-link")  # to the fake's authorize page, back through /oauth/callback
+        self.page.wait_for_url(self.url + "/")
+        self.expect("#identity").to_contain_text(ASSUMED % ("dev", "chained"), timeout=15000)
+        self.assertTrue(self.identity(self.served()).startswith(ASSUMED % ("dev", "chained")))
+        self.assertTrue(self.read_token("corp")["refreshToken"])
+        self.assertEqual(len(self.fake.calls("/authorize")), 1)
+
+        self.expect("#sso-box").to_be_visible(timeout=10000)
+        self.expect("#sso-role option").to_have_count(4)
+        self.shot("21-sso-roles")
+        self.page.select_option("#sso-role", label="prod (444455556666) \u2013 ReadOnly")
+        self.expect("#active").to_have_text("sso:corp:444455556666:ReadOnly", timeout=10000)
+        creds = self.served()
+        self.assertEqual(creds.access_key, self.fake.issued_keys[-1])
+        call = self.fake.calls("/federation/credentials")[-1]
+        self.assertEqual(call["query"], {"role_name": "ReadOnly", "account_id": "444455556666"})
+        self.shot("22-sso-discovered-role")
+
+    def test_device_code_sign_in(self):
+        self.service.activate("legacy")
+        with self.assertRaises(rm.SSOLoginRequired):
+            self.engine.credentials("legacy")  # as at start-up: the page will ask
+        self.page.goto(self.url + "/")
+        self.expect("#auth-soon").to_be_visible()
+        self.page.click("#auth-soon-button")
+        self.expect("#sso-dialog").to_be_visible()
+        self.expect("#sso-link").to_be_hidden()  # the legacy form: device code only, as the CLI
+        self.page.click("#sso-device-button")
+        self.expect("#sso-code").to_have_text(rm.re.compile(r"^[0-9A-F]{4}-[0-9A-F]{4}$"))
+        self.shot("23-sso-device-code")
+        code = self.page.text_content("#sso-code")
+        approval = self.context.new_page()
+        approval.goto(self.page.get_attribute("#sso-verify", "href"))
+        sync_api.expect(approval.locator("#code")).to_have_text(code)
+        approval.click("text=Approve")
+        sync_api.expect(approval.locator("#result")).to_have_text("Request approved")
+        self.expect("#sso-dialog").to_be_hidden(timeout=20000)
+        self.expect("#expires").not_to_have_text("\u2014", timeout=10000)
+        self.assertEqual(self.served().access_key, self.fake.issued_keys[-1])
+        self.shot("24-sso-device-done")
+
+    def test_denied_device_sign_in_says_so(self):
+        self.service.activate("modern")
+        self.page.goto(self.url + "/")
+        self.page.evaluate("1")  # the page is up
+        self.page.select_option("#role", "onsso")
+        self.expect("#sso-dialog").to_be_visible()
+        self.page.click("#sso-device-button")
+        self.expect("#sso-code").not_to_be_empty()
+        self.assertTrue(self.fake.deny(self.page.text_content("#sso-code")))
+        self.expect("#sso-message").to_have_text("the sign-in was denied in the browser", timeout=20000)
+
+
+START_TEXT = "d-1234567890.awsapps.com"
