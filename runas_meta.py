@@ -175,15 +175,20 @@ class MFAInvalid(MFARequired):
     code = "MFAInvalid"
 
 
-class STSError(RunasError):
-    """STS answered with an error (AWS's code and message are kept)."""
+class AwsServiceError(RunasError):
+    """An AWS service answered with an error: its code and HTTP status are kept."""
 
     status = 502
-    code = "STSError"
 
     def __init__(self, message, aws_code="", http_status=0):
         super().__init__(message)
         self.aws_code, self.http_status = aws_code, http_status
+
+
+class STSError(AwsServiceError):
+    """STS answered with an error (AWS's code and message are kept)."""
+
+    code = "STSError"
 
 
 class STSUnavailable(STSError):
@@ -264,6 +269,20 @@ def write_private_file(path, data):
         except OSError:
             pass
         raise
+
+
+def with_retries(attempt, retryable, attempts, sleep, rand, what):
+    """Call attempt() up to `attempts` times while the error is retryable,
+    with jittered exponential backoff; the last error is raised."""
+    for number in range(1, attempts + 1):
+        try:
+            return attempt()
+        except RunasError as exc:
+            if not retryable(exc) or number == attempts:
+                raise
+            delay = min(8.0, 0.25 * 2 ** (number - 1)) * (0.5 + rand())
+            LOG.warning("%s failed (%s); retry %d in %.2fs", what, exc, number, delay)
+            sleep(delay)
 
 
 def _origin_of(url):
@@ -1021,19 +1040,17 @@ class STS:
         url, region = sts_endpoint(profile, self.environ)
         body = urllib.parse.urlencode(
             [("Action", action), ("Version", STS_VERSION)] + sorted(params.items())).encode()
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return self._attempt(profile, url, region, action, body, creds)
-            except STSError as exc:
-                retryable = isinstance(exc, STSUnavailable) or exc.aws_code in RETRYABLE_CODES \
-                    or exc.http_status == 429 or exc.http_status >= 500
-                if not retryable or attempt == self.attempts:
-                    if retryable and not isinstance(exc, STSUnavailable):
-                        raise STSUnavailable(str(exc), exc.aws_code, exc.http_status) from None
-                    raise
-                delay = min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + self.rand())
-                LOG.warning("STS %s failed (%s); retry %d in %.2fs", action, exc, attempt, delay)
-                self.sleep(delay)
+
+        def retryable(exc):
+            return isinstance(exc, STSUnavailable) or exc.aws_code in RETRYABLE_CODES \
+                or exc.http_status == 429 or exc.http_status >= 500
+        try:
+            return with_retries(lambda: self._attempt(profile, url, region, action, body, creds),
+                                retryable, self.attempts, self.sleep, self.rand, "STS " + action)
+        except STSError as exc:
+            if retryable(exc) and not isinstance(exc, STSUnavailable):
+                raise STSUnavailable(str(exc), exc.aws_code, exc.http_status) from None
+            raise
 
     def _attempt(self, profile, url, region, action, body, creds):
         headers = [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]
@@ -1765,15 +1782,10 @@ class SSOLoginRequired(AuthRequired):
     auth_type = "SSO"
 
 
-class SSOError(RunasError):
+class SSOError(AwsServiceError):
     """sso-oidc or the portal answered with an error (AWS's code is kept)."""
 
-    status = 502
     code = "SSOError"
-
-    def __init__(self, message, aws_code="", http_status=0):
-        super().__init__(message)
-        self.aws_code, self.http_status = aws_code, http_status
 
 
 class SSOUnavailable(SSOError):
@@ -1861,20 +1873,6 @@ def sso_oidc_endpoint(profile, environ):
 def sso_portal_endpoint(profile, environ):
     return aws_endpoint(profile, environ, "SSO", profile.sso_endpoint_url,
                         "https://portal.sso.%s.%s" % (profile.sso_region, _aws_suffix(profile.sso_region)))
-
-
-def with_retries(attempt, retryable, attempts, sleep, rand, what):
-    """Call attempt() up to `attempts` times while the error is retryable,
-    with jittered exponential backoff; the last error is raised."""
-    for number in range(1, attempts + 1):
-        try:
-            return attempt()
-        except RunasError as exc:
-            if not retryable(exc) or number == attempts:
-                raise
-            delay = min(8.0, 0.25 * 2 ** (number - 1)) * (0.5 + rand())
-            LOG.warning("%s failed (%s); retry %d in %.2fs", what, exc, number, delay)
-            sleep(delay)
 
 
 class AwsJson:

@@ -63,7 +63,7 @@ class FakeSSO:
     """sso-oidc + portal.  `clock()` is monotonic seconds (injectable so a
     test's device polling is deterministic); `now()` is epoch seconds."""
 
-    def __init__(self, assignments=None, clock=time.monotonic, now=time.time):
+    def __init__(self, assignments=None, clock=time.monotonic, now=time.time, tls=None):
         self.clock, self.now = clock, now
         self.assignments = assignments or {
             "111122223333": {"name": "dev", "roles": ["ReadOnly", "Admin"]},
@@ -93,9 +93,15 @@ class FakeSSO:
 
             def _serve(self, method):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                path, _, query = self.path.partition("?")
+                target, proxied = self.path, self.path.startswith("http")
+                if proxied:  # a forward proxy's request: absolute form
+                    parts = urllib.parse.urlsplit(target)
+                    target = parts.path + ("?" + parts.query if parts.query else "")
+                path, _, query = target.partition("?")
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                headers["x-test-proxied"] = self.path if proxied else ""
                 status, payload, headers = fake.answer(method, path, dict(urllib.parse.parse_qsl(query)),
-                                                       {k.lower(): v for k, v in self.headers.items()}, body)
+                                                       headers, body)
                 self.send_response(status)
                 for name, value in headers:
                     self.send_header(name, value)
@@ -108,7 +114,10 @@ class FakeSSO:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.server.handle_error = lambda request, address: None  # a client refusing our certificate hangs up
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.server.server_address[1])
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def close(self):

@@ -11,9 +11,13 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
+import ssl
 import stat
+import subprocess
 import sys
 import textwrap
+import unittest
 import urllib.parse
 import urllib.request
 
@@ -343,6 +347,42 @@ class SSOFaultTests(SSOCase):
         self.assertIn("GetRoleCredentials", json.loads(response.body)["Message"])
 
 
+class SSOTransportTests(SSOCase):
+    def test_proxy_from_the_environment(self):
+        self.cli_token("corp")
+        # 127.0.0.2 is not on the loopback bypass list: the request goes through the
+        # proxy, which is the fake itself (it answers a forward-proxy request).
+        self.environ.update(AWS_ENDPOINT_URL_SSO="http://127.0.0.2:9", HTTP_PROXY=self.fake.url)
+        self.make()
+        self.assertTrue(self.engine_.credentials("modern").access_key_id)
+        proxied = self.fake.calls("/federation/credentials")[0]["headers"]["x-test-proxied"]
+        self.assertTrue(proxied.startswith("http://127.0.0.2:9/federation/credentials?"), proxied)
+        self.environ["no_proxy"] = "127.0.0.2"
+        self.make()
+        self.assertEqual(self.call("GET", "/credentials/modern").status, 503)
+
+    @unittest.skipUnless(shutil.which("openssl"), "needs the openssl command")
+    def test_ca_bundle(self):
+        cert, key = os.path.join(self.home, "cert.pem"), os.path.join(self.home, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        secure = FakeSSO(clock=self.clock.monotonic, now=lambda: self.clock.now.timestamp(), tls=context)
+        self.addCleanup(secure.close)
+        self.fake = secure
+        self.cli_token("corp")
+        self.environ.update(AWS_ENDPOINT_URL_SSO=secure.url)
+        self.make()
+        response = self.call("GET", "/credentials/modern")
+        self.assertEqual(response.status, 503)
+        self.assertRegex(json.loads(response.body)["Message"], "CERTIFICATE_VERIFY_FAILED|certificate verify")
+        self.environ["AWS_CA_BUNDLE"] = cert
+        self.make()
+        self.assertEqual(self.call("GET", "/credentials/modern").status, 200)
+
+
 class SSODeviceTests(SSOCase):
     def start(self, profile="modern"):
         response = self.call("POST", "/sso/device", {}, "profile=" + profile)
@@ -388,6 +428,15 @@ class SSODeviceTests(SSOCase):
         self.spawned.pop()()
         view = self.doc(self.call("GET", "/sso/device?profile=modern"))
         self.assertEqual(view["status"], "error")
+        self.assertIn("expired", view["message"])
+
+    def test_the_services_expired_token_ends_the_poll(self):
+        self.start()
+        poll = self.spawned.pop()
+        next(iter(self.fake.devices.values()))["expires"] = self.clock.monotonic()  # expired on its side
+        poll()
+        view = self.doc(self.call("GET", "/sso/device?profile=modern"))
+        self.assertEqual((view["status"], len(self.fake.calls("/token"))), ("error", 1))
         self.assertIn("expired", view["message"])
 
     def test_legacy_device_sign_in_and_registration_reuse(self):
