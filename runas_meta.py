@@ -86,6 +86,7 @@ RETRYABLE_CODES = frozenset({
     "InternalFailure", "InternalError",
 })
 MFA_ERROR = re.compile(r"MultiFactorAuthentication|MFA", re.I)
+SOURCE_REFUSED = frozenset({"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId"})
 
 CACHE_PREFIX = {"session": ".aws_session_token_", "role": ".aws_assume_role_",
                 "saml": ".aws_saml_role_", "web": ".aws_web_role_"}
@@ -2594,15 +2595,24 @@ class Engine:
     def _role_layer(self, role, base, below, serial, chained, session_name):
         duration = min(role.role_duration, CHAINED_ROLE_MAX) if chained else role.role_duration
 
-        def fetch(code):
-            if below is None:
-                source = Credentials(base.aws_access_key_id, base.aws_secret_access_key)
-            else:
-                source = self._get(below, None)
+        def assume(source, code):
             token = self._mfa_code(role.name, serial, code) if serial else ""
             name = session_name or self._session_name(base)
             return self.sts.assume_role(role, source, role.role_arn, name, duration,
                                         role.external_id, serial, token)
+
+        def fetch(code):
+            if below is None:
+                return assume(Credentials(base.aws_access_key_id, base.aws_secret_access_key), code)
+            try:
+                return assume(self._get(below, None), code)
+            except STSError as exc:
+                if exc.aws_code not in SOURCE_REFUSED:
+                    raise
+                # the session below was revoked or has expired early: drop it and ask anew
+                LOG.info("STS refused the credentials of %s (%s); fetching them anew", below.label, exc.aws_code)
+                self._drop(below)
+                return assume(self._get(below, None), code)
         return self._layer(("role", role.name, role.role_arn, below and below.key),
                            CACHE_PREFIX["role"], role.name, serial, fetch)
 
@@ -2834,13 +2844,18 @@ class Engine:
                 self._renew_in_background(layer, now)
 
     def refresh(self, name, mfa_code=None):
-        """Drop every layer of `name` (memory and disk) and fetch anew."""
-        for layer in self.plan(name):
-            with layer.lock:
-                layer.creds, layer.retry_at = None, None
-                layer.disk_checked = True
-            self._remove_cache(layer)
+        """Renew the profile's own credentials now.  The layers below are
+        kept while valid (an MFA session token, an IdP session, an SSO
+        token): one call, no dialog.  A layer STS refuses is dropped and
+        asked for anew (_role_layer)."""
+        self._drop(self.plan(name)[-1])
         return self.credentials(name, mfa_code)
+
+    def _drop(self, layer):
+        with layer.lock:
+            layer.creds, layer.retry_at = None, None
+            layer.disk_checked = True
+        self._remove_cache(layer)
 
     def cached(self, name):
         """The profile's served credentials if there are valid ones; no fetch."""

@@ -175,6 +175,7 @@ class FakeSTS:
         self.first_call = threading.Event()
         self.caller_arn = "arn:aws:iam::%s:user/alice" % ACCOUNT
         self.identities = {}  # access key issued -> the ARN GetCallerIdentity answers
+        self.revoked = set()  # access keys whose signed calls answer ExpiredToken
         self.issued = 0
         fake = self
 
@@ -233,6 +234,9 @@ class FakeSTS:
             self.issued += 1
             number = self.issued
         action = params.get("Action")
+        signer = re.search(r"Credential=([^/]+)/", headers.get("Authorization", ""))
+        if signer and signer.group(1) in self.revoked:
+            return 403, sts_error("ExpiredToken", "The security token included in the request is expired")
         if "SerialNumber" in params and params.get("TokenCode") != self.mfa_code:
             return 403, sts_error("AccessDenied", "MultiFactorAuthentication failed with invalid "
                                   "MFA one time pass code.")
@@ -1016,7 +1020,8 @@ class EngineTests(FakeSTSCase):
 
     def test_role_chain(self):
         creds = self.engine().credentials("deeper")
-        self.assertEqual(self.sts_server.actions(), ["GetSessionToken", "AssumeRole", "AssumeRole"])
+        self.assertEqual([a for a in self.sts_server.actions() if a != "GetCallerIdentity"],
+                         ["GetSessionToken", "AssumeRole", "AssumeRole"])
         first, second = self.sts_server.calls[1:]
         self.assertEqual((first["RoleArn"], first["RoleSessionName"]), (ROLE, "fixed-name"))
         self.assertEqual((second["RoleArn"], second["RoleSessionName"]), (ROLE2, "fixed-name"))
@@ -1057,7 +1062,8 @@ class EngineTests(FakeSTSCase):
         self.assertEqual(errors, [])
         self.assertEqual(len(results), 200)
         self.assertEqual(len(set(results)), 1)
-        self.assertEqual(self.sts_server.actions(), ["GetSessionToken", "AssumeRole", "AssumeRole"])
+        self.assertEqual([a for a in self.sts_server.actions() if a != "GetCallerIdentity"],
+                         ["GetSessionToken", "AssumeRole", "AssumeRole"])
 
     def test_refresh_ahead_keeps_more_than_30_minutes(self):
         engine = self.engine()
@@ -1137,15 +1143,34 @@ class EngineTests(FakeSTSCase):
         engine.credentials("dev")
         self.assertEqual(asked, [SERIAL])
 
-    def test_refresh_drops_every_layer(self):
+    def test_refresh_keeps_a_valid_mfa_session(self):
+        engine = self.engine()
+        first = engine.credentials("dev", mfa_code=GOOD_CODE)
+        again = engine.refresh("dev")  # no code: the 12-hour session token is still valid
+        self.assertIsNot(again, first)
+        self.assertEqual([a for a in self.sts_server.actions() if a != "GetCallerIdentity"],
+                         ["GetSessionToken", "AssumeRole", "AssumeRole"])
+        with open(self.cache_file("role", "dev")) as handle:
+            self.assertEqual(json.load(handle)["AccessKeyId"], again.access_key_id)
+        self.assertTrue(os.path.exists(engine.plan("dev")[0].cache_file))
+
+    def test_refresh_asks_for_mfa_when_sts_refuses_the_session(self):
         engine = self.engine()
         engine.credentials("dev", mfa_code=GOOD_CODE)
+        session = engine.plan("dev")[0].creds
+        self.sts_server.revoked.add(session.access_key_id)  # revoked early (or expired)
         with self.assertRaises(rm.MFARequired):
             engine.refresh("dev")
-        self.assertFalse(os.path.exists(self.cache_file("session", "base")))
-        self.assertFalse(os.path.exists(self.cache_file("role", "dev")))
-        engine.refresh("dev", mfa_code=GOOD_CODE)
+        self.assertFalse(os.path.exists(engine.plan("dev")[0].cache_file))
+        self.assertTrue(engine.status("dev")["mfa_needed"])
+        engine.credentials("dev", mfa_code=GOOD_CODE)
         self.assertEqual(self.sts_server.actions().count("GetSessionToken"), 2)
+
+    def test_refresh_of_a_session_profile_or_a_long_role_asks_for_mfa(self):
+        engine = self.engine()
+        engine.credentials("long", mfa_code=GOOD_CODE)  # the code goes to AssumeRole itself
+        with self.assertRaises(rm.MFARequired):
+            engine.refresh("long")
 
     def test_corrupt_cache_is_ignored(self):
         write(self.cache_file("session", "base"), "{not json")
@@ -1471,6 +1496,15 @@ class ManagementTests(ServiceCase):
         second = self.doc(self.call("GET", "/credentials"))
         self.assertNotEqual(first["AccessKeyId"], second["AccessKeyId"])
         self.assertEqual(self.service.active, "nomfa")
+
+    def test_refresh_of_an_mfa_role_needs_no_code_while_the_session_lasts(self):
+        self.doc(self.call("POST", "/mfa", body="profile=dev&mfa=" + GOOD_CODE))
+        self.service.activate("dev")
+        self.assertEqual(self.doc(self.call("POST", "/refresh"))["profile"], "dev")
+        self.assertEqual(self.sts_server.actions().count("GetSessionToken"), 1)
+        self.sts_server.revoked.add(self.engine_.plan("dev")[0].creds.access_key_id)
+        response = self.call("POST", "/refresh")
+        self.assertEqual((response.status, dict(response.headers)[rm.AUTH_TYPE_HEADER]), (401, "MFA"))
 
     def test_status_and_page(self):
         self.call("GET", "/credentials")

@@ -180,12 +180,16 @@ class PageInChromium(t.FakeSTSCase):
         self.assertEqual(method, "container-role")
         self.assertEqual(self.sts_server.identities[creds.access_key], DEV_IDENTITY)
 
-        roles_before = self.sts_count("AssumeRole")
-        self.page.click("#refresh")  # drops every layer, so the session token wants a code again
-        self.page.wait_for_selector("#mfa-dialog[open]")
-        self.enter_code(t.GOOD_CODE)
-        self.page.wait_for_selector("#mfa-dialog", state="hidden")
+        roles_before, sessions_before = self.sts_count("AssumeRole"), self.sts_count("GetSessionToken")
+        served_before = creds.access_key
+        with self.page.expect_response(lambda r: r.url.endswith("/refresh")) as refreshed:
+            self.page.click("#refresh")  # the MFA session token is still valid: one AssumeRole, no dialog
+        self.assertEqual(refreshed.value.status, 200)
+        self.wait_text("#identity", "assumed-role/dev/alice")
+        self.assertFalse(self.page.is_visible("#mfa-dialog"))
         self.assertEqual(self.sts_count("AssumeRole"), roles_before + 1)
+        self.assertEqual(self.sts_count("GetSessionToken"), sessions_before)
+        self.assertNotEqual(self.service.engine.cached("dev").access_key_id, served_before)
         self.assertEqual(self.service.active, "dev")
         self.assertEqual(self.page.eval_on_selector("#role", "s => s.value"), "dev")
         self.wait_text("#active", "^dev$")
@@ -237,7 +241,7 @@ class PageInChromium(t.FakeSTSCase):
         self.wait_text("#identity", "assumed-role/dev/fixed-name")
         self.sts_server.fail = 100  # STS answers 500 to everything
         self.page.click("#refresh")
-        self.wait_text("#error", "STS GetSessionToken failed: InternalFailure")
+        self.wait_text("#error", "STS AssumeRole failed: InternalFailure")
         self.shot("09-sts-error")
         self.assertEqual(self.service.active, "nomfa")
         self.sts_server.fail = 0  # STS is back
