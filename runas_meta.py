@@ -2466,6 +2466,7 @@ class Layer:
         self.used_at = None  # when credentials were last asked of this layer
         self.idp = False  # signs in through an identity provider
         self.auth_pending = None  # the AuthRequired a renewal ran into
+        self.fetched = False  # has had credentials in this run (a sign-in is then "again")
 
 
 class Engine:
@@ -2795,7 +2796,7 @@ class Engine:
             raise
         creds.obtained = min(self.clock(), creds.expiration)
         layer.creds, layer.error, layer.mfa_pending, layer.retry_at = creds, None, False, None
-        layer.auth_pending = None
+        layer.auth_pending, layer.fetched = None, True
         LOG.info("new credentials for %s (%s), valid until %s", layer.label, layer.key[0],
                  format_time(creds.expiration))
         self._write_cache(layer, creds)
@@ -2889,9 +2890,11 @@ class Engine:
         top = layers[-1].creds
         need_soon = any(self._wants_code(layer, now) for layer in layers)
         errors = [layer.error for layer in layers if layer.error]
-        auth = next((layer.auth_pending for layer in layers if layer.auth_pending), None)
+        pending = next((layer for layer in layers if layer.auth_pending), None)
+        auth = pending and pending.auth_pending
         return {"profile": name,
-                "auth_needed": auth and dict(auth.extra, type=auth.auth_type, username=auth.username),
+                "auth_needed": auth and dict(auth.extra, type=auth.auth_type, username=auth.username,
+                                             again=pending.fetched),
                 "expiration": format_time(top.expiration) if top else None,
                 "seconds_left": int(top.remaining(now)) if top else 0,
                 "mfa_needed": bool(need_soon),
@@ -3378,13 +3381,26 @@ class Service:
     def oidc_callback(self, request):
         """The identity provider's redirect: check state, exchange the code,
         assume the role, back to the page."""
+        return self._finish_sign_in(request, "the identity provider",
+                                    self.engine.federation.finish_browser_login)
+
+    def _finish_sign_in(self, request, who, finish):
+        """A sign-in's redirect back to us ends on the page, whatever
+        happened: the outcome goes in the fragment, where the page shows it
+        (an error in its error area, a success with the identity)."""
         query = dict(urllib.parse.parse_qsl(request.query))
-        if query.get("error"):
-            raise HTTPError(400, "the identity provider refused the sign-in: %s" % _printable(query["error"]))
-        name = self.engine.federation.finish_browser_login(query.get("state", ""), query.get("code", ""))
-        self.engine.sign_in(name)
-        LOG.info("browser sign-in finished for profile %r", name)
-        return Response(302, b"", "text/plain", [("Location", "/")])
+        try:
+            if query.get("error"):
+                detail = query.get("error_description", "")
+                raise IdPError("%s refused the sign-in: %s%s" % (who, _message(query["error"], 60),
+                                                                  detail and " (%s)" % _message(detail, 200)))
+            name = finish(query.get("state", ""), query.get("code", ""))
+            self.engine.sign_in(name)
+        except RunasError as exc:
+            LOG.warning("sign-in through the browser: %s", exc)
+            return Response(302, b"", "text/plain", [("Location", "/#signin-error=" + urllib.parse.quote(str(exc)))])
+        LOG.info("sign-in through the browser finished for profile %r", name)
+        return Response(302, b"", "text/plain", [("Location", "/#signed-in")])
 
     # -- IAM Identity Center -------------------------------------------------
 
@@ -3411,13 +3427,7 @@ class Service:
     def sso_callback(self, request):
         """IAM Identity Center's redirect: check state, exchange the code,
         store the token where the AWS CLI keeps it, serve the role."""
-        query = dict(urllib.parse.parse_qsl(request.query))
-        if query.get("error"):
-            raise HTTPError(400, "IAM Identity Center refused the sign-in: %s" % _printable(query["error"]))
-        name = self.engine.sso.finish_pkce(query.get("state", ""), query.get("code", ""))
-        self.engine.sign_in(name)
-        LOG.info("IAM Identity Center sign-in finished for profile %r", name)
-        return Response(302, b"", "text/plain", [("Location", "/")])
+        return self._finish_sign_in(request, "IAM Identity Center", self.engine.sso.finish_pkce)
 
     def sso_device_start(self, request):
         name, base = self._sso_profile(request)
@@ -3998,6 +4008,19 @@ function openBrowser(url) {
 }
 
 let ssoProfile = "";
+let signedIn = false;  // back from a sign-in: say so once the identity is known
+
+// A browser sign-in ends on this page with its outcome in the fragment.
+function signInOutcome() {
+  const hash = location.hash;
+  if (!hash) { return; }
+  history.replaceState(null, "", location.pathname);
+  if (hash.startsWith("#signin-error=")) {
+    showError("Sign-in failed: " + decodeURIComponent(hash.slice("#signin-error=".length)));
+  } else if (hash === "#signed-in") {
+    signedIn = true;
+  }
+}
 let ssoRolesFor = null;
 
 function openSso(doc) {
@@ -4094,6 +4117,14 @@ async function refreshStatus() {
   $("mfa-soon").hidden = !(d.active && d.mfa_needed);
   state.auth = d.auth_needed || null;
   $("auth-soon").hidden = !(d.active && d.auth_needed);
+  $("auth-soon-text").textContent = d.auth_needed && d.auth_needed.again
+    ? "Your sign-in has ended: sign in again to renew these credentials."
+    : "Sign in to get these credentials.";
+  if (signedIn && d.identity) {
+    $("signed-in").textContent = "Signed in as " + d.identity.Arn + ".";
+    $("signed-in").hidden = false;
+    signedIn = false;
+  }
   if (d.error && !$("error").textContent) { showError(d.error); }
   if (d.config_errors && d.config_errors.length) { showError(d.config_errors.join("; ")); }
   const sso = d.sso;
@@ -4172,6 +4203,7 @@ async function init() {
   $("sso-device-button").addEventListener("click", startDevice);
   $("sso-cancel").addEventListener("click", () => $("sso-dialog").close());
   $("sso-role").addEventListener("change", switchSsoRole);
+  signInOutcome();
   await loadRoles();
   await refreshStatus();
   setInterval(countdown, 1000);
@@ -4206,8 +4238,9 @@ PAGE_TEMPLATE = """<!doctype html>
 </dl>
 <p id="mfa-soon" class="notice" hidden>An MFA code is needed to renew these credentials.
   <button id="mfa-soon-button" type="button">Enter MFA code</button></p>
-<p id="auth-soon" class="notice" hidden>A sign-in is needed for these credentials.
+<p id="auth-soon" class="notice" hidden><span id="auth-soon-text">Sign in to get these credentials.</span>
   <button id="auth-soon-button" type="button">Sign in</button></p>
+<p id="signed-in" class="notice" role="status" hidden></p>
 <p id="error" class="error" role="alert"></p>
 </main>
 <dialog id="mfa-dialog" aria-labelledby="mfa-title">

@@ -2028,11 +2028,20 @@ class OidcTests(FederationCase):
         page = browser.send("POST", otp.action, form={"otp": "654321"}, stop_at=query["redirect_uri"])
         callback = page.location[len("http://127.0.0.1:9999"):]
         tampered = callback.replace("state=", "state=x")
-        self.assertEqual(self.call("GET", tampered)[0].status, 400)
+        self.assert_back_on_page(self.call("GET", tampered)[0], "unknown or used sign-in state")
         response, _ = self.call("GET", callback)
-        self.assertEqual((response.status, dict(response.headers)["Location"]), (302, "/"))
+        self.assertEqual((response.status, dict(response.headers)["Location"]), (302, "/#signed-in"))
         self.assertEqual(self.call("GET", "/credentials")[1]["RoleArn"], ROLE)
-        self.assertEqual(self.call("GET", callback)[0].status, 400)  # a state is good once
+        self.assert_back_on_page(self.call("GET", callback)[0], "unknown or used")  # a state is good once
+        refused = self.call("GET", "/oidc/callback?error=access_denied&error_description=User+cancelled&state=x")[0]
+        self.assert_back_on_page(refused, "the identity provider refused the sign-in: access_denied (User cancelled)")
+
+    def assert_back_on_page(self, response, message):
+        """A sign-in that went wrong ends on the page, the message in the fragment."""
+        self.assertEqual(response.status, 302)
+        location = dict(response.headers)["Location"]
+        self.assertTrue(location.startswith("/#signin-error="), location)
+        self.assertIn(message, urllib.parse.unquote(location))
 
     def test_browser_login_times_out(self):
         fed = self.service.config.federated("kc-browser")

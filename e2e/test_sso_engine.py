@@ -500,20 +500,25 @@ class SSOPkceTests(SSOCase):
         self.assertEqual(register["redirectUris"], ["http://127.0.0.1/oauth/callback"])
         back = self.follow(location)
         target = back[len("http://127.0.0.1:9999"):]
-        self.assertEqual(self.call("GET", target.replace("state=", "state=x")).status, 400)  # wrong state
+        self.assert_error_on_page(self.call("GET", target.replace("state=", "state=x")), "unknown or used")
         done = self.call("GET", target)
-        self.assertEqual((done.status, dict(done.headers)["Location"]), (302, "/"))
+        self.assertEqual((done.status, dict(done.headers)["Location"]), (302, "/#signed-in"))
         written, _ = self.token_file("corp")
         self.assertTrue(written["refreshToken"])
         self.assertTrue(self.engine_.cached("onsso"))
-        self.assertEqual(self.call("GET", target).status, 400)  # a state is used once
+        self.assert_error_on_page(self.call("GET", target), "unknown or used")  # a state is used once
+
+    def assert_error_on_page(self, response, text):
+        self.assertEqual(response.status, 302)
+        location = urllib.parse.unquote(dict(response.headers)["Location"])
+        self.assertTrue(location.startswith("/#signin-error="), location)
+        self.assertIn(text, location)
 
     def test_refused_sign_in_and_legacy_profiles(self):
         self.fake.deny_authorize = True
         back = self.follow(dict(self.call("GET", "/sso/login?profile=modern").headers)["Location"])
         response = self.call("GET", back[len("http://127.0.0.1:9999"):])
-        self.assertEqual(response.status, 400)
-        self.assertIn("access_denied", json.loads(response.body)["Message"])
+        self.assert_error_on_page(response, "IAM Identity Center refused the sign-in: access_denied")
         self.assertEqual(self.call("GET", "/sso/login?profile=legacy").status, 400)
         self.assertEqual(self.call("GET", "/sso/login?profile=onproc").status, 400)
 

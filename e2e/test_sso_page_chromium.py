@@ -56,8 +56,10 @@ class SSOPageInChromium(SSOClientCase):
         self.expect("#sso-start").to_contain_text(START_TEXT)
         self.shot("20-sso-dialog")
         self.page.click("#sso-link")  # to the fake's authorize page, back through /oauth/callback
-        self.page.wait_for_url(self.url + "/")
+        self.page.wait_for_url(self.url + "/")  # the outcome's fragment is read and cleared
         self.expect("#identity").to_contain_text(ASSUMED % ("dev", "chained"), timeout=15000)
+        self.expect("#signed-in").to_have_text("Signed in as %s." % self.page.text_content("#identity"))
+        self.assertEqual(self.page.text_content("#error"), "")
         self.assertTrue(self.identity(self.served()).startswith(ASSUMED % ("dev", "chained")))
         self.assertTrue(self.read_token("corp")["refreshToken"])
         self.assertEqual(len(self.fake.calls("/authorize")), 1)
@@ -79,6 +81,7 @@ class SSOPageInChromium(SSOClientCase):
             self.engine.credentials("legacy")  # as at start-up: the page will ask
         self.page.goto(self.url + "/")
         self.expect("#auth-soon").to_be_visible()
+        self.expect("#auth-soon-text").to_have_text("Sign in to get these credentials.")  # the first sign-in
         self.page.click("#auth-soon-button")
         self.expect("#sso-dialog").to_be_visible()
         self.expect("#sso-link").to_be_hidden()  # the legacy form: device code only, as the CLI
@@ -95,6 +98,21 @@ class SSOPageInChromium(SSOClientCase):
         self.expect("#expires").not_to_have_text("\u2014", timeout=10000)
         self.assertEqual(self.served().access_key, self.fake.issued_keys[-1])
         self.shot("24-sso-device-done")
+
+    def test_refused_and_stale_sign_ins_end_on_the_page(self):
+        self.fake.deny_authorize = True  # the user pressed Cancel at IAM Identity Center
+        self.page.goto(self.url + "/")
+        self.page.select_option("#role", "onsso")
+        self.expect("#sso-dialog").to_be_visible()
+        self.page.click("#sso-link")
+        self.page.wait_for_url(self.url + "/")
+        self.expect("#error").to_have_text(
+            "Sign-in failed: IAM Identity Center refused the sign-in: access_denied")
+        self.shot("25-sso-sign-in-refused")
+        self.page.goto(self.url + "/oidc/callback?state=stale&code=x")  # an old tab, a replayed link
+        self.page.wait_for_url(self.url + "/")
+        self.expect("#error").to_contain_text("unknown or used sign-in state: start the sign-in again")
+        self.expect("#signed-in").to_be_hidden()
 
     def test_denied_device_sign_in_says_so(self):
         self.service.activate("modern")
