@@ -2000,6 +2000,16 @@ class IdentityCenter:
         found = self.token(profile)
         return found[1] if found else None
 
+    def next_sign_in(self, profile):
+        """When a sign-in is next needed: the token's end, unless it can be
+        refreshed (sso-session with a refresh token): then when the portal
+        session ends, which the token does not tell."""
+        found = self.token(profile)
+        if found and profile.sso_session and found[0].get("refreshToken"):
+            return {"at": None, "what": "IAM Identity Center sign-in",
+                    "note": "renewed without asking while your IAM Identity Center session lasts"}
+        return {"at": found[1] if found else None, "what": "IAM Identity Center sign-in"}
+
     def access_token(self, profile):
         """A valid bearer token; sso-session tokens are refreshed (and
         written back) under 15 minutes left; legacy ones never are."""
@@ -2467,6 +2477,7 @@ class Layer:
         self.idp = False  # signs in through an identity provider
         self.auth_pending = None  # the AuthRequired a renewal ran into
         self.fetched = False  # has had credentials in this run (a sign-in is then "again")
+        self.prompt = None  # () -> {"at", "what"[, "note"]}: when this layer next needs the user
 
 
 class Engine:
@@ -2539,8 +2550,10 @@ class Engine:
     def _sso_layer(self, base):
         """Role credentials from IAM Identity Center, in memory only."""
         sso_settings(base)
-        return self._layer(("sso", sso_token_key(base), base.sso_account_id, base.sso_role_name), "",
-                           base.name, "", lambda code: self.sso.role_credentials(base))
+        layer = self._layer(("sso", sso_token_key(base), base.sso_account_id, base.sso_role_name), "",
+                            base.name, "", lambda code: self.sso.role_credentials(base))
+        layer.prompt = lambda: self.sso.next_sign_in(base)
+        return layer
 
     def _process_layer(self, base):
         """A credential_process, in memory only.  Without an Expiration its
@@ -2590,8 +2603,10 @@ class Engine:
             creds = self.sts.get_session_token(base, keys, duration, serial, token)
             creds.account_id = account_from_arn(serial)
             return creds
-        return self._layer(("session", base.name, serial, duration), CACHE_PREFIX["session"],
-                           _session_cache_name(base, serial), serial, fetch, label=base.name)
+        layer = self._layer(("session", base.name, serial, duration), CACHE_PREFIX["session"],
+                            _session_cache_name(base, serial), serial, fetch, label=base.name)
+        layer.prompt = _prompt_at_expiry(layer, "MFA code") if serial else None
+        return layer
 
     def _role_layer(self, role, base, below, serial, chained, session_name):
         duration = min(role.role_duration, CHAINED_ROLE_MAX) if chained else role.role_duration
@@ -2614,8 +2629,10 @@ class Engine:
                 LOG.info("STS refused the credentials of %s (%s); fetching them anew", below.label, exc.aws_code)
                 self._drop(below)
                 return assume(self._get(below, None), code)
-        return self._layer(("role", role.name, role.role_arn, below and below.key),
-                           CACHE_PREFIX["role"], role.name, serial, fetch)
+        layer = self._layer(("role", role.name, role.role_arn, below and below.key),
+                            CACHE_PREFIX["role"], role.name, serial, fetch)
+        layer.prompt = _prompt_at_expiry(layer, "MFA code") if serial else None
+        return layer
 
     def _federated_plan(self, fed):
         """The identity provider's layer (SAML, OIDC or a token file) for the
@@ -2639,6 +2656,7 @@ class Engine:
         layer = self._layer((kind, fed.name, first), CACHE_PREFIX[kind], fed.name,
                             "" if token_file else "idp", fetch)
         layer.idp = not token_file
+        layer.prompt = _prompt_at_expiry(layer, "sign-in") if layer.idp else None
         layers = [layer]
         if fed.jump_role_arn:
             layers.append(self._role_layer(fed, fed, layer, "", True, session_name))
@@ -2892,7 +2910,13 @@ class Engine:
         errors = [layer.error for layer in layers if layer.error]
         pending = next((layer for layer in layers if layer.auth_pending), None)
         auth = pending and pending.auth_pending
+        prompts = [found for found in (layer.prompt() for layer in layers if layer.prompt) if found]
+        timed = [found for found in prompts if found["at"]]
+        prompt = min(timed, key=lambda found: found["at"]) if timed else (prompts[0] if prompts else None)
         return {"profile": name,
+                "next_prompt": prompt and dict(prompt, at=prompt["at"] and format_time(prompt["at"]),
+                                               seconds=int((prompt["at"] - now).total_seconds())
+                                               if prompt["at"] else None),
                 "auth_needed": auth and dict(auth.extra, type=auth.auth_type, username=auth.username,
                                              again=pending.fetched),
                 "expiration": format_time(top.expiration) if top else None,
@@ -2936,6 +2960,15 @@ class Engine:
                 os.unlink(layer.cache_file)
             except OSError:
                 pass
+
+
+def _prompt_at_expiry(layer, what):
+    """A layer whose renewal needs the user (an MFA code, an IdP sign-in)
+    asks again when its credentials end."""
+    def prompt():
+        creds = layer.creds
+        return {"at": creds.expiration if creds else None, "what": what}
+    return prompt
 
 
 def _session_cache_name(base, serial):
@@ -4092,12 +4125,26 @@ function handle(r) {
   return true;
 }
 
-function countdown() {
-  const left = Math.max(0, state.seconds_left - Math.floor((Date.now() - state.at) / 1000));
-  if (!state.expiration) { setText("countdown", ""); return; }
+function clock(seconds) {
+  const left = Math.max(0, seconds - Math.floor((Date.now() - state.at) / 1000));
   const h = Math.floor(left / 3600), m = Math.floor(left % 3600 / 60), s = left % 60;
   const pad = (n) => String(n).padStart(2, "0");
-  $("countdown").textContent = (h ? h + ":" + pad(m) : m) + ":" + pad(s);
+  return (h ? h + ":" + pad(m) : m) + ":" + pad(s);
+}
+
+// When the session behind the credentials ends: the next MFA code or sign-in.
+function nextPrompt() {
+  const p = state.next_prompt;
+  if (!state.active) { return ""; }
+  if (!p) { return "none: these credentials renew without asking"; }
+  if (!p.at) { return p.note ? p.what + ": " + p.note : p.what + " needed now"; }
+  return p.what + " at " + p.at + " (in " + clock(p.seconds) + ")";
+}
+
+function countdown() {
+  setText("next-prompt", nextPrompt());
+  if (!state.expiration) { setText("countdown", ""); return; }
+  $("countdown").textContent = clock(state.seconds_left);
 }
 
 async function refreshStatus() {
@@ -4235,6 +4282,7 @@ PAGE_TEMPLATE = """<!doctype html>
   <dt>Region</dt><dd id="region">&mdash;</dd>
   <dt>Identity</dt><dd id="identity">&mdash;</dd>
   <dt>Expires</dt><dd><span id="expires">&mdash;</span> (in <span id="countdown">&mdash;</span>)</dd>
+  <dt>Next prompt</dt><dd id="next-prompt">&mdash;</dd>
 </dl>
 <p id="mfa-soon" class="notice" hidden>An MFA code is needed to renew these credentials.
   <button id="mfa-soon-button" type="button">Enter MFA code</button></p>

@@ -1154,6 +1154,17 @@ class EngineTests(FakeSTSCase):
             self.assertEqual(json.load(handle)["AccessKeyId"], again.access_key_id)
         self.assertTrue(os.path.exists(engine.plan("dev")[0].cache_file))
 
+    def test_status_says_when_the_next_code_is_needed(self):
+        engine = self.engine()
+        engine.credentials("dev", mfa_code=GOOD_CODE)
+        session = engine.plan("dev")[0].creds
+        prompt = engine.status("dev")["next_prompt"]
+        self.assertEqual(prompt, {"at": rm.format_time(session.expiration), "what": "MFA code",
+                                  "seconds": 12 * 3600})
+        self.assertIsNone(engine.status("nomfa")["next_prompt"])  # keys without MFA never ask
+        engine.credentials("long", mfa_code=GOOD_CODE)  # the code goes to each 4-hour AssumeRole
+        self.assertEqual(engine.status("long")["next_prompt"]["seconds"], 4 * 3600)
+
     def test_refresh_asks_for_mfa_when_sts_refuses_the_session(self):
         engine = self.engine()
         engine.credentials("dev", mfa_code=GOOD_CODE)

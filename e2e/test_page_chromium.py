@@ -185,6 +185,8 @@ class PageInChromium(t.FakeSTSCase):
         with self.page.expect_response(lambda r: r.url.endswith("/refresh")) as refreshed:
             self.page.click("#refresh")  # the MFA session token is still valid: one AssumeRole, no dialog
         self.assertEqual(refreshed.value.status, 200)
+        session_ends = rm.format_time(self.service.engine.plan("dev")[0].creds.expiration)
+        self.wait_text("#next-prompt", r"^MFA code at %s \(in 1[12]:\d\d:\d\d\)$" % session_ends)
         self.wait_text("#identity", "assumed-role/dev/alice")
         self.assertFalse(self.page.is_visible("#mfa-dialog"))
         self.assertEqual(self.sts_count("AssumeRole"), roles_before + 1)

@@ -253,6 +253,19 @@ class SSOTokenCacheTests(SSOCase):
         bearer = self.fake.calls("/federation/credentials")[0]["headers"]["x-amz-sso_bearer_token"]
         self.assertEqual(bearer, written["accessToken"])
 
+    def test_status_says_when_the_next_sign_in_is_needed(self):
+        self.cli_token(START, lifetime=5000)
+        self.cli_token("corp", lifetime=3000, refresh=True)
+        self.engine_.credentials("legacy")
+        self.engine_.credentials("onsso")
+        self.assertEqual(self.engine_.status("legacy")["next_prompt"],
+                         {"at": self.z(5000), "what": "IAM Identity Center sign-in", "seconds": 5000})
+        prompt = self.engine_.status("onsso")["next_prompt"]
+        self.assertEqual((prompt["at"], prompt["note"]),
+                         (None, "renewed without asking while your IAM Identity Center session lasts"))
+        self.service.activate("legacy")
+        self.assertEqual(self.doc(self.call("GET", "/status"))["next_prompt"]["at"], self.z(5000))
+
     def test_legacy_token_is_never_refreshed(self):
         self.cli_token(START, lifetime=600, refresh=True)
         self.engine_.credentials("legacy")
