@@ -1877,9 +1877,11 @@ def sso_portal_endpoint(profile, environ):
 
 
 class AwsJson:
-    """The rest-json calls of sso-oidc and the portal over urllib: unsigned
-    (both APIs are), proxies and CA bundle as for STS, and retries for 429,
-    5xx and connection errors only."""
+    """Unsigned JSON calls over urllib (sso-oidc, the portal, the console's
+    federation endpoint): proxies and CA bundle as for STS, retries for 429,
+    5xx and connection errors only; errors of the given classes."""
+
+    error, unavailable = SSOError, SSOUnavailable
 
     def __init__(self, environ=None, sleep=time.sleep, rand=random.random, timeout=STS_TIMEOUT,
                  attempts=SSO_ATTEMPTS, opener=None):
@@ -1897,13 +1899,13 @@ class AwsJson:
 
     def call(self, profile, method, url, body=None, headers=(), what="IAM Identity Center"):
         def retryable(exc):
-            return isinstance(exc, SSOUnavailable) or exc.http_status == 429 or exc.http_status >= 500
+            return isinstance(exc, self.unavailable) or exc.http_status == 429 or exc.http_status >= 500
         try:
             return with_retries(lambda: self._once(profile, method, url, body, headers, what),
                                 retryable, self.attempts, self.sleep, self.rand, what)
-        except SSOError as exc:
-            if retryable(exc) and not isinstance(exc, SSOUnavailable):
-                raise SSOUnavailable(str(exc), exc.aws_code, exc.http_status) from None
+        except self.error as exc:
+            if retryable(exc) and not isinstance(exc, self.unavailable):
+                raise self.unavailable(str(exc), exc.aws_code, exc.http_status) from None
             raise
 
     def _once(self, profile, method, url, body, headers, what):
@@ -1917,20 +1919,20 @@ class AwsJson:
         except urllib.error.HTTPError as exc:
             status, raw, answer_headers = exc.code, exc.read(STS_MAX_RESPONSE), exc.headers
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
-            raise SSOUnavailable("%s at %s unreachable: %s"
+            raise self.unavailable("%s at %s unreachable: %s"
                                  % (what, _origin_of(url), _plain(getattr(exc, "reason", exc)))) from None
         try:
             doc = json.loads(raw.decode("utf-8")) if raw.strip() else {}
         except ValueError:
             doc = None
         if not isinstance(doc, dict):
-            raise SSOError("%s: HTTP %d with an answer that is not JSON" % (what, status), "", status)
+            raise self.error("%s: HTTP %d with an answer that is not JSON" % (what, status), "", status)
         if status == 200:
             return doc
         code = (answer_headers.get("x-amzn-ErrorType") or doc.get("__type") or doc.get("code")
                 or "HTTP%d" % status).split(":")[0].split("#")[-1]
         message = doc.get("error_description") or doc.get("message") or doc.get("Message") or doc.get("error") or ""
-        raise SSOError("%s: %s: %s" % (what, _printable(str(code), 80), _message(str(message))), code, status)
+        raise self.error("%s: %s: %s" % (what, _printable(str(code), 80), _message(str(message))), code, status)
 
 
 def _need(doc, *keys, what="IAM Identity Center"):
@@ -2375,6 +2377,67 @@ def parse_process_output(out, name):
                        account_id=str(doc.get("AccountId") or ""))
 
 
+# ==== The AWS console ======================================================
+# aws-vault's `login`: the active role's credentials become a federated
+# console sign-in (the federation endpoint's getSigninToken, then its login
+# URL with the console of the profile's region).  The sign-in token is a
+# bearer secret: it is never logged, and leaves only in the redirect.
+
+
+class ConsoleError(AwsServiceError):
+    code = "ConsoleSignInError"
+
+
+class ConsoleRefused(ConsoleError):
+    """These credentials cannot open the console (the message says why)."""
+
+    status = 400
+    code = "CannotFederate"
+
+
+class ConsoleUnavailable(ConsoleError):
+    status = 503
+    code = "ConsoleSignInUnavailable"
+
+
+class ConsoleJson(AwsJson):
+    error, unavailable = ConsoleError, ConsoleUnavailable
+
+
+# region prefix -> (federation endpoint, console home with {region})
+CONSOLE_PARTITIONS = (
+    ("cn-", "https://signin.amazonaws.cn/federation", "https://console.amazonaws.cn/console/home?region={region}"),
+    ("us-gov-", "https://signin.amazonaws-us-gov.com/federation",
+     "https://console.amazonaws-us-gov.com/console/home?region={region}"),
+    ("", "https://signin.aws.amazon.com/federation", "https://{region}.console.aws.amazon.com/console/home?region={region}"),
+)
+CONSOLE_ISSUER = "runas-meta"
+CANNOT_FEDERATE = frozenset({"session", "static"})  # GetSessionToken or plain keys
+
+
+def console_endpoints(region, environ):
+    """(federation endpoint, console URL) of the region's partition;
+    RUNAS_META_FEDERATION_URL overrides the endpoint (tests, proxies)."""
+    region = region or "us-east-1"
+    for prefix, federation, console in CONSOLE_PARTITIONS:
+        if region.startswith(prefix):
+            return environ.get("RUNAS_META_FEDERATION_URL") or federation, console.format(region=region)
+
+
+def console_sign_in_url(creds, region, environ, api, profile):
+    """The login URL that opens the console as `creds` (getSigninToken first)."""
+    federation, destination = console_endpoints(region, environ)
+    session = json.dumps({"sessionId": creds.access_key_id, "sessionKey": creds.secret_access_key,
+                          "sessionToken": creds.session_token})
+    doc = api.call(profile, "GET", federation + "?" + urllib.parse.urlencode(
+        [("Action", "getSigninToken"), ("Session", session)]), what="the AWS federation endpoint")
+    token = doc.get("SigninToken")
+    if not isinstance(token, str) or not token:
+        raise ConsoleError("the AWS federation endpoint answered without a SigninToken")
+    return federation + "?" + urllib.parse.urlencode([
+        ("Action", "login"), ("Issuer", CONSOLE_ISSUER), ("Destination", destination), ("SigninToken", token)])
+
+
 # ==== Credentials, sources and cache =======================================
 
 
@@ -2496,6 +2559,7 @@ class Engine:
         self.federation = federation or Federation(config, environ, clock)
         self.sso = sso or IdentityCenter(self.environ, clock)
         self.popen, self.process_timeout = popen, process_timeout
+        self.console_api = ConsoleJson(self.environ, attempts=2)
         self.mfa_prompt = mfa_prompt
         self.spawn = spawn or _spawn_daemon
         self.cache_dir = cache_dir if cache_dir is not None else config.directory
@@ -2574,6 +2638,22 @@ class Engine:
                                obtained=now)
         command = hashlib.sha256(base.credential_process.encode()).hexdigest()[:16]
         return self._layer(("process", base.name, command), "", base.name, "", fetch)
+
+    def console_url(self, name):
+        """A federated console sign-in for `name`'s served credentials;
+        credentials that cannot federate are refused with the reason."""
+        top = self.plan(name)[-1]
+        if top.key[0] in CANNOT_FEDERATE:
+            raise ConsoleRefused("profile %r serves keys or a session token (GetSessionToken), which the AWS "
+                                 "console's federation does not accept: open the console with a role profile "
+                                 "(role_arn), an SSO or a federated profile" % name)
+        creds = self.credentials(name)
+        if not creds.session_token:
+            raise ConsoleRefused("profile %r serves long-term keys, which cannot open the console" % name)
+        profile = self.config.effective(name)
+        url = console_sign_in_url(creds, self.config.region(name), self.environ, self.console_api, profile)
+        LOG.info("console sign-in for profile %r", name)
+        return url
 
     def sso_base(self, name):
         """The IAM Identity Center profile at the bottom of `name`'s chain, or None."""
@@ -3496,6 +3576,20 @@ class Service:
                 "signed_in": bool(ends and ends > self.engine.clock()),
                 "device": self.engine.sso.device_view(base)}
 
+    def console(self, request):
+        """Open the AWS console as the active profile: a 302 to the federation
+        endpoint's login URL.  From the page's button (a navigation), a
+        failure goes back to the page, which shows why."""
+        name = self._active_name()
+        try:
+            url = self.engine.console_url(name)
+        except RunasError as exc:
+            if request.header("sec-fetch-mode") != "navigate":
+                raise
+            return Response(302, b"", "text/plain",
+                            [("Location", "/#console-error=" + urllib.parse.quote(str(exc)))])
+        return Response(302, b"", "text/plain", [("Location", url)])
+
     def post_refresh(self, request):
         name = self._active_name()
         creds = self.engine.refresh(name)
@@ -3563,6 +3657,7 @@ ROUTES = (
     ("POST", "/sso/device", Service.sso_device_start, "api"),
     ("GET", "/sso/device", Service.sso_device_status, "api"),
     ("GET", "/sso/roles", Service.sso_roles, "api"),
+    ("GET", "/console", Service.console, "api"),
     ("GET", "/status", Service.get_status, "api"),
     ("GET", "/", Service.page, "page"),
 )
@@ -4050,6 +4145,8 @@ function signInOutcome() {
   history.replaceState(null, "", location.pathname);
   if (hash.startsWith("#signin-error=")) {
     showError("Sign-in failed: " + decodeURIComponent(hash.slice("#signin-error=".length)));
+  } else if (hash.startsWith("#console-error=")) {
+    showError("Cannot open the AWS console: " + decodeURIComponent(hash.slice("#console-error=".length)));
   } else if (hash === "#signed-in") {
     signedIn = true;
   }
@@ -4272,6 +4369,7 @@ PAGE_TEMPLATE = """<!doctype html>
   <div><label for="role">Role</label>
   <select id="role"><option value="">(choose a role)</option></select></div>
   <button id="refresh" type="button">Refresh Now</button>
+  <a id="console" class="button" href="/console" target="_blank" rel="noopener">Open AWS console</a>
 </div>
 <div id="sso-box" hidden><label for="sso-role">IAM Identity Center: every role you may use</label>
   <select id="sso-role"><option value="">(choose an account and role)</option></select></div>

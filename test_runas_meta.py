@@ -92,7 +92,7 @@ SECRETS = ["base/Secret/Key/1234567890EXAMPLEKEY", "fakeSecret", "fakeToken", "s
            "eyJhbGciOiAibm9uZSJ9", "PHNhbWxwOlJlc3BvbnNl", "s3cret-token", "e2e-token-value",
            # IAM Identity Center (e2e/fake_sso.py) and credential_process output
            "ssoaccess-", "ssorefresh-", "clientsecret-", "ssoSecret", "ssoSession", "authcode-", "devcode-",
-           "procSecret", "procToken", "procStderrSecret"]
+           "procSecret", "procToken", "procStderrSecret", "signintoken-"]
 
 
 # An MFA code is six digits: found only where it stands alone, not inside a

@@ -13,7 +13,9 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from e2e._peers import FULL, empty_file, need
+from e2e.fake_console import FakeConsole
 from e2e.test_clients import botocore_credentials
+from e2e.test_console import served_by
 
 import runas_meta as rm
 import test_runas_meta as t
@@ -237,6 +239,28 @@ class PageInChromium(t.FakeSTSCase):
         self.page.wait_for_selector("#mfa-dialog", state="hidden")
         self.shot("07-narrow-keyboard")
         self.assertEqual(self.service.active, "long")
+
+    def test_console_button_opens_the_console(self):
+        fake = FakeConsole(served_by(self.service))
+        self.addCleanup(fake.close)
+        self.environ["RUNAS_META_FEDERATION_URL"] = fake.url
+        self.open_page()
+        self.wait_text("#identity", "assumed-role/dev/fixed-name")
+        with self.context.expect_page() as opened:
+            self.page.click("#console")
+        console = opened.value
+        sync_api.expect(console.locator("h1")).to_have_text("AWS Management Console")
+        sync_api.expect(console.locator("#session")).to_have_text(self.service.engine.cached("nomfa").access_key_id)
+        sync_api.expect(console.locator("#destination")).to_have_text(
+            "https://eu-west-1.console.aws.amazon.com/console/home?region=eu-west-1")
+        console.screenshot(path=os.path.join(SHOTS, "26-console.png"))
+        console.close()
+        self.service.activate("withtoken")  # a session token cannot federate: the page says why
+        with self.context.expect_page() as opened:
+            self.page.click("#console")
+        sync_api.expect(opened.value.locator("#error")).to_contain_text(
+            "Cannot open the AWS console: profile 'withtoken' serves keys or a session token")
+        opened.value.screenshot(path=os.path.join(SHOTS, "27-console-refused.png"))
 
     def test_errors_show_and_clear(self):
         self.open_page()
