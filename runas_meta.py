@@ -345,6 +345,7 @@ class Profile:
     web_identity_provider: str = ""
     web_identity_client_id: str = ""
     web_identity_redirect_uri: str = ""
+    web_identity_scopes: str = ""
     jump_role_arn: str = ""
     federated_username: str = ""
     mfa_type: str = "auto"
@@ -448,6 +449,7 @@ PROFILE_KEYS = {
     "web_identity_provider": ("web_identity_provider", _text),
     "web_identity_client_id": ("web_identity_client_id", _text),
     "web_identity_redirect_uri": ("web_identity_redirect_uri", _text),
+    "web_identity_scopes": ("web_identity_scopes", _text),
     "jump_role_arn": ("jump_role_arn", _checked(ROLE_ARN, "IAM role ARN (arn:aws:iam::123456789012:role/NAME)")),
     "federated_username": ("federated_username", _text),
     "mfa_type": ("mfa_type", _choice("auto", "push", "code", "none")),
@@ -464,7 +466,8 @@ SSO_SESSION_KEYS = ("sso_start_url", "sso_region", "sso_registration_scopes")
 SSO_REQUIRED = ("sso_start_url", "sso_region", "sso_account_id", "sso_role_name")
 FEDERATION_FIELDS = ("saml_auth_url", "saml_username", "saml_provider", "saml_auth_entityid",
                      "web_identity_auth_url", "web_identity_username", "web_identity_provider",
-                     "web_identity_client_id", "web_identity_redirect_uri", "federated_username",
+                     "web_identity_client_id", "web_identity_redirect_uri", "web_identity_scopes",
+                     "federated_username",
                      "jump_role_arn")
 SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "saml_password",
                          "web_identity_password", "external_id", "credential_process"})
@@ -1376,6 +1379,7 @@ class IdpClient:
         self.pending = None  # a sign-in step waiting for an MFA code
         self.assertion = None
         self.tokens = {}  # client_id -> id_token
+        self.refresh_tokens = {}  # client_id -> refresh token (memory only): silent renewal
         self.endpoints = None
         self.lock = threading.Lock()
 
@@ -1396,7 +1400,41 @@ class IdpClient:
         if page.status != 200 or not doc.get("id_token"):
             raise IdPError("the token endpoint refused the code: %s"
                            % _printable(str(doc.get("error_description") or doc.get("error") or page.status)))
+        self.refresh_tokens[client_id] = doc.get("refresh_token") or None
         return doc["id_token"]
+
+    def refresh_id_token(self, issuer, client_id):
+        """A new id_token with the refresh_token grant, or None when there
+        is no refresh token or the IdP refused it (then it is forgotten: the
+        next renewal signs in).  An IdP that cannot be reached raises."""
+        refresh = self.refresh_tokens.get(client_id)
+        if not refresh:
+            return None
+        page = self.http.send("POST", self.oidc_endpoints(issuer)["token_endpoint"], form={
+            "grant_type": "refresh_token", "refresh_token": refresh, "client_id": client_id})
+        try:
+            doc = page.json()
+        except IdPError:
+            doc = {}
+        if page.status != 200 or not doc.get("id_token"):
+            self.refresh_tokens.pop(client_id, None)
+            LOG.warning("the identity provider %s refused the refresh token (%s): the next renewal needs a "
+                        "sign-in", self.http.origin, _printable(str(doc.get("error") or page.status), 60))
+            return None
+        self.refresh_tokens[client_id] = doc.get("refresh_token") or refresh  # rotated, or kept
+        LOG.info("renewed the id_token for %s with the refresh token", self.http.origin)
+        return doc["id_token"]
+
+    def scope(self, issuer, profile):
+        """openid, offline_access where the IdP's discovery document offers
+        it (refresh tokens, so renewals need no sign-in), web_identity_scopes."""
+        scopes = ["openid"]
+        if "offline_access" in (self.oidc_endpoints(issuer).get("scopes_supported") or ()):
+            scopes.append("offline_access")
+        for extra in re.split(r"[\s,]+", profile.web_identity_scopes):
+            if extra and extra not in scopes:
+                scopes.append(extra)
+        return " ".join(scopes)
 
 
 def _code_from_redirect(page, state):
@@ -1429,7 +1467,7 @@ class Keycloak:
             state = secrets.token_urlsafe(24)
             url = client.oidc_endpoints(issuer)["authorization_endpoint"] + "?" + urllib.parse.urlencode({
                 "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
-                "scope": "openid", "state": state, "code_challenge": challenge,
+                "scope": client.scope(issuer, profile), "state": state, "code_challenge": challenge,
                 "code_challenge_method": "S256"})
             page = client.http.send("GET", url, stop_at=redirect_uri)
         try:
@@ -1502,7 +1540,7 @@ class Okta:
             verifier, challenge = pkce_pair()
             state = secrets.token_urlsafe(24)
             params = {"client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
-                      "scope": "openid", "state": state, "code_challenge": challenge,
+                      "scope": client.scope(issuer, profile), "state": state, "code_challenge": challenge,
                       "code_challenge_method": "S256", "prompt": "none"}
             if attempt == "token":
                 params["sessionToken"] = self._session_token(client, profile, code)
@@ -1725,11 +1763,23 @@ class Federation:
             expires = jwt_expiry(token) if token else None
             if token and expires and (expires - self.clock()).total_seconds() > TOKEN_MARGIN:
                 return token
+            token = None if code else client.refresh_id_token(profile.web_identity_auth_url,
+                                                              profile.web_identity_client_id)
+            if token:
+                client.tokens[profile.web_identity_client_id] = token
+                return token
             if not isinstance(client.provider, BrowserLogin):
                 self._ensure_password(client, profile)
             token = client.provider.oidc(client, profile, code)
             client.tokens[profile.web_identity_client_id] = token
             return token
+
+    def renews_silently(self, profile):
+        """An OIDC profile holding a refresh token: renewals ask nobody."""
+        if not profile.web_identity_auth_url:
+            return False
+        client = self.client(profile)
+        return bool(client.refresh_tokens.get(profile.web_identity_client_id))
 
     # -- sign-in through the user's browser -------------------------------------
 
@@ -1743,10 +1793,14 @@ class Federation:
             self.logins = {k: v for k, v in self.logins.items() if now - v["at"] < LOGIN_TIMEOUT}
             self.logins[state] = {"profile": profile.name, "verifier": verifier, "at": now,
                                   "redirect_uri": redirect_uri}
+        scope = client.scope(profile.web_identity_auth_url, profile)
+        params = {"client_id": profile.web_identity_client_id, "response_type": "code", "scope": scope,
+                  "redirect_uri": redirect_uri, "state": state, "code_challenge": challenge,
+                  "code_challenge_method": "S256"}
+        if "offline_access" in scope.split():
+            params["prompt"] = "consent"  # OpenID Connect Core: offline_access is honoured only with it
         return client.oidc_endpoints(profile.web_identity_auth_url)["authorization_endpoint"] + "?" + \
-            urllib.parse.urlencode({"client_id": profile.web_identity_client_id, "response_type": "code",
-                                    "scope": "openid", "redirect_uri": redirect_uri, "state": state,
-                                    "code_challenge": challenge, "code_challenge_method": "S256"})
+            urllib.parse.urlencode(params)
 
     def finish_browser_login(self, state, code, now=None):
         """Check `state`, exchange the code (PKCE); return the profile name."""
@@ -2736,7 +2790,11 @@ class Engine:
         layer = self._layer((kind, fed.name, first), CACHE_PREFIX[kind], fed.name,
                             "" if token_file else "idp", fetch)
         layer.idp = not token_file
-        layer.prompt = _prompt_at_expiry(layer, "sign-in") if layer.idp else None
+        if layer.idp:
+            at_expiry = _prompt_at_expiry(layer, "sign-in")
+            layer.prompt = lambda: ({"at": None, "what": "sign-in", "note": "renewed without asking (refresh "
+                                     "token) while your identity provider's session lasts"}
+                                    if self.federation.renews_silently(fed) else at_expiry())
         layers = [layer]
         if fed.jump_role_arn:
             layers.append(self._role_layer(fed, fed, layer, "", True, session_name))
@@ -4332,6 +4390,7 @@ async function submitAuth(ev) {
 async function init() {
   $("role").addEventListener("change", switchRole);
   $("refresh").addEventListener("click", refreshNow);
+  $("console").addEventListener("click", () => window.open("/console", "_blank", "noopener"));
   $("mfa-form").addEventListener("submit", submitMfa);
   $("auth-form").addEventListener("submit", submitAuth);
   $("mfa-cancel").addEventListener("click", () => $("mfa-dialog").close());
@@ -4369,7 +4428,7 @@ PAGE_TEMPLATE = """<!doctype html>
   <div><label for="role">Role</label>
   <select id="role"><option value="">(choose a role)</option></select></div>
   <button id="refresh" type="button">Refresh Now</button>
-  <a id="console" class="button" href="/console" target="_blank" rel="noopener">Open AWS console</a>
+  <button id="console" type="button">Open AWS console</button>
 </div>
 <div id="sso-box" hidden><label for="sso-role">IAM Identity Center: every role you may use</label>
   <select id="sso-role"><option value="">(choose an account and role)</option></select></div>
