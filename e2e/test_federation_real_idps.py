@@ -11,6 +11,7 @@ import hmac
 import json
 import os
 import re
+import select
 import shutil
 import struct
 import subprocess
@@ -18,6 +19,8 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
+import urllib.request
 import io
 
 from e2e._peers import FULL, MotoSTS, empty_file, need
@@ -49,6 +52,10 @@ USERS = {
 }
 
 
+ID_TOKEN_TTL = 60
+assert ID_TOKEN_TTL < rm.TOKEN_MARGIN
+
+
 def totp_now(secret=TOTP_SECRET):
     """RFC 6238 (HMAC-SHA1, 30 s, 6 digits), as the IdPs check it."""
     mac = hmac.new(secret.encode(), struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
@@ -63,7 +70,8 @@ class NodeIdP:
         self.proc = subprocess.Popen([NODE, os.path.join(IDP_DIR, script)], cwd=IDP_DIR,
                                      env=dict(os.environ, **env), stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline()
+        ready, _, _ = select.select([self.proc.stdout], [], [], 60)  # a hang fails, with its name
+        line = self.proc.stdout.readline() if ready else ""
         if not line:
             self.stop()
             raise AssertionError("%s did not start" % script)
@@ -88,7 +96,8 @@ class RealIdPs(t.TempHome):
                        check=True, capture_output=True)
         users = json.dumps(USERS)
         cls.saml = NodeIdP("saml-idp.js", {"IDP_CERT": cert, "IDP_KEY": key, "IDP_USERS": users})
-        cls.oidc = NodeIdP("oidc-idp.mjs", {"IDP_USERS": users})
+        # id_tokens shorter than runas-meta's reuse margin: every renewal needs a new one
+        cls.oidc = NodeIdP("oidc-idp.mjs", {"IDP_USERS": users, "IDP_ID_TOKEN_TTL": str(ID_TOKEN_TTL)})
         cls.moto = MotoSTS()
         cls.playwright, cls.browser = start_browser()
 
@@ -195,9 +204,49 @@ region = us-east-1
         self.assertIn(b"SignatureValue", rm.base64.b64decode(assertion.raw))  # samlp signed it
         self.assert_no_secrets(code, assertion.raw[:60])
 
+    def test_oidc_renews_silently_until_the_refresh_token_is_revoked(self):
+        url = self.start_service(self.moto.url)
+        page = self.open_page(url)
+        self.oidc_sign_in(page, url)
+        client = self.service.engine.federation.clients[self.oidc.url]
+        id_tokens, refresh_tokens = [client.tokens["aws-cli"]], [client.refresh_tokens["aws-cli"]]
+        served = [self.service.engine.cached("oidc-browser").access_key_id]
+        sync_api.expect(page.locator("#next-prompt")).to_contain_text("renewed without asking", timeout=10000)
+        for _ in range(3):  # each needs a new id_token (they live 60 s): the refresh token gets it
+            with page.expect_response(lambda r: r.url.endswith("/refresh")) as refreshed:
+                page.click("#refresh")
+            self.assertEqual(refreshed.value.status, 200)
+            self.assertFalse(page.is_visible("#browser-dialog"))
+            id_tokens.append(client.tokens["aws-cli"])
+            refresh_tokens.append(client.refresh_tokens["aws-cli"])
+            served.append(self.service.engine.cached("oidc-browser").access_key_id)
+        # a refresh grant each time: oidc-provider rotates the refresh token on every use (the
+        # id_tokens can be byte-identical when issued within the same second)
+        self.assertEqual(len(set(refresh_tokens)), 4)
+        self.assertEqual(len(set(served)), 4)  # and the role was assumed anew with each
+        self.assertEqual(self.botocore_identity(url), "arn:aws:sts::%s:assumed-role/web-dev/alice-web" % ACCOUNT)
+        revoke = urllib.request.Request(self.oidc.url + "/token/revocation", data=urllib.parse.urlencode(
+            {"token": refresh_tokens[-1], "client_id": "aws-cli"}).encode())
+        with urllib.request.urlopen(revoke, timeout=10) as answer:
+            self.assertEqual(answer.status, 200)
+        page.click("#refresh")  # the IdP refuses the revoked token: now the page asks
+        page.wait_for_selector("#browser-dialog[open]", timeout=10000)
+        page.screenshot(path=os.path.join(SHOTS, "28-oidc-refresh-revoked.png"))
+        self.assertNotIn("aws-cli", client.refresh_tokens and {k for k, v in client.refresh_tokens.items() if v})
+        self.assert_no_secrets(*[token[-24:] for token in refresh_tokens + id_tokens])
+
     def test_oidc_user_signs_in_through_the_browser(self):
         url = self.start_service(self.moto.url)
         page = self.open_page(url)
+        self.oidc_sign_in(page, url)
+        page.screenshot(path=os.path.join(SHOTS, "14-oidc-signed-in.png"))
+        self.assertEqual(self.botocore_identity(url), "arn:aws:sts::%s:assumed-role/web-dev/alice-web" % ACCOUNT)
+        client = self.service.engine.federation.clients[self.oidc.url]
+        token = client.tokens["aws-cli"]
+        self.assertEqual(len(token.split(".")), 3)  # a real signed JWT from oidc-provider
+        self.assert_no_secrets(token[:60], token[-40:])
+
+    def oidc_sign_in(self, page, url):
         page.select_option("#role", "oidc-browser")
         page.wait_for_selector("#browser-dialog[open]")
         page.click("#browser-link")
@@ -211,12 +260,6 @@ region = us-east-1
         page.click("#submit")
         page.wait_for_url(url + "/", timeout=15000)  # back from /oidc/callback
         sync_api.expect(page.locator("#identity")).to_contain_text("assumed-role/web-dev/alice-web", timeout=15000)
-        page.screenshot(path=os.path.join(SHOTS, "14-oidc-signed-in.png"))
-        self.assertEqual(self.botocore_identity(url), "arn:aws:sts::%s:assumed-role/web-dev/alice-web" % ACCOUNT)
-        client = self.service.engine.federation.clients[self.oidc.url]
-        token = client.tokens["aws-cli"]
-        self.assertEqual(len(token.split(".")), 3)  # a real signed JWT from oidc-provider
-        self.assert_no_secrets(token[:60], token[-40:])
 
     def test_several_roles_pick_the_configured_one(self):
         fake = t.FakeSTS()

@@ -1,9 +1,12 @@
 // A real OpenID Connect provider (npm oidc-provider) for runas-meta's e2e
 // tests, with small login and one-time-code pages of our own.  Public client
 // "aws-cli" (PKCE required, loopback redirect on any port), authorization
-// code flow.  Listens on 127.0.0.1 only; prints {"port": N} when ready.
+// code flow, and refresh tokens for offline_access (asked with prompt=consent,
+// rotated on each use, revocable at /token/revocation).  Listens on 127.0.0.1
+// only; prints {"port": N} when ready.
 //
-// Environment: IDP_USERS (JSON: {"name": {"password": "...", "totp": "secret or empty"}}).
+// Environment: IDP_USERS (JSON: {"name": {"password": "...", "totp": "secret or empty"}}),
+// IDP_ID_TOKEN_TTL (seconds an id_token lives; default 3600).
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -55,16 +58,17 @@ server.listen(0, '127.0.0.1', () => {
   const provider = new Provider(issuer, {
     clients: [{
       client_id: 'aws-cli', application_type: 'native', token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code'], response_types: ['code'],
+      grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
       redirect_uris: ['http://127.0.0.1/oidc/callback'],
     }],
     jwks: { keys: [jwk] },
     cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
-    features: { devInteractions: { enabled: false } },
+    features: { devInteractions: { enabled: false }, revocation: { enabled: true } },
     pkce: { required: () => true },
     findAccount: (ctx, id) => (users[id] ? { accountId: id, claims: () => ({ sub: id }) } : undefined),
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
-    ttl: { IdToken: 3600, Session: 3600, Interaction: 600, Grant: 3600, AuthorizationCode: 60 },
+    ttl: { IdToken: Number(process.env.IDP_ID_TOKEN_TTL || 3600), Session: 3600, Interaction: 600, Grant: 3600,
+           AuthorizationCode: 60, RefreshToken: 3600 },
   });
   provider.proxy = false;
 
@@ -75,7 +79,7 @@ server.listen(0, '127.0.0.1', () => {
     const details = await provider.interactionDetails(req, res);
     if (details.prompt.name === 'consent') {
       const grant = new provider.Grant({ accountId: details.session.accountId, clientId: details.params.client_id });
-      grant.addOIDCScope('openid');
+      grant.addOIDCScope(details.params.scope || 'openid');  // offline_access too, when asked
       await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } },
         { mergeWithLastSubmission: true });
       return true;
