@@ -34,6 +34,7 @@ import importlib
 import json
 import logging
 import os
+import queue
 import random
 import re
 import secrets
@@ -114,6 +115,7 @@ MAX_CONNECTIONS = 1024  # one thread each; the benchmark holds 1,000 open
 IDLE_TIMEOUT = 30.0  # an idle connection is closed after this
 REQUEST_DEADLINE = 10.0  # from a request's first byte to its last, at most this
 LISTEN_BACKLOG = 1024  # bursts of new connections must not meet SYN drops
+WORKER_IDLE = 30.0  # a connection thread waits this long for the next connection, then ends
 
 ARN_PARTITION = r"arn:aws(?:-cn|-us-gov|-iso|-iso-[a-z]|-eusc)?"
 ROLE_ARN = re.compile(ARN_PARTITION + r":iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z")
@@ -3988,8 +3990,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 class Server(http.server.ThreadingHTTPServer):
-    """ThreadingHTTPServer with a deep backlog, a cap on connections and
-    quiet handling of clients that hang up."""
+    """ThreadingHTTPServer with a deep backlog, a cap on connections, quiet
+    handling of clients that hang up, and connection threads that are kept
+    for the next connection instead of started for each: starting a thread
+    (and waiting until it runs) was the largest cost of a new connection."""
 
     daemon_threads = True
     request_queue_size = LISTEN_BACKLOG
@@ -4000,6 +4004,8 @@ class Server(http.server.ThreadingHTTPServer):
         self.service, self.ttl, self.peers = None, ttl, peers
         self.request_deadline, self.idle_timeout = request_deadline, idle_timeout
         self._slots = threading.BoundedSemaphore(max_connections)
+        self._jobs, self._idle, self._pool_lock = queue.SimpleQueue(), 0, threading.Lock()
+        self._closed = False
         self._reading, self._reading_lock = {}, threading.Lock()
         self._reaper_stop = threading.Event()
         self.access = AccessLog()
@@ -4073,16 +4079,53 @@ class Server(http.server.ThreadingHTTPServer):
             self.shutdown_request(request)
             return
         try:
-            super().process_request(request, client_address)
+            self._hand_over((request, client_address))
         except BaseException:
             self._slots.release()
             raise
+
+    def _hand_over(self, job):
+        """To an idle connection thread if there is one, else to a new one."""
+        with self._pool_lock:
+            if self._idle:
+                self._idle -= 1
+                self._jobs.put(job)
+                return
+        threading.Thread(target=self._work, args=(job,), name="runas-meta-connection", daemon=True).start()
+
+    def _work(self, job):
+        """Serve connections one after another; end after WORKER_IDLE idle.
+        Each put is matched, under the lock, by one idle thread counted out,
+        so a thread that ends never leaves a connection waiting."""
+        while job is not None:
+            self.process_request_thread(*job)
+            with self._pool_lock:
+                if self._closed:
+                    return
+                self._idle += 1
+            try:
+                job = self._jobs.get(timeout=WORKER_IDLE)
+            except queue.Empty:
+                with self._pool_lock:
+                    try:
+                        job = self._jobs.get_nowait()  # handed over just as we timed out
+                    except queue.Empty:
+                        self._idle -= 1
+                        return
 
     def process_request_thread(self, request, client_address):
         try:
             super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
+
+    def server_close(self):
+        """Idle connection threads end with the server."""
+        super().server_close()
+        with self._pool_lock:
+            idle, self._idle, self._closed = self._idle, 0, True
+        for _ in range(idle):
+            self._jobs.put(None)
 
     def handle_error(self, request, client_address):
         error = sys.exc_info()[1]

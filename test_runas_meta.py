@@ -1569,6 +1569,29 @@ class LiveServerTests(FakeSTSCase):
             sock.sendall(data)
             return _read_all(sock)
 
+    def test_connection_threads_are_kept_for_the_next_connection(self):
+        def workers():
+            return [t for t in threading.enumerate() if t.name == "runas-meta-connection"]
+        before = set(workers())
+        for _ in range(30):  # one after another, each on a new connection
+            self.assertIn(b" 200 OK", self.raw(b"GET /credentials HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                                             b"Connection: close\r\n\r\n" % self.port))
+        mine = set(workers()) - before
+        self.assertGreaterEqual(len(mine), 1)
+        self.assertLessEqual(len(mine), 2)  # not one thread per connection
+        held = [socket.create_connection(("127.0.0.1", self.port), timeout=5) for _ in range(3)]
+        for sock in held:  # three at once: three threads, the kept ones first
+            sock.sendall(b"GET /credentials HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % self.port)
+            self.assertIn(b" 200 OK", sock.recv(65536))
+        self.assertEqual(len(set(workers()) - before), 3)
+        for sock in held:
+            sock.close()
+        self.server.shutdown()
+        self.server.server_close()  # idle connection threads end with the server
+        for thread in set(workers()) - before:
+            thread.join(5)
+            self.assertFalse(thread.is_alive())
+
     def test_keep_alive_many_requests_one_connection(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
         for _ in range(20):

@@ -42,7 +42,7 @@ source_profile = base
 role_session_name = bench
 """
 CREDENTIALS = "[base]\naws_access_key_id = AKIABENCHEXAMPLE\naws_secret_access_key = benchSecretKey\n"
-TARGETS = {"keepalive_ratio": 0.85, "close_ratio": 0.85, "moto_factor": 10, "sdk20_p99_ms": 5,
+TARGETS = {"keepalive_ratio": 0.85, "close_ratio": 0.9, "moto_factor": 10, "sdk20_p99_ms": 5,
            "renewal_max_ms": 100, "rss_1000_mb": 60, "first_credential_ms": 300, "help_ms": 150}
 
 
@@ -166,7 +166,10 @@ def throughput(port, path, seconds, close, use_wrk):
 
 
 def scenario_throughput(quick, use_wrk, sts):
-    """(1) cached /credentials: service and baseline alternately, median of rounds."""
+    """(1) cached /credentials: baseline then service, alternately, in rounds;
+    each round's ratio is service/baseline of that round, and the reported
+    ratio is the median of the rounds' ratios (one noisy round decides
+    nothing; every round is in the report)."""
     seconds, rounds = (1, 1) if quick else (5, 3)
     home = Home(sts.url)
     service, baseline = Service(home), Child([PY, os.path.join(HERE, "baseline_server.py")])
@@ -183,7 +186,10 @@ def scenario_throughput(quick, use_wrk, sts):
             for who, values in runs.items():
                 best = sorted(values, key=lambda r: r["rps"])[len(values) // 2]
                 results["%s_%s" % (who, kind)] = best
-            results["%s_ratio" % kind] = round(results["service_" + kind]["rps"] / results["baseline_" + kind]["rps"], 3)
+            ratios = [round(s["rps"] / b["rps"], 3) for s, b in zip(runs["service"], runs["baseline"])]
+            results["%s_rounds" % kind] = [{"service_rps": s["rps"], "baseline_rps": b["rps"], "ratio": r}
+                                           for s, b, r in zip(runs["service"], runs["baseline"], ratios)]
+            results["%s_ratio" % kind] = statistics.median(ratios)
         try:
             moto = Moto()
         except Exception as exc:  # moto is optional here
@@ -317,8 +323,11 @@ def table(report):
     for kind in ("keepalive", "close"):
         s, b = tp["service_" + kind], tp["baseline_" + kind]
         lines.append("(1) /credentials %-9s service %8.0f req/s p50 %.2f ms p99 %.2f ms | baseline %8.0f req/s | "
-                     "ratio %.2f (target >= %.2f)" % (kind, s["rps"], s["p50_ms"], s["p99_ms"], b["rps"],
-                                                       tp[kind + "_ratio"], TARGETS[kind + "_ratio"]))
+                     "ratio %.2f, median of %d rounds (target >= %.2f)" % (
+                         kind, s["rps"], s["p50_ms"], s["p99_ms"], b["rps"], tp[kind + "_ratio"],
+                         len(tp[kind + "_rounds"]), TARGETS[kind + "_ratio"]))
+        lines.append("    rounds (service / baseline req/s = ratio): " + "; ".join(
+            "%.0f / %.0f = %.2f" % (r["service_rps"], r["baseline_rps"], r["ratio"]) for r in tp[kind + "_rounds"]))
         if "moto_" + kind in tp:
             lines.append("    moto IMDS %-9s %8.0f req/s: the service is %.1fx (target >= %d)" % (
                 kind, tp["moto_" + kind]["rps"], tp["moto_factor_" + kind], TARGETS["moto_factor"]))

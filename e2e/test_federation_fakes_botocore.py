@@ -56,7 +56,7 @@ class EveryProviderReachesBotocore(t.FederationCase):
         otp = rm.parse_forms(page.body, page.url)[0]
         page = browser.send("POST", otp.action, form={"otp": "654321"}, stop_at=redirect)
         back = browser.send("GET", page.location)  # our callback, then its redirect to the page
-        self.assertEqual((back.status, back.url), (200, self.service.base_url + "/"))
+        self.assertEqual((back.status, back.url), (200, self.service.base_url + "/#signed-in"))
         self.assertIn("Refresh Now", back.body)
         self.assertTrue(self.botocore_identity("kc-browser").startswith("arn:aws:sts::%s:assumed-role/dev/" % t.ACCOUNT))
 
