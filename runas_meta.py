@@ -1158,7 +1158,7 @@ PUSH_WAIT = 60.0  # how long an Okta push may wait for the phone
 PUSH_INTERVAL = 2.0
 LOGIN_TIMEOUT = 300.0  # a browser sign-in must come back within this
 TOKEN_MARGIN = 120  # a SAML response or id_token is reused until this close to expiry
-PROVIDERS = ("keycloak", "okta", "browser")
+PROVIDERS = ("keycloak", "okta", "onelogin", "azuread", "forgerock", "browser")
 
 
 class AuthRequired(RunasError):
@@ -1325,6 +1325,7 @@ class IdpHttp:
 
     def __init__(self, idp_url, environ, timeout=IDP_TIMEOUT, ca_bundle=None):
         self.origin = _origin_of(idp_url)
+        self.trusted = {self.origin}  # where the password may go: the IdP's own hosts
         self.timeout = timeout
         lib = web()
         self.jar = lib["cookiejar"].CookieJar()
@@ -1333,7 +1334,7 @@ class IdpHttp:
 
     def send(self, method, url, form=None, json_body=None, headers=None, stop_at=None, secret=False):
         """One request, then redirects (GET) until a page or `stop_at`."""
-        if secret and _origin_of(url) != self.origin:
+        if secret and _origin_of(url) not in self.trusted:
             raise IdPError("refusing to send the password to %s, which is not the identity provider %s"
                            % (_origin_of(url), self.origin))
         data = None
@@ -1353,6 +1354,10 @@ class IdpHttp:
             method, url, data = "GET", urllib.parse.urljoin(url, page.location), None
             headers.pop("Content-Type", None)
         raise IdPError("the identity provider redirected too many times")
+
+    def trust(self, origin):
+        """Another host of the same IdP (its API host, its login host)."""
+        self.trusted.add(origin)
 
     def _once(self, method, url, data, headers):
         request = web()["request"].Request(url, data=data, method=method, headers=headers)
@@ -1382,12 +1387,15 @@ class IdpClient:
         self.assertion = None
         self.tokens = {}  # client_id -> id_token
         self.refresh_tokens = {}  # client_id -> refresh token (memory only): silent renewal
+        self.extra = {}  # what a provider keeps for the run (OneLogin's API token)
         self.endpoints = None
         self.lock = threading.Lock()
 
     def oidc_endpoints(self, issuer):
         if self.endpoints is None:
-            page = self.http.send("GET", issuer.rstrip("/") + "/.well-known/openid-configuration")
+            issuer = getattr(self.provider, "issuer", None) and self.provider.issuer(issuer) or \
+                issuer.partition("?")[0].rstrip("/")
+            page = self.http.send("GET", issuer + "/.well-known/openid-configuration")
             doc = page.json() if page.status == 200 else {}
             if not doc.get("authorization_endpoint") or not doc.get("token_endpoint"):
                 raise IdPError("%s has no OpenID configuration (HTTP %d)" % (issuer, page.status))
@@ -1502,6 +1510,7 @@ class Keycloak:
                                      % _feedback(after.body), profile.name, username)
                 page = after
             elif otp is not None:
+                pick_factor(profile.mfa_type, [("code", otp, True)], "Keycloak")  # none, push: say why
                 if not code:
                     client.pending = page
                     raise MFARequired("the identity provider asks for a one-time code", profile.name, "idp")
@@ -1579,7 +1588,11 @@ class Okta:
         totp = [f for f in factors if f.get("factorType", "").startswith("token")]
         push = [f for f in factors if f.get("factorType") == "push"]
         mfa_type = profile.mfa_type
-        if push and (mfa_type == "push" or (mfa_type == "auto" and not code)) and mfa_type != "code":
+        if mfa_type != "auto":  # Okta marks no default: auto is push when offered and no code was typed
+            kind, _ = pick_factor(mfa_type, [("push", f, False) for f in push] + [("code", f, False) for f in totp],
+                                  "Okta")
+            mfa_type = kind
+        if push and (mfa_type == "push" or (mfa_type == "auto" and not code)):
             return self._push(client, profile, doc, push[0])
         if not totp:
             raise IdPError("no supported Okta factor (TOTP or push) for this user")
@@ -1615,6 +1628,668 @@ class Okta:
                                  profile.name, client.username or "")
             url = doc.get("_links", {}).get("next", {}).get("href", url)
             self.sleep(PUSH_INTERVAL)
+
+
+def pick_factor(mfa_type, factors, provider):
+    """The mfa_type table (README), the same for every provider.  `factors`
+    are (kind "code" or "push", factor, marked default) in the IdP's order;
+    one factor may be offered as both.  auto: the IdP's default factor, else
+    its first; code or push: the first of that kind; none: no MFA at all."""
+    if mfa_type == "none":
+        raise IdPError("%s asks for MFA, but mfa_type = none for this profile: set mfa_type to auto, code "
+                       "or push" % provider)
+    if not factors:
+        raise IdPError("%s offers no MFA factor runas-meta can use for this user (a code or a push)" % provider)
+    if mfa_type in ("code", "push"):
+        found = next((f for f in factors if f[0] == mfa_type), None)
+        if found is None:
+            raise IdPError("%s offers no %s factor for this user (it offers: %s); set mfa_type = auto"
+                           % (provider, mfa_type, ", ".join(sorted({f[0] for f in factors}))))
+        return found[0], found[1]
+    chosen = next((f for f in factors if f[2]), factors[0])
+    return chosen[0], chosen[1]
+
+
+def _push_wait(provider, profile, client, poll, clock, sleep, wait, interval=PUSH_INTERVAL):
+    """Poll `poll()` -> (done, result, refusal) until approved, refused or
+    `wait` seconds: a push the user rejects or ignores ends with a message."""
+    LOG.info("%s push sent for profile %r: approve it on your phone", provider, profile.name)
+    deadline = clock() + wait
+    while True:
+        done, result, refusal = poll()
+        if done:
+            return result
+        if refusal:
+            raise AuthFailed("the %s push was %s" % (provider, refusal), profile.name, client.username or "")
+        if clock() >= deadline:
+            raise AuthFailed("the %s push was not approved within %d seconds" % (provider, wait),
+                             profile.name, client.username or "")
+        sleep(interval)
+
+
+def _path_and_query(url):
+    parts = urllib.parse.urlsplit(url)
+    return parts.path + ("?" + parts.query if parts.query else "")
+
+
+ONELOGIN_PUSH = ("OneLogin", "OneLogin Voice")
+ONELOGIN_CODE = ("OneLogin", "Google Authenticator", "SMS", "OneLogin Email", "Authenticator")
+
+
+class OneLogin:
+    """OneLogin's APIs, as aws-runas 3.8 drives them (research §1): an API
+    access token from the URL's `token` (client id and secret of an API
+    credential), SAML from the v2 saml_assertion API (`app_id` in the URL),
+    OIDC through the v1 login API, the browser-session exchange and
+    /oidc/2/auth.  MFA: the user's devices, a code or a push.  Unlike
+    aws-runas: no network call before it is needed, a secret may contain ':'
+    and a '+' in the token survives, push polling is bounded."""
+
+    name = "onelogin"
+
+    def __init__(self, sleep=time.sleep, clock=time.monotonic, push_wait=PUSH_WAIT):
+        self.sleep, self.clock, self.push_wait = sleep, clock, push_wait
+
+    @staticmethod
+    def settings(url):
+        parts = urllib.parse.urlsplit(url)
+        query = dict(urllib.parse.parse_qsl(parts.query.replace("+", "%2B")))  # base64's + is not a space
+        token = query.get("token", "")
+        try:
+            pair = base64.b64decode(token + "=" * (-len(token) % 4), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            pair = ""
+        client_id, colon, secret = pair.partition(":")  # the secret may itself hold ':'
+        if not (client_id and colon and secret):
+            raise ConfigError("the OneLogin URL needs token=<base64 of client_id:client_secret of an API "
+                              "credential> in its query")
+        host = parts.hostname or ""
+        api = ("%s://api.%s.onelogin.com" % (parts.scheme, query.get("region") or "us")
+               if host.endswith(".onelogin.com") else "%s://%s" % (parts.scheme, parts.netloc))
+        return {"client_id": client_id, "secret": secret, "app_id": query.get("app_id", ""), "api": api,
+                "subdomain": host.split(".")[0], "portal": "%s://%s" % (parts.scheme, parts.netloc)}
+
+    def trusted_origins(self, url):
+        return {self.settings(url)["api"]}
+
+    @staticmethod
+    def issuer(url):
+        return url.partition("?")[0].rstrip("/")
+
+    def _api_token(self, client, s):
+        cached = client.extra.get("api_token")
+        if cached and cached[1] > self.clock():
+            return cached[0]
+        basic = base64.b64encode(("%s:%s" % (s["client_id"], s["secret"])).encode()).decode()
+        page = client.http.send("POST", s["api"] + "/auth/oauth2/v2/token", json_body={"grant_type": "client_credentials"},
+                                headers={"Authorization": "Basic " + basic}, secret=True)
+        doc = _json_or_empty(page)
+        if page.status != 200 or not doc.get("access_token"):
+            message = (doc.get("status") or {}).get("message") if isinstance(doc.get("status"), dict) else None
+            raise IdPError("OneLogin refused the API credential in the URL's token (HTTP %d%s)"
+                           % (page.status, message and ": " + _message(str(message), 100) or ""))
+        value = "%s %s" % (doc.get("token_type") or "bearer", doc["access_token"])
+        client.extra["api_token"] = (value, self.clock() + max(60, int(doc.get("expires_in") or 3600) - 60))
+        return value
+
+    def _api(self, client, s, method, path, body):
+        return client.http.send(method, s["api"] + path, json_body=body, secret=True,
+                                headers={"Authorization": self._api_token(client, s)})
+
+    def saml(self, client, profile, code):
+        s = self.settings(client.url)
+        if not s["app_id"]:
+            raise ConfigError("the OneLogin SAML URL needs app_id=<the app's id from the admin console>")
+        pending, client.pending = client.pending, None
+        if pending is not None and code:
+            return self._code(client, profile, s, pending, code)
+        username, password = _credentials_for(client, profile)
+        page = self._api(client, s, "POST", "/api/2/saml_assertion", {
+            "username_or_email": username, "password": password, "subdomain": s["subdomain"], "app_id": s["app_id"]})
+        doc = self._answer(client, profile, page, v2=True)
+        if doc.get("data"):
+            return doc["data"]
+        if doc.get("devices"):
+            return self._mfa(client, profile, s, doc, code, v2=True)
+        raise IdPError("OneLogin answered without a SAML assertion or MFA devices")
+
+    def _answer(self, client, profile, page, v2):
+        doc = page.json()
+        if page.status == 200:
+            return doc
+        status = doc.get("status") if isinstance(doc.get("status"), dict) else {}
+        message = _message(str(doc.get("message") or status.get("message") or "HTTP %d" % page.status), 200)
+        if page.status in (400, 401, 403) and re.search(r"credential|password|authentication fail", message, re.I):
+            client.password = None
+            raise AuthFailed("OneLogin refused the username or password (%s)" % message, profile.name,
+                             client.username or "")
+        raise IdPError("OneLogin: %s" % message)
+
+    def _mfa(self, client, profile, s, doc, code, v2):
+        user = (doc.get("user") or {}).get("id") if isinstance(doc.get("user"), dict) else None
+        if user is None or not doc.get("state_token") or not doc.get("callback_url"):
+            raise IdPError("OneLogin's MFA answer is incomplete")
+        page = client.http.send("GET", s["api"] + "/api/2/mfa/users/%s/devices" % urllib.parse.quote(str(user)),
+                                headers={"Authorization": self._api_token(client, s)})
+        devices = page.json() if page.status == 200 else None
+        factors = []
+        for device in devices if isinstance(devices, list) else ():
+            name = device.get("auth_factor_name") if isinstance(device, dict) else None
+            default = bool(device.get("default")) if name else False
+            factors += [(kind, device, default) for kind, names in (("push", ONELOGIN_PUSH), ("code", ONELOGIN_CODE))
+                        if name in names]
+        kind, device = pick_factor(profile.mfa_type, factors, "OneLogin")
+        state = {"url": s["api"] + _path_and_query(doc["callback_url"]), "device_id": str(device.get("device_id")),
+                 "state_token": doc["state_token"], "v2": v2, "app_id": s["app_id"] if v2 else "",
+                 "label": str(device.get("user_display_name") or device.get("auth_factor_name"))}
+        if kind == "push":
+            return self._push(client, profile, s, state)
+        if not code:
+            client.pending = state
+            raise MFARequired("OneLogin asks for the code from %s" % _printable(state["label"], 60), profile.name, "idp")
+        return self._code(client, profile, s, state, code)
+
+    def _verify(self, client, s, state, code=None, notify=False):
+        body = {"device_id": state["device_id"], "state_token": state["state_token"], "do_not_notify": not notify}
+        if state["app_id"]:
+            body["app_id"] = state["app_id"]
+        if code:
+            body["otp_token"] = code
+        page = client.http.send("POST", state["url"], json_body=body, secret=True,
+                                headers={"Authorization": self._api_token(client, s)})
+        doc = _json_or_empty(page)
+        status = doc.get("status") if isinstance(doc.get("status"), dict) else {}
+        message = str(doc.get("message") or status.get("message") or "")
+        if state["v2"]:
+            result = doc.get("data") if isinstance(doc.get("data"), str) else None
+        else:
+            data = doc.get("data") if isinstance(doc.get("data"), list) else []
+            result = data[0].get("session_token") if data and isinstance(data[0], dict) else None
+        return page.status, message, result
+
+    def _code(self, client, profile, s, state, code):
+        status, message, result = self._verify(client, s, state, code)
+        if status == 200 and message.lower() == "success" and result:
+            return result
+        if status == 401 or "pending" in message.lower() or status == 200:
+            client.pending = state
+            raise MFAInvalid("OneLogin did not accept the code", profile.name, "idp")
+        raise IdPError("OneLogin's MFA step failed: %s" % _message(message or "HTTP %d" % status, 200))
+
+    def _push(self, client, profile, s, state):
+        first = [True]
+
+        def poll():
+            status, message, result = self._verify(client, s, state, notify=first[0])
+            first[0] = False
+            if status == 200 and message.lower() == "success" and result:
+                return True, result, None
+            if status == 200 and "pending" in message.lower():
+                return False, None, None
+            return False, None, "rejected (%s)" % _message(message or "HTTP %d" % status, 100)
+        return _push_wait("OneLogin", profile, client, poll, self.clock, self.sleep, self.push_wait)
+
+    def oidc(self, client, profile, code):
+        _, client_id, redirect_uri = _oidc_settings(profile)
+        issuer = self.issuer(client.url)
+        for attempt in range(2):
+            verifier, challenge = pkce_pair()
+            state = secrets.token_urlsafe(24)
+            url = client.oidc_endpoints(issuer)["authorization_endpoint"] + "?" + urllib.parse.urlencode({
+                "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
+                "scope": client.scope(issuer, profile), "state": state, "code_challenge": challenge,
+                "code_challenge_method": "S256"})
+            page = client.http.send("GET", url, stop_at=redirect_uri)
+            if page.location.startswith(redirect_uri):
+                auth_code, error = _code_from_redirect(page, state)
+                if not auth_code:
+                    raise IdPError("OneLogin refused the sign-in: %s" % _printable(error or "no code"))
+                return client.exchange_code(issuer, client_id, redirect_uri, auth_code, verifier)
+            if attempt == 0:
+                self._browser_session(client, profile, code)
+        raise IdPError("OneLogin did not issue an authorization code after signing in")
+
+    def _browser_session(self, client, profile, code):
+        """The v1 login API (and MFA), then the session exchange on the
+        portal host, which sets OneLogin's session cookie."""
+        s = self.settings(client.url)
+        pending, client.pending = client.pending, None
+        if pending is not None and code:
+            token = self._code(client, profile, s, pending, code)
+        else:
+            username, password = _credentials_for(client, profile)
+            page = self._api(client, s, "POST", "/api/1/login/auth", {
+                "username_or_email": username, "password": password, "subdomain": s["subdomain"]})
+            doc = self._answer(client, profile, page, v2=False)
+            data = doc.get("data") if isinstance(doc.get("data"), list) else []
+            first = data[0] if data and isinstance(data[0], dict) else {}
+            if first.get("session_token"):
+                token = first["session_token"]
+            elif first.get("devices"):
+                token = self._mfa(client, profile, s, first, code, v2=False)
+            else:
+                raise IdPError("OneLogin's login API answered without a session token")
+        page = client.http.send("POST", s["portal"] + "/session_via_api_token", form={"session_token": token})
+        if page.status != 200:
+            raise IdPError("OneLogin's session exchange failed (HTTP %d)" % page.status)
+
+
+def _json_or_empty(page):
+    try:
+        doc = json.loads(page.body)
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+AAD_CONFIG = re.compile(r"\$Config\s*=\s*")
+AAD_SAML_REDIRECT = re.compile(r"""window\.location\s*=\s*['"](https?://[^'"]+?SAMLRequest=[^'"]+)['"]""")
+AAD_HOSTS = ("https://login.microsoftonline.com", "https://login.microsoftonline.us",
+             "https://login.partner.microsoftonline.cn")
+AAD_PUSH = ("PhoneAppNotification",)
+AAD_CODE = ("PhoneAppOTP", "OneWaySMS", "SoftwareTokenOTP", "HardwareTokenOTP")
+AAD_PUSH_REFUSED = ("PhoneAppDenied", "PhoneAppNoResponse", "PhoneAppInvalidResult", "UserVoiceAuthFailedPhoneHungUp")
+AAD_ERRORS = {  # ESTS error codes a user can act on
+    "50034": "there is no such user in this directory",
+    "50053": "the account is locked after too many sign-in attempts; wait, then try again",
+    "50055": "the password has expired; change it in the browser first",
+    "50056": "the account has no password",
+    "50057": "the account is disabled",
+    "50058": "Azure AD cannot tell who is signing in",
+    "50076": "this sign-in needs MFA that runas-meta cannot answer here",
+    "53003": "a Conditional Access policy blocks this sign-in; use web_identity_provider = browser",
+}
+
+
+def aad_config(page):
+    """The `$Config={...};` JSON of an Azure AD (ESTS) page, read with a
+    JSON decoder from where it starts (aws-runas's one-line regex broke when
+    Microsoft's page changed: its issue #87)."""
+    match = AAD_CONFIG.search(page.body)
+    if not match:
+        return None
+    try:
+        doc, _ = json.JSONDecoder().raw_decode(page.body, match.end())
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+class AzureAD:
+    """Azure AD's (Entra ID's) sign-in pages as aws-runas drives them
+    (research §2): the `$Config` JSON, username, then password (or a guest's
+    home IdP), MFA through BeginAuth/EndAuth (a code, or the app's push,
+    polled with a bound), "keep me signed in", then SAML through the app's
+    sign-in URL.  Unlike aws-runas: OIDC works (the tenant from the URL),
+    error codes become messages, push polling ends."""
+
+    name = "azuread"
+
+    def __init__(self, sleep=time.sleep, clock=time.monotonic, push_wait=PUSH_WAIT):
+        self.sleep, self.clock, self.push_wait = sleep, clock, push_wait
+
+    @staticmethod
+    def trusted_origins(url):
+        return set(AAD_HOSTS)
+
+    @staticmethod
+    def issuer(url):
+        """The v2.0 issuer: from tenantId= (the app's sign-in URL) or the
+        first path segment (login.microsoftonline.com/<tenant>/...)."""
+        parts = urllib.parse.urlsplit(url)
+        query = dict(urllib.parse.parse_qsl(parts.query))
+        origin = "%s://%s" % (parts.scheme, parts.netloc)
+        if query.get("tenantId"):
+            host = parts.hostname or ""
+            base = AAD_HOSTS[0] if host.endswith(("microsoft.com", "microsoftonline.com")) else origin
+            return "%s/%s/v2.0" % (base, query["tenantId"])
+        segments = [part for part in parts.path.split("/") if part]
+        if not segments or segments[0] in ("oauth2", "v2.0", "common", "signin"):
+            raise ConfigError("Azure AD OIDC needs the tenant: web_identity_auth_url = "
+                              "https://login.microsoftonline.com/<tenant>/v2.0")
+        return "%s/%s/v2.0" % (origin, segments[0])
+
+    def saml(self, client, profile, code):
+        if client.pending:
+            self._resume(client, profile, code, None)
+        page = client.http.send("GET", client.url)
+        for _ in range(8):
+            if _saml_in(page):
+                return _saml_field(page)
+            target = AAD_SAML_REDIRECT.search(page.body)
+            if target:
+                page = client.http.send("GET", html.unescape(target.group(1)))
+                continue
+            config = aad_config(page)
+            if config is None or not config.get("urlPost"):
+                raise IdPError("unexpected page from Azure AD (HTTP %d at %s)"
+                               % (page.status, _printable(page.url.partition("?")[0])))
+            self._sign_in(client, profile, page, config, code, None)
+            page, code = client.http.send("GET", client.url), None
+        raise IdPError("Azure AD's sign-in did not return a SAML response")
+
+    def oidc(self, client, profile, code):
+        _, client_id, redirect_uri = _oidc_settings(profile)
+        issuer = self.issuer(client.url)
+        if client.pending:
+            self._resume(client, profile, code, redirect_uri)
+            code = None
+        for attempt in range(3):
+            verifier, challenge = pkce_pair()
+            state = secrets.token_urlsafe(24)
+            url = client.oidc_endpoints(issuer)["authorization_endpoint"] + "?" + urllib.parse.urlencode({
+                "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
+                "scope": client.scope(issuer, profile), "state": state, "code_challenge": challenge,
+                "code_challenge_method": "S256"})
+            page = client.http.send("GET", url, stop_at=redirect_uri)
+            if page.location.startswith(redirect_uri):
+                auth_code, error = _code_from_redirect(page, state)
+                if not auth_code:
+                    raise IdPError("Azure AD refused the sign-in: %s" % _printable(error or "no code"))
+                return client.exchange_code(issuer, client_id, redirect_uri, auth_code, verifier)
+            config = aad_config(page)
+            if config is None or not config.get("urlPost") or attempt == 2:
+                break
+            self._sign_in(client, profile, page, config, code, redirect_uri)
+            code = None
+        raise IdPError("Azure AD did not issue an authorization code")
+
+    # -- the ESTS sign-in -------------------------------------------------------
+
+    def _sign_in(self, client, profile, page, config, code, stop_at):
+        username, password = _credentials_for(client, profile)
+        post_url = urllib.parse.urljoin(page.url, config["urlPost"])
+        form = {config.get("sFTName") or "flowToken": config.get("sFT", ""), "ctx": config.get("sCtx", ""),
+                "login": username}
+        page = client.http.send("POST", post_url, form=form, stop_at=stop_at)
+        config = self._config(page)
+        federation = ((config.get("oGetCredTypeResult") or {}).get("Credentials") or {}).get("FederationRedirectUrl")
+        if federation:  # a guest: the home tenant's own identity provider takes the password
+            page = self._home_idp(client, profile, federation, password, stop_at)
+        else:
+            page = client.http.send("POST", post_url, form=dict(form, passwd=password), stop_at=stop_at, secret=True)
+        config = self._config(page)
+        self._check(client, profile, config)
+        if config.get("urlSkipMfaRegistration"):
+            page = client.http.send("GET", urllib.parse.urljoin(page.url, config["urlSkipMfaRegistration"]),
+                                    stop_at=stop_at)
+        elif config.get("arrUserProofs"):
+            page = self._mfa(client, profile, page, config, code, username, stop_at)
+        return self._finish(client, page, stop_at)
+
+    @staticmethod
+    def _config(page):
+        config = aad_config(page)
+        if config is None:
+            raise IdPError("Azure AD answered with a page runas-meta cannot read (HTTP %d at %s)"
+                           % (page.status, _printable(page.url.partition("?")[0])))
+        return config
+
+    @staticmethod
+    def _check(client, profile, config):
+        error = str(config.get("sErrorCode") or "")
+        if not error or error == "0":
+            return
+        if error == "50126":
+            client.password = None
+            raise AuthFailed("Azure AD refused the username or password (error 50126)", profile.name,
+                             client.username or "")
+        reason = AAD_ERRORS.get(error) or _message(str(config.get("sErrTxt") or "sign-in refused"), 200)
+        raise IdPError("Azure AD: %s (error %s)" % (reason, _printable(error, 12)))
+
+    def _home_idp(self, client, profile, url, password, stop_at):
+        """A guest's home IdP, named by Azure AD itself: its password form
+        (federated_username, else the username), then its forms back."""
+        client.http.trust(_origin_of(url))
+        username = profile.federated_username or client.username
+        page = client.http.send("GET", url, stop_at=stop_at)
+        for _ in range(6):
+            if aad_config(page) is not None or (stop_at and page.location.startswith(stop_at)):
+                return page
+            forms = parse_forms(page.body, page.url)
+            login = _form_with(forms, "password")
+            if login is not None:
+                name = next((n for n in ("username", "UserName", "login", "email") if n in login.fields), "username")
+                page = client.http.send("POST", login.action, form=dict(login.fields, **{name: username,
+                                                                                           "password": password}),
+                                        stop_at=stop_at, secret=True)
+                if _form_with(parse_forms(page.body, page.url), "password") is not None:
+                    client.password = None
+                    raise AuthFailed("the guest's home identity provider refused the username or password",
+                                     profile.name, client.username or "")
+                continue
+            if not forms:
+                break
+            page = client.http.send("POST", forms[0].action, form=forms[0].fields, stop_at=stop_at)
+        raise IdPError("the guest's home identity provider did not send the sign-in back to Azure AD")
+
+    def _mfa(self, client, profile, page, config, code, username, stop_at):
+        factors = []
+        for proof in config["arrUserProofs"]:
+            method = proof.get("authMethodId") if isinstance(proof, dict) else None
+            kind = "push" if method in AAD_PUSH else "code" if method in AAD_CODE else None
+            if kind:
+                factors.append((kind, proof, bool(proof.get("isDefault"))))
+        kind, proof = pick_factor(profile.mfa_type, factors, "Azure AD")
+        begin = client.http.send("POST", urllib.parse.urljoin(page.url, config["urlBeginAuth"]), json_body={
+            "AuthMethodId": proof["authMethodId"], "Method": "BeginAuth", "Ctx": config.get("sCtx", ""),
+            "FlowToken": config.get("sFT", "")})
+        doc = _json_or_empty(begin)
+        if begin.status != 200 or not doc.get("Success"):
+            raise IdPError("Azure AD could not start the MFA step: %s"
+                           % _message(str(doc.get("Message") or "HTTP %d" % begin.status), 200))
+        state = {"config": config, "begin": doc, "method": proof["authMethodId"], "username": username,
+                 "url": page.url, "label": str(proof.get("display") or proof["authMethodId"])}
+        if kind == "push":
+            return self._push(client, profile, state, stop_at)
+        if not code:
+            client.pending = state
+            raise MFARequired("Azure AD asks for the code from %s" % _printable(state["label"], 60), profile.name, "idp")
+        return self._code(client, profile, state, code, stop_at)
+
+    def _end_auth(self, client, state, code=None):
+        begin = state["begin"]
+        body = {"AuthMethodId": state["method"], "Method": "EndAuth", "Ctx": begin.get("Ctx", ""),
+                "FlowToken": begin.get("FlowToken", ""), "SessionId": begin.get("SessionId", "")}
+        if code:
+            body["AdditionalAuthData"] = code
+        page = client.http.send("POST", urllib.parse.urljoin(state["url"], state["config"]["urlEndAuth"]),
+                                json_body=body, secret=bool(code))
+        return page.status, _json_or_empty(page)
+
+    def _code(self, client, profile, state, code, stop_at):
+        status, doc = self._end_auth(client, state, code)
+        if status == 200 and doc.get("Success"):
+            return self._post_back(client, state, doc, stop_at)
+        if (status == 200 and not doc.get("ErrCode")) or doc.get("Retry") or doc.get("ErrCode") == 500121:
+            client.pending = state
+            raise MFAInvalid("Azure AD did not accept the code", profile.name, "idp")
+        raise IdPError("Azure AD's MFA step failed: %s (code %s)"
+                       % (_message(str(doc.get("Message") or "HTTP %d" % status), 200), doc.get("ErrCode")))
+
+    def _push(self, client, profile, state, stop_at):
+        intervals = state["config"].get("oPerAuthPollingInterval") or {}
+        interval = max(0.5, float(intervals.get(state["method"], PUSH_INTERVAL) or PUSH_INTERVAL))
+
+        def poll():
+            status, doc = self._end_auth(client, state)
+            if status == 200 and doc.get("Success"):
+                return True, doc, None
+            denied = str(doc.get("ResultValue") or "") in AAD_PUSH_REFUSED
+            if status == 200 and not denied and (doc.get("Retry") or doc.get("ErrCode") == 500121):
+                return False, None, None
+            return False, None, "rejected (%s)" % _message(str(doc.get("Message") or doc.get("ResultValue")
+                                                                    or "HTTP %d" % status), 100)
+        doc = _push_wait("Azure AD", profile, client, poll, self.clock, self.sleep, self.push_wait, interval)
+        return self._post_back(client, state, doc, stop_at)
+
+    def _post_back(self, client, state, doc, stop_at):
+        config = state["config"]
+        return client.http.send("POST", urllib.parse.urljoin(state["url"], config["urlPost"]), form={
+            config.get("sFTName") or "flowToken": doc.get("FlowToken", ""), "request": doc.get("Ctx", ""),
+            "login": state["username"]}, stop_at=stop_at)
+
+    def _resume(self, client, profile, code, stop_at):
+        state, client.pending = client.pending, None
+        if not code:
+            client.pending = state
+            raise MFARequired("Azure AD asks for the code from %s" % _printable(state["label"], 60), profile.name, "idp")
+        return self._finish(client, self._code(client, profile, state, code, stop_at), stop_at)
+
+    def _finish(self, client, page, stop_at):
+        """"Keep me signed in?" (KMSI), then the forms that carry the sign-in
+        back to the app (or the redirect URI)."""
+        for _ in range(6):
+            if stop_at and page.location.startswith(stop_at):
+                return page
+            config = aad_config(page)
+            if config is not None and str(config.get("urlPost", "")).rstrip("/").endswith("/kmsi"):
+                page = client.http.send("POST", urllib.parse.urljoin(page.url, config["urlPost"]), form={
+                    config.get("sFTName") or "flowToken": config.get("sFT", ""), "ctx": config.get("sCtx", ""),
+                    "LoginOptions": "1"}, stop_at=stop_at)
+                continue
+            forms = [f for f in parse_forms(page.body, page.url) if f.method == "POST"]
+            if config is None and forms and not _saml_in(page):
+                page = client.http.send("POST", forms[0].action, form=forms[0].fields, stop_at=stop_at)
+                continue
+            return page
+        return page
+
+
+FORGEROCK_SERVICES = {"code": "mfa_oath_authentication", "push": "mfa_push_authentication"}
+FORGEROCK_API = "resource=2.0, protocol=1.0"
+
+
+def _rfc2047(text):
+    return "=?UTF-8?B?%s?=" % base64.b64encode(text.encode("utf-8")).decode()
+
+
+class ForgeRock:
+    """ForgeRock Access Management's REST authenticate API (research §3):
+    username and password in X-OpenAM headers, then the tree's callbacks (an
+    OATH code, or a push polled with a bound); the session cookie then opens
+    the IdP-initiated SAML URL, or the OAuth2 authorize endpoint.  Unlike
+    aws-runas: nested realms (/realms/root/realms/alpha), OIDC that signs in,
+    a push rejection is not taken for success, mfa_type auto follows the
+    realm's own tree instead of trying three logins."""
+
+    name = "forgerock"
+
+    def __init__(self, sleep=time.sleep, clock=time.monotonic, push_wait=PUSH_WAIT):
+        self.sleep, self.clock, self.push_wait = sleep, clock, push_wait
+
+    @staticmethod
+    def settings(url):
+        parts = urllib.parse.urlsplit(url)
+        path = parts.path
+        cut = min((path.find(mark) for mark in ("/json/", "/oauth2/", "/WSFederationServlet/") if mark in path),
+                  default=-1)
+        realms = re.findall(r"/realms/([^/]+)", path)
+        if cut < 0 or not realms:
+            raise ConfigError("the ForgeRock URL must name its realm: https://HOST/am/json/realms/root/authenticate "
+                              "(SAML) or https://HOST/am/oauth2/realms/root (OIDC)")
+        base = "%s://%s%s" % (parts.scheme, parts.netloc, path[:cut])
+        realm_path = "".join("/realms/" + realm for realm in realms)
+        return {"base": base, "authenticate": base + "/json" + realm_path + "/authenticate",
+                "issuer": base + "/oauth2" + realm_path, "meta_alias": "/%s/saml-idp" % realms[-1]}
+
+    @classmethod
+    def issuer(cls, url):
+        return cls.settings(url)["issuer"]
+
+    def _authenticate(self, client, profile, code):
+        s = self.settings(client.url)
+        username, password = _credentials_for(client, profile)
+        service = FORGEROCK_SERVICES.get(profile.mfa_type)
+        url = s["authenticate"] + ("?" + urllib.parse.urlencode({"authIndexType": "service", "authIndexValue": service})
+                                   if service else "")
+        page = client.http.send("POST", url, json_body={}, secret=True, headers={
+            "X-OpenAM-Username": _rfc2047(username), "X-OpenAM-Password": _rfc2047(password),
+            "Accept-API-Version": FORGEROCK_API})
+        doc = self._answer(client, profile, page, wrong="password")
+        if doc.get("tokenId"):
+            return
+        callbacks = doc.get("callbacks") if isinstance(doc.get("callbacks"), list) else []
+        kinds = {c.get("type") for c in callbacks if isinstance(c, dict)}
+        factors = [("push", None, True)] if "PollingWaitCallback" in kinds else []
+        factors += [("code", None, True)] if kinds & {"PasswordCallback", "TextInputCallback"} else []
+        kind, _ = pick_factor(profile.mfa_type, factors, "ForgeRock")
+        if kind == "push":
+            return self._push(client, profile, s, doc)
+        if not code:
+            raise MFARequired("ForgeRock asks for a one-time code", profile.name, "idp")
+        for callback in callbacks:
+            if isinstance(callback, dict) and callback.get("type") in ("PasswordCallback", "TextInputCallback"):
+                for field in callback.get("input") or ():
+                    if isinstance(field, dict) and str(field.get("name", "")).startswith("IDToken"):
+                        field["value"] = code
+        page = self._callbacks(client, s, doc, secret=True)
+        if page.status == 401:  # AM ends the tree on a wrong code: the next code starts anew
+            raise MFAInvalid("ForgeRock did not accept the code", profile.name, "idp")
+        if not self._answer(client, profile, page, wrong="code").get("tokenId"):
+            raise IdPError("ForgeRock asked for more than a code; runas-meta cannot answer this tree")
+
+    def _callbacks(self, client, s, doc, secret=False):
+        return client.http.send("POST", s["authenticate"], json_body=doc, secret=secret,
+                                headers={"Accept-API-Version": FORGEROCK_API})
+
+    def _answer(self, client, profile, page, wrong):
+        doc = page.json()
+        if page.status == 200:
+            return doc
+        message = _message(str(doc.get("message") or doc.get("reason") or "HTTP %d" % page.status), 200)
+        if page.status == 401 and wrong == "password":
+            client.password = None
+            raise AuthFailed("ForgeRock refused the username or password (%s)" % message, profile.name,
+                             client.username or "")
+        raise IdPError("ForgeRock: %s" % message)
+
+    def _push(self, client, profile, s, doc):
+        latest = [doc]
+
+        def poll():
+            page = self._callbacks(client, s, latest[0])
+            if page.status == 401:
+                return False, None, "rejected or expired (%s)" % _message(str(_json_or_empty(page).get("message")), 80)
+            answer = self._answer(client, profile, page, wrong="push")
+            if answer.get("tokenId"):
+                return True, answer, None
+            latest[0] = answer
+            return False, None, None
+        wait = next((int(o.get("value")) for c in doc.get("callbacks") or () if c.get("type") == "PollingWaitCallback"
+                     for o in c.get("output") or () if o.get("name") == "waitTime" and str(o.get("value")).isdigit()),
+                    int(PUSH_INTERVAL * 1000))
+        _push_wait("ForgeRock", profile, client, poll, self.clock, self.sleep, self.push_wait, max(0.5, wait / 1000.0))
+
+    def saml(self, client, profile, code):
+        s = self.settings(client.url)
+        url = s["base"] + "/idpssoinit?" + urllib.parse.urlencode({
+            "metaAlias": s["meta_alias"], "spEntityID": profile.saml_auth_entityid or "urn:amazon:webservices"})
+        page = client.http.send("GET", url)
+        if not _saml_in(page):
+            self._authenticate(client, profile, code)
+            page = client.http.send("GET", url)
+        return _saml_field(page)
+
+    def oidc(self, client, profile, code):
+        _, client_id, redirect_uri = _oidc_settings(profile)
+        issuer = self.issuer(client.url)
+        for attempt in range(2):
+            verifier, challenge = pkce_pair()
+            state = secrets.token_urlsafe(24)
+            url = client.oidc_endpoints(issuer)["authorization_endpoint"] + "?" + urllib.parse.urlencode({
+                "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
+                "scope": client.scope(issuer, profile), "state": state, "code_challenge": challenge,
+                "code_challenge_method": "S256"})
+            page = client.http.send("GET", url, stop_at=redirect_uri)
+            if page.location.startswith(redirect_uri):
+                auth_code, error = _code_from_redirect(page, state)
+                if not auth_code:
+                    raise IdPError("ForgeRock refused the sign-in: %s" % _printable(error or "no code"))
+                return client.exchange_code(issuer, client_id, redirect_uri, auth_code, verifier)
+            if attempt == 0:
+                self._authenticate(client, profile, code)
+        raise IdPError("ForgeRock did not issue an authorization code after signing in")
 
 
 class BrowserLogin:
@@ -1671,20 +2346,58 @@ def _idp_username(profile):
     return profile.saml_username or profile.web_identity_username or profile.federated_username
 
 
-def detect_provider(url, configured):
-    """The provider from the config, else from the URL as aws-runas does."""
+AAD_SUFFIXES = (".microsoft.com", ".microsoftonline.com", ".microsoftonline.us", ".microsoftonline.cn")
+
+
+def detect_provider(url, configured, probe=None):
+    """The provider from the config, else from the URL's host and path, else
+    (with `probe`, one HEAD request: (headers, cookie names)) from what the
+    answer names, as aws-runas does; unknown: a one-line config error."""
     if configured:
         if configured.lower() not in PROVIDERS:
             raise ConfigError("unknown identity provider %r (use one of %s)"
                               % (configured, ", ".join(PROVIDERS)))
         return configured.lower()
     parts = urllib.parse.urlsplit(url)
-    if "/realms/" in parts.path:
+    host, path = (parts.hostname or "").lower(), parts.path
+    if host.endswith(".onelogin.com"):
+        return "onelogin"
+    if host.endswith(AAD_SUFFIXES) or host == "login.microsoftonline.com":
+        return "azuread"
+    if "/json/realms/" in path or "/oauth2/realms/" in path:
+        return "forgerock"
+    if "/realms/" in path:
         return "keycloak"
-    if "okta" in (parts.hostname or "") or parts.path.startswith(("/app/", "/home/", "/oauth2/")):
+    if "okta" in host or path.startswith(("/app/", "/home/", "/oauth2/")):
         return "okta"
-    raise ConfigError("cannot tell which identity provider serves %s: set saml_provider or "
-                      "web_identity_provider to one of %s" % (url, ", ".join(PROVIDERS)))
+    found = _provider_from_answer(*probe()) if probe is not None else None
+    if found:
+        return found
+    raise ConfigError("cannot tell which identity provider serves %s: set saml_provider (or "
+                      "web_identity_provider) to one of %s" % (url.partition("?")[0], ", ".join(PROVIDERS)))
+
+
+def _probe(http, url):
+    """One HEAD to the IdP URL (redirects followed): its headers and cookie names."""
+    page = http.send("HEAD", url)
+    return page.headers, {cookie.name for cookie in http.jar}
+
+
+def _provider_from_answer(headers, cookies):
+    """What a HEAD answer names: ForgeRock's CORS headers, Okta's and
+    Microsoft's request ids, Keycloak's and OneLogin's cookies."""
+    allowed = headers.get("Access-Control-Allow-Headers") or ""
+    if "X-OpenAM-" in allowed or "MFA-FR-Token" in allowed:
+        return "forgerock"
+    if headers.get("x-okta-request-id"):
+        return "okta"
+    if headers.get("x-ms-request-id"):
+        return "azuread"
+    if "KC_RESTART" in cookies:
+        return "keycloak"
+    if any("_onelogin.com" in name for name in cookies):
+        return "onelogin"
+    return None
 
 
 def looks_obfuscated(password):
@@ -1708,7 +2421,9 @@ class Federation:
         self.password_prompt = password_prompt
         self.http_factory = http_factory or (lambda url, profile: IdpHttp(url, self.environ, ca_bundle=profile.ca_bundle))
         self.providers = {"keycloak": Keycloak(), "okta": Okta(sleep, monotonic, push_wait),
-                          "browser": BrowserLogin()}
+                          "onelogin": OneLogin(sleep, monotonic, push_wait),
+                          "azuread": AzureAD(sleep, monotonic, push_wait),
+                          "forgerock": ForgeRock(sleep, monotonic, push_wait), "browser": BrowserLogin()}
         self.clients = {}
         self.logins = {}  # state -> pending browser sign-in
         self._lock = threading.Lock()
@@ -1718,10 +2433,13 @@ class Federation:
         configured = profile.saml_provider if profile.saml_auth_url else profile.web_identity_provider
         with self._lock:
             client = self.clients.get(url)
-            if client is None:
-                client = IdpClient(url, self.providers[detect_provider(url, configured)],
-                                   self.http_factory(url, profile))
-                self.clients[url] = client
+        if client is None:
+            http = self.http_factory(url, profile)
+            provider = self.providers[detect_provider(url, configured, lambda: _probe(http, url))]
+            for origin in getattr(provider, "trusted_origins", lambda url: ())(url):
+                http.trust(origin)
+            with self._lock:
+                client = self.clients.setdefault(url, IdpClient(url, provider, http))
         if not client.username:
             client.username = _idp_username(profile) or None
         return client
@@ -1739,12 +2457,13 @@ class Federation:
         stored = self.config.idp_password(client.url, key)
         if stored and looks_obfuscated(stored):
             LOG.warning("the %s for %s looks like aws-runas's obfuscated form, which runas-meta cannot "
-                        "read: store the plain password or enter it on the page", key, client.url)
+                        "read: store the plain password or enter it on the page", key, client.url.partition("?")[0])
         elif stored:
             client.password = stored
             return
         if self.password_prompt is not None and not _in_background():
-            client.username, client.password = self.password_prompt(profile.name, client.url, client.username)
+            client.username, client.password = self.password_prompt(profile.name, client.url.partition("?")[0],
+                                                                    client.username)
 
     def saml_assertion(self, profile, code=None):
         client = self.client(profile)

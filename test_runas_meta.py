@@ -93,7 +93,10 @@ SECRETS = ["base/Secret/Key/1234567890EXAMPLEKEY", "fakeSecret", "fakeToken", "s
            "eyJhbGciOiAibm9uZSJ9", "PHNhbWxwOlJlc3BvbnNl", "s3cret-token", "e2e-token-value",
            # IAM Identity Center (e2e/fake_sso.py) and credential_process output
            "ssoaccess-", "ssorefresh-", "clientsecret-", "ssoSecret", "ssoSession", "authcode-", "devcode-",
-           "procSecret", "procToken", "procStderrSecret", "signintoken-"]
+           "procSecret", "procToken", "procStderrSecret", "signintoken-",
+           # OneLogin, Azure AD and ForgeRock fakes (e2e/fake_onelogin.py, fake_azuread.py, fake_forgerock.py)
+           "ol-password", "aad-password", "fr-password", "home-password", "olApiSecret", "olapitoken-",
+           "olsession-", "estsauth-", "frsession-"]
 
 
 # An MFA code is six digits: found only where it stands alone, not inside a
@@ -363,6 +366,7 @@ class FakeHTTP:
 
     def __init__(self):
         self.requests = []
+        self.tls = threading.local()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -377,6 +381,7 @@ class FakeHTTP:
                 body = json.loads(raw) if "json" in kind and raw else {}
                 cookies = dict(c.strip().split("=", 1) for c in (self.headers.get("Cookie") or "").split(";")
                                if "=" in c)
+                fake.tls.headers = {k.lower(): v for k, v in self.headers.items()}  # for route()
                 fake.requests.append((self.command, path, dict(urllib.parse.parse_qsl(query)), form, body))
                 status, headers, data = fake.route(self.command, path, dict(urllib.parse.parse_qsl(query)),
                                                    form, body, cookies)
@@ -386,9 +391,10 @@ class FakeHTTP:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if self.command != "HEAD":
+                    self.wfile.write(data)
 
-            do_GET = do_POST = answer
+            do_GET = do_POST = do_HEAD = answer
 
             def log_message(self, *args):
                 pass
