@@ -214,6 +214,8 @@ class OneLoginTests(ProviderScenarios, t.FederationCase):
         self.auth(self.NAME + "-saml", "plain")
         self.auth(self.NAME + "-multi", "plain")
         self.assertEqual(self.idp.count("POST", "/auth/oauth2/v2/token"), 1)  # the API token is reused
+        self.auth(self.NAME + "-saml", "plain", "wrong")  # errors and logs never hold the URL's token
+        self.assertEqual([line for line in t.CAPTURED.lines if self.idp.token in line], [])
 
 
 class AzureADTests(ProviderScenarios, t.FederationCase):
@@ -230,8 +232,9 @@ class AzureADTests(ProviderScenarios, t.FederationCase):
         return "%s/%s" % (self.idp.base, "contoso-tenant")
 
     def test_a_guest_signs_in_at_the_home_tenant(self):
-        self.files(self.service.config.config.path and open(self.config_path).read()
-                   + "[profile guest]\nsaml_auth_url = %s\nsaml_provider = azuread\nrole_arn = %s\n"
+        with open(self.config_path) as handle:
+            text = handle.read()
+        self.files(text + "[profile guest]\nsaml_auth_url = %s\nsaml_provider = azuread\nrole_arn = %s\n"
                    "federated_username = guest@fabrikam.example\n" % (self.idp.app_url, t.ROLE))
         self.build()
         response, doc = self.auth("guest", "guest", "home-password")
@@ -290,7 +293,8 @@ class MfaTypeTable(t.FederationCase):
             rm.pick_factor("push", factors[1:], "X")
 
     def test_keycloak_and_okta_follow_it(self):
-        text = open(self.config_path).read()
+        with open(self.config_path) as handle:
+            text = handle.read()
         self.files(text + "\n[profile kc-push]\nsaml_auth_url = %s\nsaml_provider = keycloak\nsaml_username = alice\n"
                    "mfa_type = push\nrole_arn = %s\n\n[profile okta-none]\nsaml_auth_url = %s\nsaml_provider = okta\n"
                    "saml_username = olga\nmfa_type = none\nrole_arn = %s\n"
