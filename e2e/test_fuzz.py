@@ -50,8 +50,10 @@ class DispatcherFuzz(t.ServiceCase):
         self.assertIsInstance(response.body, bytes)
         if response.content_type == "application/json":
             json.loads(response.body)
-        if response.status >= 400:
-            self.assertEqual(t.secrets_in(response.body.decode("utf-8", "replace")), [])
+        if response.status >= 400:  # echoing what the request itself sent is not a leak
+            sent = repr((method, path, extra, body))
+            leaked = [s for s in t.secrets_in(response.body.decode("utf-8", "replace")) if s not in sent]
+            self.assertEqual(leaked, [])
 
 
 def raw_requests(rand, port):
