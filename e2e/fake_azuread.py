@@ -114,6 +114,9 @@ class FakeAzureAD(t.FakeHTTP):
             return config_page({"sCtx": form["ctx"], "sFT": flow["ft"], "sFTName": "flowToken",
                                 "urlPost": "/%s/login" % TENANT,
                                 "oGetCredTypeResult": {"Credentials": credentials}})
+        if user and user.get("locked"):
+            return config_page({"sErrorCode": "50053", "sErrTxt": "Your account is locked.", "sCtx": form["ctx"],
+                                "sFT": flow["ft"], "sFTName": "flowToken", "urlPost": "/%s/login" % TENANT})
         if user is None or user.get("guest_of") or user["password"] != form["passwd"]:
             return config_page({"sErrorCode": "50126", "sErrTxt": "Your account or password is incorrect.",
                                 "sCtx": form["ctx"], "sFT": flow["ft"], "sFTName": "flowToken",

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E
 PATHS = ["/", "/credentials", "/credentials/nomfa", "/credentials/%00", "/latest/api/token", "/profile",
          "/latest/meta-data/iam/security-credentials/", "/latest/meta-data/iam/security-credentials/nomfa",
          "/latest/meta-data/iam/security-credentials-extended/x", "/mfa", "/auth", "/refresh", "/status",
-         "/list-roles", "/oidc/login", "/oidc/callback", "/latest/dynamic/instance-identity/document"]
+         "/list-roles", "/oidc/login", "/oidc/callback", "/latest/dynamic/instance-identity/document",
+         "/sso/login", "/sso/device", "/sso/roles", "/oauth/callback", "/console"]
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "get", "", "\x00", "G\u00e9T"]
 HEADER_NAMES = ["Host", "Origin", "Referer", "Sec-Fetch-Site", "Sec-Fetch-Mode", "X-CSRF-Token", "Authorization",
                 "X-aws-ec2-metadata-token", "X-aws-ec2-metadata-token-ttl-seconds", "X-Forwarded-For",

@@ -184,6 +184,8 @@ class ProviderScenarios:
         response, doc = self.call("POST", "/auth", "username=plain&password=" + self.PASSWORD)
         self.assertEqual((response.status, doc["Code"]), (503, "IdPUnavailable"), doc)
         self.assertIn("unreachable", doc["Message"])
+        response, doc = self.call("GET", "/credentials")  # what is still valid keeps being served
+        self.assertEqual((response.status, doc.get("AccessKeyId")), (200, served))
 
 
 class OneLoginTests(ProviderScenarios, t.FederationCase):
@@ -244,6 +246,13 @@ class AzureADTests(ProviderScenarios, t.FederationCase):
         self.idp.sessions.clear()
         response, doc = self.auth("guest", "guest", "wrong")
         self.assertEqual((response.status, doc["Code"]), (401, "AuthFailed"), doc)
+
+    def test_error_codes_become_messages(self):
+        self.idp.users["plain"]["locked"] = True
+        response, doc = self.auth(self.NAME + "-saml", "plain")
+        self.assertEqual(response.status, 502, doc)
+        self.assertIn("Azure AD: the account is locked after too many sign-in attempts", doc["Message"])
+        self.assertIn("(error 50053)", doc["Message"])
 
     def test_issuers(self):
         for url, issuer in (("https://login.microsoftonline.com/contoso/v2.0", "https://login.microsoftonline.com/contoso/v2.0"),
