@@ -1830,24 +1830,8 @@ class OneLogin:
         return _push_wait("OneLogin", profile, client, poll, self.clock, self.sleep, self.push_wait)
 
     def oidc(self, client, profile, code):
-        _, client_id, redirect_uri = _oidc_settings(profile)
-        issuer = self.issuer(client.url)
-        for attempt in range(2):
-            verifier, challenge = pkce_pair()
-            state = secrets.token_urlsafe(24)
-            url = client.oidc_endpoints(issuer)["authorization_endpoint"] + "?" + urllib.parse.urlencode({
-                "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
-                "scope": client.scope(issuer, profile), "state": state, "code_challenge": challenge,
-                "code_challenge_method": "S256"})
-            page = client.http.send("GET", url, stop_at=redirect_uri)
-            if page.location.startswith(redirect_uri):
-                auth_code, error = _code_from_redirect(page, state)
-                if not auth_code:
-                    raise IdPError("OneLogin refused the sign-in: %s" % _printable(error or "no code"))
-                return client.exchange_code(issuer, client_id, redirect_uri, auth_code, verifier)
-            if attempt == 0:
-                self._browser_session(client, profile, code)
-        raise IdPError("OneLogin did not issue an authorization code after signing in")
+        return authorize_with_session(client, profile, "OneLogin",
+                                      lambda page: self._browser_session(client, profile, code))
 
     def _browser_session(self, client, profile, code):
         """The v1 login API (and MFA), then the session exchange on the
@@ -1872,6 +1856,30 @@ class OneLogin:
         page = client.http.send("POST", s["portal"] + "/session_via_api_token", form={"session_token": token})
         if page.status != 200:
             raise IdPError("OneLogin's session exchange failed (HTTP %d)" % page.status)
+
+
+def authorize_with_session(client, profile, who, sign_in):
+    """OIDC with the IdP's session cookie: the authorize endpoint (PKCE)
+    redirects to the redirect URI with a code; when it answers with its own
+    sign-in instead, `sign_in(page)` signs in and the request is made again."""
+    _, client_id, redirect_uri = _oidc_settings(profile)
+    issuer = client.provider.issuer(client.url)
+    for attempt in range(2):
+        verifier, challenge = pkce_pair()
+        state = secrets.token_urlsafe(24)
+        url = client.oidc_endpoints(issuer)["authorization_endpoint"] + "?" + urllib.parse.urlencode({
+            "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
+            "scope": client.scope(issuer, profile), "state": state, "code_challenge": challenge,
+            "code_challenge_method": "S256"})
+        page = client.http.send("GET", url, stop_at=redirect_uri)
+        if page.location.startswith(redirect_uri):
+            auth_code, error = _code_from_redirect(page, state)
+            if not auth_code:
+                raise IdPError("%s refused the sign-in: %s" % (who, _printable(error or "no code")))
+            return client.exchange_code(issuer, client_id, redirect_uri, auth_code, verifier)
+        if attempt == 0:
+            sign_in(page)
+    raise IdPError("%s did not issue an authorization code after signing in" % who)
 
 
 def _json_or_empty(page):
@@ -1969,30 +1977,14 @@ class AzureAD:
         raise IdPError("Azure AD's sign-in did not return a SAML response")
 
     def oidc(self, client, profile, code):
-        _, client_id, redirect_uri = _oidc_settings(profile)
-        issuer = self.issuer(client.url)
-        if client.pending:
+        redirect_uri = _oidc_settings(profile)[2]
+        if client.pending:  # a sign-in that waited for the code: finish it, then authorize
             self._resume(client, profile, code, redirect_uri)
             code = None
-        for attempt in range(3):
-            verifier, challenge = pkce_pair()
-            state = secrets.token_urlsafe(24)
-            url = client.oidc_endpoints(issuer)["authorization_endpoint"] + "?" + urllib.parse.urlencode({
-                "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
-                "scope": client.scope(issuer, profile), "state": state, "code_challenge": challenge,
-                "code_challenge_method": "S256"})
-            page = client.http.send("GET", url, stop_at=redirect_uri)
-            if page.location.startswith(redirect_uri):
-                auth_code, error = _code_from_redirect(page, state)
-                if not auth_code:
-                    raise IdPError("Azure AD refused the sign-in: %s" % _printable(error or "no code"))
-                return client.exchange_code(issuer, client_id, redirect_uri, auth_code, verifier)
-            config = aad_config(page)
-            if config is None or not config.get("urlPost") or attempt == 2:
-                break
-            self._sign_in(client, profile, page, config, code, redirect_uri)
-            code = None
-        raise IdPError("Azure AD did not issue an authorization code")
+
+        def sign_in(page):
+            self._sign_in(client, profile, page, self._config(page), code, redirect_uri)
+        return authorize_with_session(client, profile, "Azure AD", sign_in)
 
     # -- the ESTS sign-in -------------------------------------------------------
 
@@ -2272,24 +2264,8 @@ class ForgeRock:
         return _saml_field(page)
 
     def oidc(self, client, profile, code):
-        _, client_id, redirect_uri = _oidc_settings(profile)
-        issuer = self.issuer(client.url)
-        for attempt in range(2):
-            verifier, challenge = pkce_pair()
-            state = secrets.token_urlsafe(24)
-            url = client.oidc_endpoints(issuer)["authorization_endpoint"] + "?" + urllib.parse.urlencode({
-                "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
-                "scope": client.scope(issuer, profile), "state": state, "code_challenge": challenge,
-                "code_challenge_method": "S256"})
-            page = client.http.send("GET", url, stop_at=redirect_uri)
-            if page.location.startswith(redirect_uri):
-                auth_code, error = _code_from_redirect(page, state)
-                if not auth_code:
-                    raise IdPError("ForgeRock refused the sign-in: %s" % _printable(error or "no code"))
-                return client.exchange_code(issuer, client_id, redirect_uri, auth_code, verifier)
-            if attempt == 0:
-                self._authenticate(client, profile, code)
-        raise IdPError("ForgeRock did not issue an authorization code after signing in")
+        return authorize_with_session(client, profile, "ForgeRock",
+                                      lambda page: self._authenticate(client, profile, code))
 
 
 class BrowserLogin:
