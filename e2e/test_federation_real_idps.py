@@ -212,14 +212,14 @@ region = us-east-1
         id_tokens, refresh_tokens = [client.tokens["aws-cli"]], [client.refresh_tokens["aws-cli"]]
         served = [self.service.engine.cached("oidc-browser").access_key_id]
         sync_api.expect(page.locator("#next-prompt")).to_contain_text("renewed without asking", timeout=10000)
-        for _ in range(3):  # each needs a new id_token (they live 60 s): the refresh token gets it
-            with page.expect_response(lambda r: r.url.endswith("/refresh")) as refreshed:
-                page.click("#refresh")
-            self.assertEqual(refreshed.value.status, 200)
-            self.assertFalse(page.is_visible("#browser-dialog"))
+        engine = self.service.engine
+        for _ in range(3):  # background renewals, as the renewal thread runs them: nobody is asked
+            engine._renew(engine.plan("oidc-browser")[-1])  # each needs a new id_token (they live 60 s)
             id_tokens.append(client.tokens["aws-cli"])
             refresh_tokens.append(client.refresh_tokens["aws-cli"])
-            served.append(self.service.engine.cached("oidc-browser").access_key_id)
+            served.append(engine.cached("oidc-browser").access_key_id)
+        self.assertIsNone(engine.status("oidc-browser")["auth_needed"])
+        self.assertFalse(page.is_visible("#auth-soon"))
         # a refresh grant each time: oidc-provider rotates the refresh token on every use (the
         # id_tokens can be byte-identical when issued within the same second)
         self.assertEqual(len(set(refresh_tokens)), 4)
@@ -229,7 +229,11 @@ region = us-east-1
             {"token": refresh_tokens[-1], "client_id": "aws-cli"}).encode())
         with urllib.request.urlopen(revoke, timeout=10) as answer:
             self.assertEqual(answer.status, 200)
-        page.click("#refresh")  # the IdP refuses the revoked token: now the page asks
+        engine._renew(engine.plan("oidc-browser")[-1])  # the IdP refuses the revoked token: now the page asks
+        self.assertEqual(engine.status("oidc-browser")["auth_needed"]["type"], "BROWSER")
+        sync_api.expect(page.locator("#auth-soon")).to_be_visible(timeout=10000)
+        sync_api.expect(page.locator("#auth-soon-text")).to_contain_text("sign in again")
+        page.click("#auth-soon-button")
         page.wait_for_selector("#browser-dialog[open]", timeout=10000)
         page.screenshot(path=os.path.join(SHOTS, "28-oidc-refresh-revoked.png"))
         self.assertNotIn("aws-cli", client.refresh_tokens and {k for k, v in client.refresh_tokens.items() if v})
