@@ -1393,8 +1393,7 @@ class IdpClient:
 
     def oidc_endpoints(self, issuer):
         if self.endpoints is None:
-            issuer = getattr(self.provider, "issuer", None) and self.provider.issuer(issuer) or \
-                issuer.partition("?")[0].rstrip("/")
+            issuer = _issuer_of(self.provider, issuer)
             page = self.http.send("GET", issuer + "/.well-known/openid-configuration")
             doc = page.json() if page.status == 200 else {}
             if not doc.get("authorization_endpoint") or not doc.get("token_endpoint"):
@@ -1422,10 +1421,7 @@ class IdpClient:
             return None
         page = self.http.send("POST", self.oidc_endpoints(issuer)["token_endpoint"], form={
             "grant_type": "refresh_token", "refresh_token": refresh, "client_id": client_id})
-        try:
-            doc = page.json()
-        except IdPError:
-            doc = {}
+        doc = _json_or_empty(page)
         if page.status != 200 or not doc.get("id_token"):
             self.refresh_tokens.pop(client_id, None)
             LOG.warning("the identity provider %s refused the refresh token (%s): the next renewal needs a "
@@ -1445,6 +1441,50 @@ class IdpClient:
             if extra and extra not in scopes:
                 scopes.append(extra)
         return " ".join(scopes)
+
+
+def pick_factor(mfa_type, factors, provider):
+    """The mfa_type table (README), the same for every provider.  `factors`
+    are (kind "code" or "push", factor, marked default) in the IdP's order;
+    one factor may be offered as both.  auto: the IdP's default factor, else
+    its first; code or push: the first of that kind; none: no MFA at all."""
+    if mfa_type == "none":
+        raise IdPError("%s asks for MFA, but mfa_type = none for this profile: set mfa_type to auto, code "
+                       "or push" % provider)
+    if not factors:
+        raise IdPError("%s offers no MFA factor runas-meta can use for this user (a code or a push)" % provider)
+    if mfa_type in ("code", "push"):
+        found = next((f for f in factors if f[0] == mfa_type), None)
+        if found is None:
+            raise IdPError("%s offers no %s factor for this user (it offers: %s); set mfa_type = auto"
+                           % (provider, mfa_type, ", ".join(sorted({f[0] for f in factors}))))
+        return found[0], found[1]
+    chosen = next((f for f in factors if f[2]), factors[0])
+    return chosen[0], chosen[1]
+
+
+def _push_wait(provider, profile, client, poll, clock, sleep, wait, interval=PUSH_INTERVAL):
+    """Poll `poll()` -> (done, result, refusal) until approved, refused or
+    `wait` seconds: a push the user rejects or ignores ends with a message."""
+    LOG.info("%s push sent for profile %r: approve it on your phone", provider, profile.name)
+    deadline = clock() + wait
+    while True:
+        done, result, refusal = poll()
+        if done:
+            return result
+        if refusal:
+            raise AuthFailed("the %s push was %s" % (provider, refusal), profile.name, client.username or "")
+        if clock() >= deadline:
+            raise AuthFailed("the %s push was not approved within %d seconds" % (provider, wait),
+                             profile.name, client.username or "")
+        sleep(interval)
+
+
+def _issuer_of(provider, url):
+    """The OIDC issuer a provider derives from its URL (Azure AD's tenant,
+    ForgeRock's realms), else the URL without its query."""
+    derive = getattr(provider, "issuer", None)
+    return derive(url) if derive else url.partition("?")[0].rstrip("/")
 
 
 def _code_from_redirect(page, state):
@@ -1612,59 +1652,18 @@ class Okta:
         return doc
 
     def _push(self, client, profile, doc, factor):
-        LOG.info("Okta push sent for profile %r: approve it on your phone", profile.name)
-        url, body = factor["_links"]["verify"]["href"], {"stateToken": doc.get("stateToken")}
-        deadline = self.clock() + self.push_wait
-        while True:
-            page = client.http.send("POST", url, json_body=body)
-            doc = page.json()
-            result = doc.get("factorResult")
-            if doc.get("status") == "SUCCESS":
-                return doc
+        url, body = [factor["_links"]["verify"]["href"]], {"stateToken": doc.get("stateToken")}
+
+        def poll():
+            answer = client.http.send("POST", url[0], json_body=body).json()
+            result = answer.get("factorResult")
+            if answer.get("status") == "SUCCESS":
+                return True, answer, None
             if result in ("REJECTED", "TIMEOUT", "CANCELLED"):
-                raise AuthFailed("the Okta push was %s" % result.lower(), profile.name, client.username or "")
-            if self.clock() >= deadline:
-                raise AuthFailed("the Okta push was not approved within %d seconds" % self.push_wait,
-                                 profile.name, client.username or "")
-            url = doc.get("_links", {}).get("next", {}).get("href", url)
-            self.sleep(PUSH_INTERVAL)
-
-
-def pick_factor(mfa_type, factors, provider):
-    """The mfa_type table (README), the same for every provider.  `factors`
-    are (kind "code" or "push", factor, marked default) in the IdP's order;
-    one factor may be offered as both.  auto: the IdP's default factor, else
-    its first; code or push: the first of that kind; none: no MFA at all."""
-    if mfa_type == "none":
-        raise IdPError("%s asks for MFA, but mfa_type = none for this profile: set mfa_type to auto, code "
-                       "or push" % provider)
-    if not factors:
-        raise IdPError("%s offers no MFA factor runas-meta can use for this user (a code or a push)" % provider)
-    if mfa_type in ("code", "push"):
-        found = next((f for f in factors if f[0] == mfa_type), None)
-        if found is None:
-            raise IdPError("%s offers no %s factor for this user (it offers: %s); set mfa_type = auto"
-                           % (provider, mfa_type, ", ".join(sorted({f[0] for f in factors}))))
-        return found[0], found[1]
-    chosen = next((f for f in factors if f[2]), factors[0])
-    return chosen[0], chosen[1]
-
-
-def _push_wait(provider, profile, client, poll, clock, sleep, wait, interval=PUSH_INTERVAL):
-    """Poll `poll()` -> (done, result, refusal) until approved, refused or
-    `wait` seconds: a push the user rejects or ignores ends with a message."""
-    LOG.info("%s push sent for profile %r: approve it on your phone", provider, profile.name)
-    deadline = clock() + wait
-    while True:
-        done, result, refusal = poll()
-        if done:
-            return result
-        if refusal:
-            raise AuthFailed("the %s push was %s" % (provider, refusal), profile.name, client.username or "")
-        if clock() >= deadline:
-            raise AuthFailed("the %s push was not approved within %d seconds" % (provider, wait),
-                             profile.name, client.username or "")
-        sleep(interval)
+                return False, None, result.lower()
+            url[0] = answer.get("_links", {}).get("next", {}).get("href", url[0])
+            return False, None, None
+        return _push_wait("Okta", profile, client, poll, self.clock, self.sleep, self.push_wait)
 
 
 def _path_and_query(url):
@@ -1711,10 +1710,6 @@ class OneLogin:
 
     def trusted_origins(self, url):
         return {self.settings(url)["api"]}
-
-    @staticmethod
-    def issuer(url):
-        return url.partition("?")[0].rstrip("/")
 
     def _api_token(self, client, s):
         cached = client.extra.get("api_token")
@@ -1863,7 +1858,7 @@ def authorize_with_session(client, profile, who, sign_in):
     redirects to the redirect URI with a code; when it answers with its own
     sign-in instead, `sign_in(page)` signs in and the request is made again."""
     _, client_id, redirect_uri = _oidc_settings(profile)
-    issuer = client.provider.issuer(client.url)
+    issuer = _issuer_of(client.provider, client.url)
     for attempt in range(2):
         verifier, challenge = pkce_pair()
         state = secrets.token_urlsafe(24)
@@ -2074,9 +2069,6 @@ class AzureAD:
                  "url": page.url, "label": str(proof.get("display") or proof["authMethodId"])}
         if kind == "push":
             return self._push(client, profile, state, stop_at)
-        if not code:
-            client.pending = state
-            raise MFARequired("Azure AD asks for the code from %s" % _printable(state["label"], 60), profile.name, "idp")
         return self._code(client, profile, state, code, stop_at)
 
     def _end_auth(self, client, state, code=None):
@@ -2090,6 +2082,9 @@ class AzureAD:
         return page.status, _json_or_empty(page)
 
     def _code(self, client, profile, state, code, stop_at):
+        if not code:  # the dialog asks; the sign-in resumes here with the code (_resume)
+            client.pending = state
+            raise MFARequired("Azure AD asks for the code from %s" % _printable(state["label"], 60), profile.name, "idp")
         status, doc = self._end_auth(client, state, code)
         if status == 200 and doc.get("Success"):
             return self._post_back(client, state, doc, stop_at)
@@ -2123,9 +2118,6 @@ class AzureAD:
 
     def _resume(self, client, profile, code, stop_at):
         state, client.pending = client.pending, None
-        if not code:
-            client.pending = state
-            raise MFARequired("Azure AD asks for the code from %s" % _printable(state["label"], 60), profile.name, "idp")
         return self._finish(client, self._code(client, profile, state, code, stop_at), stop_at)
 
     def _finish(self, client, page, stop_at):
@@ -2146,6 +2138,15 @@ class AzureAD:
                 continue
             return page
         return page
+
+
+def _wait_time(doc):
+    """Seconds between push polls: the PollingWaitCallback's waitTime (ms)."""
+    for callback in doc.get("callbacks") or ():
+        for output in callback.get("output") or () if callback.get("type") == "PollingWaitCallback" else ():
+            if output.get("name") == "waitTime" and str(output.get("value")).isdigit():
+                return max(0.5, int(output["value"]) / 1000.0)
+    return PUSH_INTERVAL
 
 
 FORGEROCK_SERVICES = {"code": "mfa_oath_authentication", "push": "mfa_push_authentication"}
@@ -2212,9 +2213,9 @@ class ForgeRock:
             raise MFARequired("ForgeRock asks for a one-time code", profile.name, "idp")
         for callback in callbacks:
             if isinstance(callback, dict) and callback.get("type") in ("PasswordCallback", "TextInputCallback"):
-                for field in callback.get("input") or ():
-                    if isinstance(field, dict) and str(field.get("name", "")).startswith("IDToken"):
-                        field["value"] = code
+                for entry in callback.get("input") or ():
+                    if isinstance(entry, dict) and str(entry.get("name", "")).startswith("IDToken"):
+                        entry["value"] = code
         page = self._callbacks(client, s, doc, secret=True)
         if page.status == 401:  # AM ends the tree on a wrong code: the next code starts anew
             raise MFAInvalid("ForgeRock did not accept the code", profile.name, "idp")
@@ -2248,10 +2249,7 @@ class ForgeRock:
                 return True, answer, None
             latest[0] = answer
             return False, None, None
-        wait = next((int(o.get("value")) for c in doc.get("callbacks") or () if c.get("type") == "PollingWaitCallback"
-                     for o in c.get("output") or () if o.get("name") == "waitTime" and str(o.get("value")).isdigit()),
-                    int(PUSH_INTERVAL * 1000))
-        _push_wait("ForgeRock", profile, client, poll, self.clock, self.sleep, self.push_wait, max(0.5, wait / 1000.0))
+        _push_wait("ForgeRock", profile, client, poll, self.clock, self.sleep, self.push_wait, _wait_time(doc))
 
     def saml(self, client, profile, code):
         s = self.settings(client.url)
@@ -2338,7 +2336,7 @@ def detect_provider(url, configured, probe=None):
     host, path = (parts.hostname or "").lower(), parts.path
     if host.endswith(".onelogin.com"):
         return "onelogin"
-    if host.endswith(AAD_SUFFIXES) or host == "login.microsoftonline.com":
+    if host.endswith(AAD_SUFFIXES):
         return "azuread"
     if "/json/realms/" in path or "/oauth2/realms/" in path:
         return "forgerock"
@@ -2473,10 +2471,9 @@ class Federation:
 
     def renews_silently(self, profile):
         """An OIDC profile holding a refresh token: renewals ask nobody."""
-        if not profile.web_identity_auth_url:
-            return False
-        client = self.client(profile)
-        return bool(client.refresh_tokens.get(profile.web_identity_client_id))
+        with self._lock:  # only a client that exists: /status never reaches the IdP
+            client = self.clients.get(profile.web_identity_auth_url) if profile.web_identity_auth_url else None
+        return bool(client and client.refresh_tokens.get(profile.web_identity_client_id))
 
     # -- sign-in through the user's browser -------------------------------------
 
@@ -3349,7 +3346,8 @@ class Engine:
             layers.append(self._process_layer(base))
         elif base.aws_session_token:
             layers.append(self._layer(("static", base.name), "", base.name, "",
-                                      lambda code, b=base: self._static(b)))
+                                      lambda code, b=base: self._static(b.aws_access_key_id, b.aws_secret_access_key,
+                                                                        b.aws_session_token)))
         elif not roles or roles[0].role_duration <= SESSION_TOKEN_ROLE_MAX:
             layers.append(self._session_layer(base, serial, roles[0] if roles else base))
         session_name = ""
@@ -3382,11 +3380,8 @@ class Engine:
                 if creds.expiration is not None:
                     return creds
                 static.append(creds)
-            now = self.clock()
             keys = static[0]
-            return Credentials(keys.access_key_id, keys.secret_access_key, keys.session_token,
-                               now + dt.timedelta(seconds=STATIC_TOKEN_LIFETIME), account_id=keys.account_id,
-                               obtained=now)
+            return self._static(keys.access_key_id, keys.secret_access_key, keys.session_token, keys.account_id)
         command = hashlib.sha256(base.credential_process.encode()).hexdigest()[:16]
         return self._layer(("process", base.name, command), "", base.name, "", fetch)
 
@@ -3513,11 +3508,11 @@ class Engine:
         self._fly(layers[0], None)
         return self._get(layers[-1], None)
 
-    def _static(self, base):
+    def _static(self, access_key, secret_key, token="", account_id=""):
+        """Keys with no known expiry, served with STATIC_TOKEN_LIFETIME ahead."""
         now = self.clock()
-        return Credentials(base.aws_access_key_id, base.aws_secret_access_key,
-                           base.aws_session_token, now + dt.timedelta(seconds=STATIC_TOKEN_LIFETIME),
-                           obtained=now)
+        return Credentials(access_key, secret_key, token, now + dt.timedelta(seconds=STATIC_TOKEN_LIFETIME),
+                           account_id=account_id, obtained=now)
 
     def _mfa_code(self, profile, serial, code):
         if code:
@@ -3902,6 +3897,10 @@ def text_response(text, headers=()):
     return Response(200, text.encode(), "text/plain", headers)
 
 
+def redirect(location):
+    return Response(302, b"", "text/plain", [("Location", location)])
+
+
 def error_response(status, code, message, headers=()):
     return json_response({"Code": code, "Message": message}, status, headers)
 
@@ -4244,7 +4243,7 @@ class Service:
         if fed is None or not fed.web_identity_auth_url:
             raise HTTPError(400, "profile %r does not sign in through OIDC" % name)
         url = self.engine.federation.start_browser_login(fed, self.base_url + "/oidc/callback")
-        return Response(302, b"", "text/plain", [("Location", url)])
+        return redirect(url)
 
     def oidc_callback(self, request):
         """The identity provider's redirect: check state, exchange the code,
@@ -4266,9 +4265,9 @@ class Service:
             self.engine.sign_in(name)
         except RunasError as exc:
             LOG.warning("sign-in through the browser: %s", exc)
-            return Response(302, b"", "text/plain", [("Location", "/#signin-error=" + urllib.parse.quote(str(exc)))])
+            return redirect("/#signin-error=" + urllib.parse.quote(str(exc)))
         LOG.info("sign-in through the browser finished for profile %r", name)
-        return Response(302, b"", "text/plain", [("Location", "/#signed-in")])
+        return redirect("/#signed-in")
 
     # -- IAM Identity Center -------------------------------------------------
 
@@ -4290,7 +4289,7 @@ class Service:
             raise HTTPError(400, "sign-in through the browser needs an sso_session profile and the service "
                             "on 127.0.0.1: use the device code (POST /sso/device)")
         url = self.engine.sso.start_pkce(base, name, self.base_url + SSO_CALLBACK_PATH)
-        return Response(302, b"", "text/plain", [("Location", url)])
+        return redirect(url)
 
     def sso_callback(self, request):
         """IAM Identity Center's redirect: check state, exchange the code,
@@ -4341,9 +4340,8 @@ class Service:
         except RunasError as exc:
             if request.header("sec-fetch-mode") != "navigate":
                 raise
-            return Response(302, b"", "text/plain",
-                            [("Location", "/#console-error=" + urllib.parse.quote(str(exc)))])
-        return Response(302, b"", "text/plain", [("Location", url)])
+            return redirect("/#console-error=" + urllib.parse.quote(str(exc)))
+        return redirect(url)
 
     def post_refresh(self, request):
         name = self._active_name()

@@ -15,7 +15,10 @@ import test_runas_meta as t
 need("botocore")
 
 
-class EveryProviderReachesBotocore(t.FederationCase):
+class LiveService:
+    """A mixin for a FederationCase: the real server on port 0 serves
+    `self.service` (rebuilt services too), and botocore asks it."""
+
     def setUp(self):
         super().setUp()
         self.server = rm.Server(("127.0.0.1", 0), self.service)
@@ -24,12 +27,21 @@ class EveryProviderReachesBotocore(t.FederationCase):
         self.addCleanup(self.server.shutdown)
         self.PORT = self.server.server_address[1]
 
+    def build(self, **federation):
+        super().build(**federation)
+        if hasattr(self, "server"):
+            self.server.attach(self.service)
+
     def botocore_identity(self, profile):
+        """The fake STS's identity of what botocore got from /credentials/<profile>."""
         method, creds = botocore_credentials({
             "AWS_CONTAINER_CREDENTIALS_FULL_URI": "%s/credentials/%s" % (self.service.base_url, profile),
             "AWS_CONFIG_FILE": empty_file(self), "AWS_SHARED_CREDENTIALS_FILE": empty_file(self)})
         self.assertEqual(method, "container-role")
         return self.sts_server.identities[creds.access_key]
+
+
+class EveryProviderReachesBotocore(LiveService, t.FederationCase):
 
     def test_each_provider(self):
         role = "arn:aws:sts::%s:assumed-role/dev/" % t.ACCOUNT

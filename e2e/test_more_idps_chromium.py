@@ -9,21 +9,12 @@ import re
 import time
 
 from e2e import test_more_idps as scenarios
-from e2e.test_more_idps_clients import LiveProvider
-from e2e.test_page_chromium import SHOTS, start_browser, sync_api
-
-import runas_meta as rm
+from e2e.test_federation_fakes_botocore import LiveService
+from e2e.test_page_chromium import SHOTS, BrowserClass, sync_api
 
 
-class PageMixin(LiveProvider):
-    @classmethod
-    def setUpClass(cls):
-        cls.playwright, cls.browser = start_browser()
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.close()
-        cls.playwright.stop()
+class PageMixin(BrowserClass, LiveService):
 
     def setUp(self):
         super().setUp()

@@ -83,15 +83,22 @@ def start_browser():
     return playwright, playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
 
 
-class PageInChromium(t.FakeSTSCase):
+class BrowserClass:
+    """A mixin: Playwright and Chromium, started once for the test class."""
+
     @classmethod
     def setUpClass(cls):
+        super().setUpClass()
         cls.playwright, cls.browser = start_browser()
 
     @classmethod
     def tearDownClass(cls):
         cls.browser.close()
         cls.playwright.stop()
+        super().tearDownClass()
+
+
+class PageInChromium(BrowserClass, t.FakeSTSCase):
 
     def setUp(self):
         super().setUp()

@@ -8,23 +8,14 @@ credentials.  Screenshots go to ci-artifacts/screenshots/."""
 import os
 import threading
 
-from e2e.fake_sso import FakeSSO
 from e2e.test_clients import botocore_credentials
-from e2e.test_page_chromium import SHOTS, start_browser, sync_api
+from e2e.test_page_chromium import SHOTS, BrowserClass, sync_api
 from e2e.test_sso_clients import ASSUMED, SSOClientCase
 
 import runas_meta as rm
 
 
-class SSOPageInChromium(SSOClientCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.playwright, cls.browser = start_browser()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.close()
-        cls.playwright.stop()
+class SSOPageInChromium(BrowserClass, SSOClientCase):
 
     def setUp(self):
         super().setUp()
