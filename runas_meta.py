@@ -3925,8 +3925,8 @@ class ImdsTokens:
             data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         except ValueError:
             return False
-        if len(data) != 40:
-            return False
+        if len(data) != 40 or base64.urlsafe_b64encode(data).decode().rstrip("=") != token:
+            return False  # one spelling per token: unused low bits of the last character count
         mac = hmac.new(self.key, data[:16], hashlib.sha256).digest()[:24]
         expiry = struct.unpack(">Q", data[:8])[0]
         return hmac.compare_digest(mac, data[16:]) and self.clock() < expiry

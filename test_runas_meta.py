@@ -7,6 +7,7 @@ real server in a thread and the command line as a subprocess.  Suites that
 need third-party peers live in e2e/.
 """
 
+import base64
 import contextlib
 import datetime as dt
 import http.client
@@ -21,6 +22,7 @@ import signal
 import socket
 import ssl
 import stat
+import string
 import subprocess
 import sys
 import tempfile
@@ -1312,7 +1314,11 @@ class ImdsTests(ServiceCase):
         token = self.token("60")
         self.assertEqual(self.call("GET", self.CREDS, {"X-aws-ec2-metadata-token": token}).status, 200)
         other = rm.ImdsTokens(clock=lambda: self.tick[0]).issue(60)  # another process's key
-        for bad in [other, token[:-2] + "AA", "x", "", "A" * 5000]:
+        abc = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+        changed = token[:30] + abc[abc.index(token[30]) ^ 1] + token[31:]  # one character of the MAC
+        respelt = token[:-1] + abc[abc.index(token[-1]) ^ 1]  # same bytes: the last character's low bits are spare
+        self.assertEqual(base64.urlsafe_b64decode(respelt + "=="), base64.urlsafe_b64decode(token + "=="))
+        for bad in [other, changed, respelt, "x", "", "A" * 5000]:
             with self.subTest(bad=bad[:20]):
                 self.assertEqual(self.call("GET", self.CREDS, {"X-aws-ec2-metadata-token": bad}).status, 401)
         self.tick[0] += 61
