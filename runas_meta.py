@@ -1260,6 +1260,17 @@ def pkce_pair():
     return verifier, challenge
 
 
+def authorize_request(client, profile, issuer, client_id, redirect_uri, **extra):
+    """An OIDC authorize URL with PKCE and a fresh state: (url, state, verifier)."""
+    verifier, challenge = pkce_pair()
+    state = secrets.token_urlsafe(24)
+    params = {"client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
+              "scope": client.scope(issuer, profile), "state": state, "code_challenge": challenge,
+              "code_challenge_method": "S256", **extra}
+    return client.oidc_endpoints(issuer)["authorization_endpoint"] + "?" + urllib.parse.urlencode(params), \
+        state, verifier
+
+
 class _Form:
     def __init__(self, attrs, base_url):
         self.id = attrs.get("id") or attrs.get("name") or ""
@@ -1463,21 +1474,30 @@ def pick_factor(mfa_type, factors, provider):
     return chosen[0], chosen[1]
 
 
-def _push_wait(provider, profile, client, poll, clock, sleep, wait, interval=PUSH_INTERVAL):
-    """Poll `poll()` -> (done, result, refusal) until approved, refused or
-    `wait` seconds: a push the user rejects or ignores ends with a message."""
-    LOG.info("%s push sent for profile %r: approve it on your phone", provider, profile.name)
-    deadline = clock() + wait
-    while True:
-        done, result, refusal = poll()
-        if done:
-            return result
-        if refusal:
-            raise AuthFailed("the %s push was %s" % (provider, refusal), profile.name, client.username or "")
-        if clock() >= deadline:
-            raise AuthFailed("the %s push was not approved within %d seconds" % (provider, wait),
-                             profile.name, client.username or "")
-        sleep(interval)
+class PushIdP:
+    """A provider whose MFA may be a push on the phone: its polling's sleep,
+    clock and bound are parameters.  `title` names it in messages."""
+
+    title = ""
+
+    def __init__(self, sleep=time.sleep, clock=time.monotonic, push_wait=PUSH_WAIT):
+        self.sleep, self.clock, self.push_wait = sleep, clock, push_wait
+
+    def wait_for_push(self, client, profile, poll, interval=PUSH_INTERVAL):
+        """Poll `poll()` -> (done, result, refusal) until approved, refused or
+        push_wait seconds: a push rejected or ignored ends with a message."""
+        LOG.info("%s push sent for profile %r: approve it on your phone", self.title, profile.name)
+        deadline = self.clock() + self.push_wait
+        while True:
+            done, result, refusal = poll()
+            if done:
+                return result
+            if refusal:
+                raise AuthFailed("the %s push was %s" % (self.title, refusal), profile.name, client.username or "")
+            if self.clock() >= deadline:
+                raise AuthFailed("the %s push was not approved within %d seconds" % (self.title, self.push_wait),
+                                 profile.name, client.username or "")
+            self.sleep(interval)
 
 
 def _issuer_of(provider, url):
@@ -1513,12 +1533,7 @@ class Keycloak:
         if client.pending is not None:
             page, state, verifier = client.pending
         else:
-            verifier, challenge = pkce_pair()
-            state = secrets.token_urlsafe(24)
-            url = client.oidc_endpoints(issuer)["authorization_endpoint"] + "?" + urllib.parse.urlencode({
-                "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
-                "scope": client.scope(issuer, profile), "state": state, "code_challenge": challenge,
-                "code_challenge_method": "S256"})
+            url, state, verifier = authorize_request(client, profile, issuer, client_id, redirect_uri)
             page = client.http.send("GET", url, stop_at=redirect_uri)
         try:
             page = self._drive(client, profile, page, code, stop_at=redirect_uri)
@@ -1567,15 +1582,12 @@ class Keycloak:
         raise IdPError("the identity provider's sign-in did not finish")
 
 
-class Okta:
+class Okta(PushIdP):
     """Okta's authn API: password, then a TOTP code or a push approved on
     the phone (polled, bounded), then the session token opens the SAML app
     link or the OIDC authorize endpoint."""
 
-    name = "okta"
-
-    def __init__(self, sleep=time.sleep, clock=time.monotonic, push_wait=PUSH_WAIT):
-        self.sleep, self.clock, self.push_wait = sleep, clock, push_wait
+    name, title = "okta", "Okta"
 
     def saml(self, client, profile, code):
         page = client.http.send("GET", client.url)  # an Okta session cookie may be enough
@@ -1588,14 +1600,9 @@ class Okta:
     def oidc(self, client, profile, code):
         issuer, client_id, redirect_uri = _oidc_settings(profile)
         for attempt in ("cookie", "token"):
-            verifier, challenge = pkce_pair()
-            state = secrets.token_urlsafe(24)
-            params = {"client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
-                      "scope": client.scope(issuer, profile), "state": state, "code_challenge": challenge,
-                      "code_challenge_method": "S256", "prompt": "none"}
-            if attempt == "token":
-                params["sessionToken"] = self._session_token(client, profile, code)
-            url = client.oidc_endpoints(issuer)["authorization_endpoint"] + "?" + urllib.parse.urlencode(params)
+            extra = {"sessionToken": self._session_token(client, profile, code)} if attempt == "token" else {}
+            url, state, verifier = authorize_request(client, profile, issuer, client_id, redirect_uri,
+                                                     prompt="none", **extra)
             page = client.http.send("GET", url, stop_at=redirect_uri)
             if page.location.startswith(redirect_uri):
                 auth_code, error = _code_from_redirect(page, state)
@@ -1663,7 +1670,7 @@ class Okta:
                 return False, None, result.lower()
             url[0] = answer.get("_links", {}).get("next", {}).get("href", url[0])
             return False, None, None
-        return _push_wait("Okta", profile, client, poll, self.clock, self.sleep, self.push_wait)
+        return self.wait_for_push(client, profile, poll)
 
 
 def _path_and_query(url):
@@ -1675,7 +1682,7 @@ ONELOGIN_PUSH = ("OneLogin", "OneLogin Voice")
 ONELOGIN_CODE = ("OneLogin", "Google Authenticator", "SMS", "OneLogin Email", "Authenticator")
 
 
-class OneLogin:
+class OneLogin(PushIdP):
     """OneLogin's APIs, as aws-runas 3.8 drives them (research §1): an API
     access token from the URL's `token` (client id and secret of an API
     credential), SAML from the v2 saml_assertion API (`app_id` in the URL),
@@ -1684,10 +1691,7 @@ class OneLogin:
     aws-runas: no network call before it is needed, a secret may contain ':'
     and a '+' in the token survives, push polling is bounded."""
 
-    name = "onelogin"
-
-    def __init__(self, sleep=time.sleep, clock=time.monotonic, push_wait=PUSH_WAIT):
-        self.sleep, self.clock, self.push_wait = sleep, clock, push_wait
+    name, title = "onelogin", "OneLogin"
 
     @staticmethod
     def settings(url):
@@ -1773,7 +1777,7 @@ class OneLogin:
             default = bool(device.get("default")) if name else False
             factors += [(kind, device, default) for kind, names in (("push", ONELOGIN_PUSH), ("code", ONELOGIN_CODE))
                         if name in names]
-        kind, device = pick_factor(profile.mfa_type, factors, "OneLogin")
+        kind, device = pick_factor(profile.mfa_type, factors, self.title)
         state = {"url": s["api"] + _path_and_query(doc["callback_url"]), "device_id": str(device.get("device_id")),
                  "state_token": doc["state_token"], "v2": v2, "app_id": s["app_id"] if v2 else "",
                  "label": str(device.get("user_display_name") or device.get("auth_factor_name"))}
@@ -1822,10 +1826,10 @@ class OneLogin:
             if status == 200 and "pending" in message.lower():
                 return False, None, None
             return False, None, "rejected (%s)" % _message(message or "HTTP %d" % status, 100)
-        return _push_wait("OneLogin", profile, client, poll, self.clock, self.sleep, self.push_wait)
+        return self.wait_for_push(client, profile, poll)
 
     def oidc(self, client, profile, code):
-        return authorize_with_session(client, profile, "OneLogin",
+        return authorize_with_session(client, profile, self.title,
                                       lambda page: self._browser_session(client, profile, code))
 
     def _browser_session(self, client, profile, code):
@@ -1860,12 +1864,7 @@ def authorize_with_session(client, profile, who, sign_in):
     _, client_id, redirect_uri = _oidc_settings(profile)
     issuer = _issuer_of(client.provider, client.url)
     for attempt in range(2):
-        verifier, challenge = pkce_pair()
-        state = secrets.token_urlsafe(24)
-        url = client.oidc_endpoints(issuer)["authorization_endpoint"] + "?" + urllib.parse.urlencode({
-            "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
-            "scope": client.scope(issuer, profile), "state": state, "code_challenge": challenge,
-            "code_challenge_method": "S256"})
+        url, state, verifier = authorize_request(client, profile, issuer, client_id, redirect_uri)
         page = client.http.send("GET", url, stop_at=redirect_uri)
         if page.location.startswith(redirect_uri):
             auth_code, error = _code_from_redirect(page, state)
@@ -1918,7 +1917,7 @@ def aad_config(page):
     return doc if isinstance(doc, dict) else None
 
 
-class AzureAD:
+class AzureAD(PushIdP):
     """Azure AD's (Entra ID's) sign-in pages as aws-runas drives them
     (research §2): the `$Config` JSON, username, then password (or a guest's
     home IdP), MFA through BeginAuth/EndAuth (a code, or the app's push,
@@ -1926,10 +1925,7 @@ class AzureAD:
     sign-in URL.  Unlike aws-runas: OIDC works (the tenant from the URL),
     error codes become messages, push polling ends."""
 
-    name = "azuread"
-
-    def __init__(self, sleep=time.sleep, clock=time.monotonic, push_wait=PUSH_WAIT):
-        self.sleep, self.clock, self.push_wait = sleep, clock, push_wait
+    name, title = "azuread", "Azure AD"
 
     @staticmethod
     def trusted_origins(url):
@@ -1979,7 +1975,7 @@ class AzureAD:
 
         def sign_in(page):
             self._sign_in(client, profile, page, self._config(page), code, redirect_uri)
-        return authorize_with_session(client, profile, "Azure AD", sign_in)
+        return authorize_with_session(client, profile, self.title, sign_in)
 
     # -- the ESTS sign-in -------------------------------------------------------
 
@@ -2057,7 +2053,7 @@ class AzureAD:
             kind = "push" if method in AAD_PUSH else "code" if method in AAD_CODE else None
             if kind:
                 factors.append((kind, proof, bool(proof.get("isDefault"))))
-        kind, proof = pick_factor(profile.mfa_type, factors, "Azure AD")
+        kind, proof = pick_factor(profile.mfa_type, factors, self.title)
         begin = client.http.send("POST", urllib.parse.urljoin(page.url, config["urlBeginAuth"]), json_body={
             "AuthMethodId": proof["authMethodId"], "Method": "BeginAuth", "Ctx": config.get("sCtx", ""),
             "FlowToken": config.get("sFT", "")})
@@ -2107,7 +2103,7 @@ class AzureAD:
                 return False, None, None
             return False, None, "rejected (%s)" % _message(str(doc.get("Message") or doc.get("ResultValue")
                                                                     or "HTTP %d" % status), 100)
-        doc = _push_wait("Azure AD", profile, client, poll, self.clock, self.sleep, self.push_wait, interval)
+        doc = self.wait_for_push(client, profile, poll, interval)
         return self._post_back(client, state, doc, stop_at)
 
     def _post_back(self, client, state, doc, stop_at):
@@ -2157,7 +2153,7 @@ def _rfc2047(text):
     return "=?UTF-8?B?%s?=" % base64.b64encode(text.encode("utf-8")).decode()
 
 
-class ForgeRock:
+class ForgeRock(PushIdP):
     """ForgeRock Access Management's REST authenticate API (research §3):
     username and password in X-OpenAM headers, then the tree's callbacks (an
     OATH code, or a push polled with a bound); the session cookie then opens
@@ -2166,10 +2162,7 @@ class ForgeRock:
     a push rejection is not taken for success, mfa_type auto follows the
     realm's own tree instead of trying three logins."""
 
-    name = "forgerock"
-
-    def __init__(self, sleep=time.sleep, clock=time.monotonic, push_wait=PUSH_WAIT):
-        self.sleep, self.clock, self.push_wait = sleep, clock, push_wait
+    name, title = "forgerock", "ForgeRock"
 
     @staticmethod
     def settings(url):
@@ -2206,7 +2199,7 @@ class ForgeRock:
         kinds = {c.get("type") for c in callbacks if isinstance(c, dict)}
         factors = [("push", None, True)] if "PollingWaitCallback" in kinds else []
         factors += [("code", None, True)] if kinds & {"PasswordCallback", "TextInputCallback"} else []
-        kind, _ = pick_factor(profile.mfa_type, factors, "ForgeRock")
+        kind, _ = pick_factor(profile.mfa_type, factors, self.title)
         if kind == "push":
             return self._push(client, profile, s, doc)
         if not code:
@@ -2249,7 +2242,7 @@ class ForgeRock:
                 return True, answer, None
             latest[0] = answer
             return False, None, None
-        _push_wait("ForgeRock", profile, client, poll, self.clock, self.sleep, self.push_wait, _wait_time(doc))
+        self.wait_for_push(client, profile, poll, _wait_time(doc))
 
     def saml(self, client, profile, code):
         s = self.settings(client.url)
@@ -2262,7 +2255,7 @@ class ForgeRock:
         return _saml_field(page)
 
     def oidc(self, client, profile, code):
-        return authorize_with_session(client, profile, "ForgeRock",
+        return authorize_with_session(client, profile, self.title,
                                       lambda page: self._authenticate(client, profile, code))
 
 

@@ -417,6 +417,15 @@ class FakeHTTP:
         return sum(1 for m, p, *_ in self.requests if (m, p) == (method, path))
 
 
+def serve(case, service, **options):
+    """The real server on 127.0.0.1 (port 0) serving `service` until `case` ends."""
+    server = rm.Server(("127.0.0.1", 0), service, **options)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    case.addCleanup(server.server_close)
+    case.addCleanup(server.shutdown)
+    return server
+
+
 def html_page(body):
     return 200, [("Content-Type", "text/html")], "<!doctype html><html><body>%s</body></html>" % body
 
@@ -1573,12 +1582,8 @@ class LiveServerTests(FakeSTSCase):
         config = self.config()
         self.service = rm.Service(self.engine(config), config)
         self.service.activate("nomfa")
-        self.server = rm.Server(("127.0.0.1", 0), self.service, max_connections=4)
+        self.server = serve(self, self.service, max_connections=4)
         self.port = self.server.server_address[1]
-        thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        thread.start()
-        self.addCleanup(self.server.server_close)
-        self.addCleanup(self.server.shutdown)
 
     def raw(self, data):
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
@@ -2245,11 +2250,7 @@ class LiveHardeningTests(FakeSTSCase):
         self.service.activate("nomfa")
 
     def start(self, **kwargs):
-        server = rm.Server(("127.0.0.1", 0), self.service, **kwargs)
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        self.addCleanup(server.server_close)
-        self.addCleanup(server.shutdown)
-        return server.server_address[1]
+        return serve(self, self.service, **kwargs).server_address[1]
 
     def get(self, port, path="/credentials"):
         with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as response:

@@ -102,10 +102,7 @@ class ClientsAgainstService(t.TempHome):
         self.seen = []
         handle = self.service.handle
         self.service.handle = lambda request: self.seen.append(request) or handle(request)
-        self.server = rm.Server(("127.0.0.1", 0), self.service)
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-        self.addCleanup(self.server.server_close)
-        self.addCleanup(self.server.shutdown)
+        self.server = t.serve(self, self.service)
         self.url = self.service.base_url
         self.empty = empty_file(self)
         self.base_env = {"AWS_CONFIG_FILE": self.empty, "AWS_SHARED_CREDENTIALS_FILE": self.empty}

@@ -60,7 +60,7 @@ class ConsoleTests(t.ServiceCase):
         response = self.call("GET", "/console", {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Site": "same-origin"})
         location = urllib.parse.unquote(dict(response.headers)["Location"])
         self.assertTrue(location.startswith("/#console-error=profile 'withtoken' serves keys"), location)
-        self.assertEqual([path for path, _ in self.fake.requests], [])
+        self.assertEqual(self.fake.requests, [])
 
     def test_the_endpoint_refusing_down_or_garbage(self):
         self.fake.accept = lambda session: False  # it answers 400 with a text body

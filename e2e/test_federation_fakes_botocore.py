@@ -2,7 +2,6 @@
 with push, OIDC with both, the browser sign-in, a token file): the service
 signs in through the API and botocore gets the role's credentials."""
 
-import threading
 import unittest
 import urllib.parse
 
@@ -21,10 +20,7 @@ class LiveService:
 
     def setUp(self):
         super().setUp()
-        self.server = rm.Server(("127.0.0.1", 0), self.service)
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-        self.addCleanup(self.server.server_close)
-        self.addCleanup(self.server.shutdown)
+        self.server = t.serve(self, self.service)
         self.PORT = self.server.server_address[1]
 
     def build(self, **federation):

@@ -16,7 +16,6 @@ import shutil
 import struct
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 import urllib.parse
@@ -151,10 +150,7 @@ region = us-east-1
         self.environ["AWS_ENDPOINT_URL_STS"] = sts_url
         config = self.config()
         self.service = rm.Service(rm.Engine(config, rm.STS(self.environ, timeout=10), environ=self.environ), config)
-        server = rm.Server(("127.0.0.1", 0), self.service)
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        self.addCleanup(server.server_close)
-        self.addCleanup(server.shutdown)
+        t.serve(self, self.service)
         return self.service.base_url
 
     def open_page(self, url):

@@ -6,7 +6,6 @@ import json
 import random
 import re
 import socket
-import threading
 import unittest
 
 from e2e._peers import need
@@ -88,10 +87,7 @@ class RawSocketFuzz(t.FakeSTSCase):
         config = self.config()
         service = rm.Service(rm.Engine(config, rm.STS(self.environ, timeout=5), environ=self.environ), config)
         service.activate("nomfa")
-        server = rm.Server(("127.0.0.1", 0), service, request_deadline=2.0)
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        self.addCleanup(server.server_close)
-        self.addCleanup(server.shutdown)
+        server = t.serve(self, service, request_deadline=2.0)
         port = server.server_address[1]
         rand = random.Random(20261127)
         statuses = {}

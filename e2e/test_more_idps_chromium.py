@@ -4,14 +4,12 @@ it, then the MFA dialog for a code) and one OIDC sign-in with a push (the
 dialog's waiting state until the phone approves), each ending with the
 identity on the page.  Screenshots go to ci-artifacts/screenshots/."""
 
-import os
 import re
 import time
 
 from e2e import test_more_idps as scenarios
 from e2e.test_federation_fakes_botocore import LiveService
-from e2e.test_page_chromium import SHOTS, BrowserClass, sync_api
-
+from e2e.test_page_chromium import BrowserClass, sync_api
 
 
 class PageMixin(BrowserClass, LiveService):
@@ -19,14 +17,9 @@ class PageMixin(BrowserClass, LiveService):
     def setUp(self):
         super().setUp()
         self.build(sleep=time.sleep, monotonic=time.monotonic)  # the browser lives in real time
-        self.context = self.browser.new_context(viewport={"width": 900, "height": 760})
-        self.addCleanup(self.context.close)
-        self.page = self.context.new_page()
+        self.new_page(760)
         self.page.goto(self.service.base_url + "/")
         sync_api.expect(self.page.locator("#role option")).to_have_count(len(self.service.config.roles()) + 1)
-
-    def expect(self, selector):
-        return sync_api.expect(self.page.locator(selector))
 
     def sign_in_dialog(self, profile, username, password):
         self.page.select_option("#role", profile)
@@ -48,12 +41,12 @@ class PageMixin(BrowserClass, LiveService):
         self.page.keyboard.press("Enter")
         self.page.wait_for_selector("#mfa-dialog", state="hidden", timeout=15000)
         self.expect("#identity").to_contain_text("assumed-role/dev/", timeout=15000)
-        self.page.screenshot(path=os.path.join(SHOTS, "30-%s-saml.png" % self.NAME), full_page=True)
+        self.shot("30-%s-saml" % self.NAME)
 
     def test_oidc_with_a_push_on_the_page(self):
         self.sign_in_dialog(self.NAME + "-oidc", "pusher", self.PASSWORD)
         self.expect("#auth-message").to_contain_text("approve it on your phone")  # the waiting state
-        self.page.screenshot(path=os.path.join(SHOTS, "31-%s-push-waiting.png" % self.NAME), full_page=True)
+        self.shot("31-%s-push-waiting" % self.NAME)
         self.page.wait_for_selector("#auth-dialog", state="hidden", timeout=30000)
         self.expect("#identity").to_contain_text(re.compile(r"assumed-role/dev/web$"), timeout=15000)
         self.assertGreaterEqual(self.idp_polls(), 3)  # it polled until the phone said yes

@@ -97,6 +97,18 @@ class BrowserClass:
         cls.playwright.stop()
         super().tearDownClass()
 
+    def new_page(self, height):
+        """A fresh browser context and page for this test: `self.page`."""
+        self.context = self.browser.new_context(viewport={"width": 900, "height": height})
+        self.addCleanup(self.context.close)
+        self.page = self.context.new_page()
+
+    def expect(self, selector):
+        return sync_api.expect(self.page.locator(selector))
+
+    def shot(self, name):
+        self.page.screenshot(path=os.path.join(SHOTS, name + ".png"), full_page=True)
+
 
 class PageInChromium(BrowserClass, t.FakeSTSCase):
 
@@ -120,19 +132,12 @@ class PageInChromium(BrowserClass, t.FakeSTSCase):
                 self.answered.notify_all()
             return response
         self.service.handle = recording
-        self.server = rm.Server(("127.0.0.1", 0), self.service)
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-        self.addCleanup(self.server.server_close)
-        self.addCleanup(self.server.shutdown)
+        self.server = t.serve(self, self.service)
         self.url = self.service.base_url
-        self.context = self.browser.new_context(viewport={"width": 900, "height": 700})
-        self.addCleanup(self.context.close)
-        self.page = self.context.new_page()
+        self.new_page(700)
         self.console = []
         self.page.on("console", lambda message: self.console.append(message.text))
 
-    def shot(self, name):
-        self.page.screenshot(path=os.path.join(SHOTS, name + ".png"), full_page=True)
 
     def text(self, selector):
         return self.page.text_content(selector).strip()

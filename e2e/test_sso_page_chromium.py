@@ -5,14 +5,13 @@ approves it on the fake's verification page), and the list of every account
 and role: choosing a discovered role serves it, and botocore gets its
 credentials.  Screenshots go to ci-artifacts/screenshots/."""
 
-import os
-import threading
 
 from e2e.test_clients import botocore_credentials
-from e2e.test_page_chromium import SHOTS, BrowserClass, sync_api
+from e2e.test_page_chromium import BrowserClass, sync_api
 from e2e.test_sso_clients import ASSUMED, SSOClientCase
 
 import runas_meta as rm
+import test_runas_meta as t
 
 
 class SSOPageInChromium(BrowserClass, SSOClientCase):
@@ -22,20 +21,9 @@ class SSOPageInChromium(BrowserClass, SSOClientCase):
         config = rm.Config(environ=self.environ, check_interval=0).load()
         self.engine = rm.Engine(config, rm.STS(self.environ, timeout=5), environ=self.environ)
         self.service = rm.Service(self.engine, config)
-        self.server = rm.Server(("127.0.0.1", 0), self.service)
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-        self.addCleanup(self.server.server_close)
-        self.addCleanup(self.server.shutdown)
+        self.server = t.serve(self, self.service)
         self.url = self.service.base_url
-        self.context = self.browser.new_context(viewport={"width": 900, "height": 760})
-        self.addCleanup(self.context.close)
-        self.page = self.context.new_page()
-
-    def shot(self, name):
-        self.page.screenshot(path=os.path.join(SHOTS, name + ".png"), full_page=True)
-
-    def expect(self, selector):
-        return sync_api.expect(self.page.locator(selector))
+        self.new_page(760)
 
     def served(self, path="/credentials"):
         return botocore_credentials(self.client_env(AWS_CONTAINER_CREDENTIALS_FULL_URI=self.url + path))[1]
