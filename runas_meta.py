@@ -1599,6 +1599,7 @@ class Okta(PushIdP):
 
     def oidc(self, client, profile, code):
         issuer, client_id, redirect_uri = _oidc_settings(profile)
+        reason = "no redirect"
         for attempt in ("cookie", "token"):
             extra = {"sessionToken": self._session_token(client, profile, code)} if attempt == "token" else {}
             url, state, verifier = authorize_request(client, profile, issuer, client_id, redirect_uri,
@@ -1608,7 +1609,10 @@ class Okta(PushIdP):
                 auth_code, error = _code_from_redirect(page, state)
                 if auth_code:
                     return client.exchange_code(issuer, client_id, redirect_uri, auth_code, verifier)
-        raise IdPError("Okta did not issue an authorization code: %s" % _printable(error or "no redirect"))
+                reason = _printable(error or "no code")
+            else:
+                reason = "HTTP %d instead of a redirect to the redirect URI" % page.status
+        raise IdPError("Okta did not issue an authorization code: %s" % reason)
 
     def _session_token(self, client, profile, code):
         pending, client.pending = client.pending, None

@@ -536,6 +536,7 @@ class FakeOkta(FakeHTTP):
         self.users, self.roles = users, roles  # name -> {"password", "totp", "push": approve|reject|never}
         self.states, self.tokens, self.sessions, self.codes, self.polls = {}, {}, {}, {}, {}
         self.approved = threading.Event()  # push mode "gate": approved when the test says so
+        self.authorize_error = None  # an error page instead of the redirect (an app not assigned to the user)
         super().__init__()
         self.saml_url = self.base + "/app/amazon_aws/exk1/sso/saml"
         self.issuer = self.base + "/oauth2/default"
@@ -563,6 +564,8 @@ class FakeOkta(FakeHTTP):
             return 200, json_headers, json.dumps({"issuer": self.issuer,
                                                   "authorization_endpoint": self.issuer + "/v1/authorize",
                                                   "token_endpoint": self.issuer + "/v1/token"})
+        if path == "/oauth2/default/v1/authorize" and self.authorize_error:
+            return 400, [("Content-Type", "text/html")], self.authorize_error
         if path == "/oauth2/default/v1/authorize":
             user = self.tokens.pop(query.get("sessionToken"), None) or self.sessions.get(cookies.get("sid"))
             if user is None:
@@ -2052,6 +2055,15 @@ class OidcTests(FederationCase):
         response, doc = self.sign_in("okta-oidc", "okta-password", "112233")
         self.assertEqual(response.status, 200, doc)
         self.assertEqual(self.sts_server.calls[-1]["Action"], "AssumeRoleWithWebIdentity")
+
+    def test_okta_oidc_error_page_instead_of_a_redirect(self):
+        self.okta.authorize_error = "<h1>User is not assigned to the client application.</h1>"
+        calls = len(self.sts_server.calls)
+        response, doc = self.sign_in("okta-oidc", "okta-password", "112233")
+        self.assertEqual(response.status, 502, doc)
+        self.assertEqual(doc["Message"], "Okta did not issue an authorization code: "
+                                         "HTTP 400 instead of a redirect to the redirect URI")
+        self.assertEqual(len(self.sts_server.calls), calls)
 
     def test_token_file_is_read_at_every_renewal(self):
         self.service.activate("token-file")
