@@ -22,6 +22,7 @@ import base64
 import collections
 import configparser
 import email.utils
+import errno
 import datetime as dt
 import getpass
 import hashlib
@@ -48,6 +49,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -91,6 +93,8 @@ SOURCE_REFUSED = frozenset({"ExpiredToken", "ExpiredTokenException", "InvalidCli
 
 CACHE_PREFIX = {"session": ".aws_session_token_", "role": ".aws_assume_role_",
                 "saml": ".aws_saml_role_", "web": ".aws_web_role_"}
+TEMP_PREFIX = ".runas-meta-"  # write_private_file's temporaries
+STALE_TEMP = MINUTE  # older ones were left by a process killed mid-write
 
 # IAM Identity Center (SSO) and credential_process.
 SSO_ROLE_PREFIX = "sso:"  # a discovered role is served as sso:<session>:<account>:<role>
@@ -259,7 +263,7 @@ def parse_duration(text):
 def write_private_file(path, data):
     """Write `data` to `path` atomically with mode 0600 (mkstemp's mode)."""
     folder = os.path.dirname(os.path.abspath(path))
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=".runas-meta-")
+    handle, temp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
@@ -274,6 +278,30 @@ def write_private_file(path, data):
         raise
 
 
+def remove_stale_temporaries(folders, now=None, stale=STALE_TEMP):
+    """Delete our own temporary files (0600, they may hold a token) that a
+    SIGKILL during a write left behind; young ones may be another running
+    instance's write in progress.  Returns how many went."""
+    now = time.time() if now is None else now
+    removed = 0
+    for folder in folders:
+        try:
+            names = [n for n in os.listdir(folder) if n.startswith(TEMP_PREFIX)]
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                if os.path.isfile(path) and now - os.stat(path).st_mtime > stale:
+                    os.unlink(path)
+                    removed += 1
+            except OSError:
+                continue
+    if removed:
+        LOG.info("removed %d temporary file(s) left by an interrupted write", removed)
+    return removed
+
+
 def with_retries(attempt, retryable, attempts, sleep, rand, what):
     """Call attempt() up to `attempts` times while the error is retryable,
     with jittered exponential backoff; the last error is raised."""
@@ -286,6 +314,14 @@ def with_retries(attempt, retryable, attempts, sleep, rand, what):
             delay = min(8.0, 0.25 * 2 ** (number - 1)) * (0.5 + rand())
             LOG.warning("%s failed (%s); retry %d in %.2fs", what, exc, number, delay)
             sleep(delay)
+
+
+def log_bug(message, *args):
+    """Log a bug's traceback: its frames and the exception's type, never
+    the exception's text, which may quote a URL, a body or a key."""
+    kind, _, trace = sys.exc_info()
+    LOG.error(message + "\nTraceback (most recent call last):\n%s%s (its text is not logged: it may hold "
+              "secrets)", *(args + ("".join(traceback.format_tb(trace)), kind.__name__ if kind else "?")))
 
 
 def _origin_of(url):
@@ -940,7 +976,9 @@ def sign_request(method, url, headers, body, access_key, secret_key, region, ser
     request_text = canonical_request(method, url, headers, body)
     scope = credential_scope(amz_date, region, service)
     text = string_to_sign(amz_date, scope, request_text)
-    LOG.debug("SigV4 canonical request:\n%s\nstring to sign:\n%s", _redact_token(request_text, session_token), text)
+    if LOG.isEnabledFor(logging.DEBUG):
+        LOG.debug("SigV4 canonical request:\n%s\nstring to sign:\n%s", _loggable_request(request_text, session_token),
+                  text.rsplit("\n", 1)[0] + "\n<hash of the canonical request: not logged>")
     sig = signature(signing_key(secret_key, amz_date, region, service), text)
     _, signed = canonical_headers(headers)
     headers.append(("Authorization", "%s Credential=%s/%s, SignedHeaders=%s, Signature=%s"
@@ -948,7 +986,13 @@ def sign_request(method, url, headers, body, access_key, secret_key, region, ser
     return headers
 
 
-def _redact_token(text, token):
+def _loggable_request(text, token):
+    """The canonical request for the debug log, without the session token and
+    without the payload hash: the rest of an STS body is known, so the hash
+    of a body with a six-digit TokenCode (or an ExternalId) gives it away to
+    a brute force within a second.  The string to sign loses its last line
+    (a hash over this one) for the same reason."""
+    text = text.rsplit("\n", 1)[0] + "\n<payload hash: not logged>"
     return text.replace(token, "<session token>") if token else text
 
 
@@ -1064,10 +1108,10 @@ class STS:
             headers = sign_request("POST", url, headers, body, creds.access_key_id,
                                    creds.secret_access_key, region, "sts", self.clock(),
                                    creds.session_token)
-        request = web()["request"].Request(url, data=body, method="POST", headers=dict(headers))
         self.calls += 1
         LOG.debug("STS %s -> %s", action, url)
         try:
+            request = web()["request"].Request(url, data=body, method="POST", headers=dict(headers))
             with self._open(profile)(request, timeout=self.timeout) as response:
                 return self._parse(action, response.status, response.read(STS_MAX_RESPONSE + 1))
         except urllib.error.HTTPError as exc:
@@ -1124,7 +1168,11 @@ class STS:
 
 
 def _plain(reason):
-    """An exception's text without anything but its class for odd types."""
+    """An exception's text without anything but its class for odd types.
+    urllib's ValueError quotes the whole URL, whose query may hold secrets
+    (the console's getSigninToken carries the session keys): never shown."""
+    if isinstance(reason, ValueError) and not isinstance(reason, OSError):  # ssl's errors are both
+        return "not a valid http:// or https:// URL"
     text = getattr(reason, "strerror", None) or str(reason)
     return text[:200] if isinstance(text, str) else type(reason).__name__
 
@@ -1371,9 +1419,9 @@ class IdpHttp:
         self.trusted.add(origin)
 
     def _once(self, method, url, data, headers):
-        request = web()["request"].Request(url, data=data, method=method, headers=headers)
         LOG.debug("IdP %s %s", method, _printable(url.partition("?")[0]))
         try:
+            request = web()["request"].Request(url, data=data, method=method, headers=headers)
             response = self.opener.open(request, timeout=self.timeout)
         except urllib.error.HTTPError as exc:
             response = exc
@@ -2544,6 +2592,13 @@ class SSONoAccess(SSOError):
     code = "SSONoAccess"
 
 
+class SSOCacheError(RunasError):
+    """The IAM Identity Center cache directory cannot be written (read-only, full)."""
+
+    status = 503
+    code = "TokenCacheUnwritable"
+
+
 class ProcessError(RunasError):
     """A credential_process failed; the message never holds its output."""
 
@@ -2656,9 +2711,9 @@ class AwsJson:
     def _once(self, profile, method, url, body, headers, what):
         data = json.dumps(body).encode() if body is not None else None
         headers = dict(headers, **({"Content-Type": "application/json"} if data is not None else {}))
-        request = web()["request"].Request(url, data=data, method=method, headers=headers)
         LOG.debug("%s: %s %s", what, method, _printable(url.partition("?")[0]))
         try:
+            request = web()["request"].Request(url, data=data, method=method, headers=headers)
             with self._open(profile)(request, timeout=self.timeout) as response:
                 status, raw, answer_headers = response.status, response.read(STS_MAX_RESPONSE), response.headers
         except urllib.error.HTTPError as exc:
@@ -2687,6 +2742,13 @@ def _need(doc, *keys, what="IAM Identity Center"):
     return doc
 
 
+def _sso_expiry(doc):
+    try:
+        return parse_sso_time(doc["expiresAt"])
+    except (KeyError, TypeError, ValueError):
+        return dt.datetime.min.replace(tzinfo=UTC)
+
+
 class IdentityCenter:
     """IAM Identity Center for the engine: the token cache shared with the
     AWS CLI, sign-in (PKCE and device code), role credentials, role lists.
@@ -2707,6 +2769,7 @@ class IdentityCenter:
         self.devices = {}  # token key -> the device sign-in shown on the page
         self.role_lists = {}  # token key -> the roles the session may use (cached for the run)
         self.rejected = {}  # token key -> the access token the portal refused
+        self.unwritten = {}  # token key -> a token the cache could not take: served from memory, written later
         self._refreshed_at = {}
         self._lock = threading.Lock()
 
@@ -2727,13 +2790,44 @@ class IdentityCenter:
         return doc if isinstance(doc, dict) else None
 
     def _write(self, path, doc):
-        os.makedirs(self.cache_dir, exist_ok=True)
-        self.writer(path, json.dumps(doc).encode())
+        try:
+            os.makedirs(self.cache_dir, exist_ok=True)
+            self.writer(path, json.dumps(doc).encode())
+        except OSError as exc:
+            raise SSOCacheError("cannot write the IAM Identity Center cache %s: %s"
+                                % (self.cache_dir, _plain(exc))) from None
+
+    def _save_token(self, key, doc):
+        """Write a new token; when the cache cannot take it, keep it in memory
+        (a rotated refresh token exists nowhere else) and try again on each
+        use, as long as the file holds nothing newer."""
+        try:
+            self._write(self._path(key), doc)
+        except SSOCacheError as exc:
+            if key not in self.unwritten:
+                LOG.warning("%s: the new token is kept in memory and written once the cache takes it", exc)
+            self.unwritten[key] = doc
+            return
+        if self.unwritten.pop(key, None) is not None:
+            LOG.info("the IAM Identity Center token kept in memory is written to the cache again")
+
+    def _current(self, key, on_disk):
+        """The file's token, or the one kept in memory while the file lags."""
+        kept = self.unwritten.get(key)
+        if kept is None:
+            return on_disk
+        if on_disk and on_disk.get("accessToken") != kept.get("accessToken") and \
+                _sso_expiry(on_disk) > _sso_expiry(kept):
+            self.unwritten.pop(key, None)  # signed in elsewhere since (the AWS CLI): the file wins
+            return on_disk
+        self._save_token(key, kept)
+        return kept
 
     def token(self, profile):
         """(token document, expiry) from the cache, or None: missing, without
         accessToken (old CLI leftovers), unreadable, or refused by the portal."""
-        doc = self._read(self._path(sso_token_key(profile)))
+        key = sso_token_key(profile)
+        doc = self._current(key, self._read(self._path(key)))
         if not doc or not doc.get("accessToken") or not doc.get("expiresAt"):
             return None
         if self.rejected.get(sso_token_key(profile)) == doc["accessToken"]:
@@ -2799,7 +2893,7 @@ class IdentityCenter:
         new.pop("refreshToken")
         if answer.get("refreshToken"):
             new["refreshToken"] = answer["refreshToken"]
-        self._write(self._path(key), new)
+        self._save_token(key, new)
         LOG.info("refreshed the IAM Identity Center token of %s", sso_owner(profile))
         return new["accessToken"]
 
@@ -2815,7 +2909,7 @@ class IdentityCenter:
             if answer.get("refreshToken"):
                 doc["refreshToken"] = answer["refreshToken"]
         key = sso_token_key(profile)
-        self._write(self._path(key), doc)
+        self._save_token(key, doc)
         self.rejected.pop(key, None)
         self.role_lists.pop(key, None)
         LOG.info("signed in to IAM Identity Center (%s); token stored in %s", sso_owner(profile), self.cache_dir)
@@ -2937,7 +3031,7 @@ class IdentityCenter:
         try:
             self._poll_loop(profile, registration, device_code, interval, device, on_success)
         except Exception:  # a bug: end the sign-in the page waits for, keep the traceback
-            LOG.exception("IAM Identity Center device sign-in failed")
+            log_bug("IAM Identity Center device sign-in failed")
             self._end_device(device, "error", "internal error; see the service log")
 
     def _poll_loop(self, profile, registration, device_code, interval, device, on_success):
@@ -3069,6 +3163,26 @@ def shell_split(command):
             for part in shlex.split(command, posix=False)]
 
 
+# A credential_process runs in a process group of its own, so that a timeout
+# stops its children too: a grandchild holding stdout open would otherwise
+# keep the request (and the next one) waiting.
+OWN_PROCESS_GROUP = ({"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)} if os.name == "nt"
+                     else {"start_new_session": True})
+
+
+def stop_process_group(process, run=subprocess.run):
+    """Kill the process and everything it started (Windows: taskkill /T)."""
+    try:
+        if os.name == "nt":
+            run(["taskkill", "/F", "/T", "/PID", str(process.pid)], stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+        else:
+            os.killpg(process.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    process.kill()
+
+
 def run_credential_process(command, name, timeout=PROCESS_TIMEOUT, popen=subprocess.Popen):
     """Run the command with no shell and no stdin; its Version 1 JSON as
     Credentials (expiration None: static keys).  Errors name the profile,
@@ -3081,15 +3195,16 @@ def run_credential_process(command, name, timeout=PROCESS_TIMEOUT, popen=subproc
     if not argv:
         raise ConfigError("credential_process of profile %r is empty" % name)
     try:
-        process = popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        **OWN_PROCESS_GROUP)
     except OSError as exc:
         raise ProcessError("credential_process of profile %r could not start %s: %s"
                            % (name, _printable(os.path.basename(argv[0]), 80), exc.strerror)) from None
     try:
         out, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
+        stop_process_group(process)
+        process.communicate()  # every writer is gone: the pipes close
         raise ProcessError("credential_process of profile %r did not finish within %d seconds and was "
                            "stopped" % (name, timeout)) from None
     if process.returncode != 0:
@@ -3158,6 +3273,14 @@ CONSOLE_PARTITIONS = (
 )
 CONSOLE_ISSUER = "runas-meta"
 CANNOT_FEDERATE = frozenset({"session", "static"})  # GetSessionToken or plain keys
+
+
+def check_federation_url(environ):
+    """RUNAS_META_FEDERATION_URL, checked at start: a URL without a scheme
+    would fail only once the session keys are in its query."""
+    url = environ.get("RUNAS_META_FEDERATION_URL")
+    if url and not re.match(r"https?://[^/?#\s]+", url):
+        raise UsageError("RUNAS_META_FEDERATION_URL must start with http:// or https:// and name a host")
 
 
 def console_endpoints(region, environ):
@@ -3984,15 +4107,20 @@ class Service:
         self.hosts, self.origins, self.base_url = frozenset(), frozenset(), ""
         self._lock = threading.Lock()
         self._told_mfa = {}
+        self._sign_ins = {}  # OAuth state -> (id of the browser that started it, when)
+        self._outcomes = {}  # browser id -> the outcome of its last sign-in, for /signin-result
+        self.port = 0
 
-    def set_address(self, host, port):
-        """Allow exactly the Host values that name this listener."""
-        names = {host, "localhost"} if host in (LOOPBACK, "::1") else {host}
+    def set_address(self, host, port, localhost=True):
+        """Allow exactly the Host values that name this listener: on loopback
+        also localhost and [::1], unless another process holds [::1]:PORT
+        (then localhost may lead there, and is refused here)."""
+        names = ({host, "localhost", "::1"} if localhost else {host}) if host in (LOOPBACK, "::1") else {host}
         names = {"[%s]" % n if ":" in n else n for n in names}
         hosts = {"%s:%d" % (n, port) for n in names}
         if port == 80:
             hosts |= names
-        self.hosts = frozenset(hosts)
+        self.hosts, self.port = frozenset(hosts), port
         self.origins = frozenset("http://" + h for h in hosts)
         shown = "[%s]" % host if ":" in host else host
         self.base_url = "http://%s" % shown if port == 80 else "http://%s:%d" % (shown, port)
@@ -4020,7 +4148,7 @@ class Service:
         except RunasError as exc:
             response = error_response(exc.status, exc.code, str(exc))
         except Exception:  # a bug: log the traceback (no secrets in our messages)
-            LOG.exception("internal error on %s %s", request.method, _printable(request.path))
+            log_bug("internal error on %s %s", request.method, _printable(request.path))
             response = error_response(500, "InternalError", "internal error; see the service log")
         return response
 
@@ -4062,10 +4190,13 @@ class Service:
     # -- guards --------------------------------------------------------------
 
     def _refuse_browsers(self, request):
-        """Credential paths: SDKs send no Origin, Referer or Sec-Fetch-Site."""
+        """Credential paths: SDKs send no Origin, Referer, Sec-Fetch-Site or
+        Accept-Language.  Browsers always send Accept-Language, also where
+        they send no Sec-Fetch-* (to http://169.254.169.254, not a
+        potentially trustworthy origin) and the page chose no-referrer."""
         fetch_site = request.header("sec-fetch-site")
         if request.header("origin") is not None or request.header("referer") is not None \
-                or fetch_site not in (None, "none"):
+                or request.header("accept-language") is not None or fetch_site not in (None, "none"):
             raise HTTPError(403, "credentials are not served to web pages", "ForbiddenBrowser")
 
     def _refuse_cross_site(self, request):
@@ -4234,13 +4365,58 @@ class Service:
         return json_response({"profile": name, "expiration": format_time(creds.expiration)})
 
     def oidc_login(self, request):
-        """Send the browser to the identity provider (PKCE, state)."""
-        name = dict(urllib.parse.parse_qsl(request.query)).get("profile") or self._active_name()
+        """The identity provider's authorize URL (PKCE, state) for the page
+        to open, the state bound to this browser."""
+        name = self._fields(request).get("profile") or self._active_name()
         fed = self.config.federated(name)
         if fed is None or not fed.web_identity_auth_url:
             raise HTTPError(400, "profile %r does not sign in through OIDC" % name)
-        url = self.engine.federation.start_browser_login(fed, self.base_url + "/oidc/callback")
-        return redirect(url)
+        return self._start_sign_in(request, self.engine.federation.start_browser_login(
+            fed, self.base_url + "/oidc/callback"))
+
+    def to_page(self, request):
+        """GET of a route that starts something: a link anyone can make, so it
+        only opens the page, where one click (with the CSRF token) starts it."""
+        return redirect("/")
+
+    @staticmethod
+    def _fields(request):
+        fields = dict(urllib.parse.parse_qsl(request.query))
+        if request.method == "POST" and request.body:
+            fields.update(request.form())
+        return fields
+
+    # -- browser sign-ins: state bound to the browser that started them ----
+
+    def _cookie_name(self):
+        return "runas_meta_%d" % self.port  # cookies ignore ports: one name per listener
+
+    def _browser(self, request):
+        """This browser's id from its cookie, or None."""
+        for part in (request.header("cookie") or "").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == self._cookie_name() and re.match(r"[\w-]{20,64}\Z", value):
+                return value
+        return None
+
+    def _start_sign_in(self, request, url):
+        """Remember which browser started the sign-in whose `state` is in
+        `url`; answer the URL for the page to open, with that browser's cookie."""
+        state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)).get("state", "")
+        browser = self._browser(request) or secrets.token_urlsafe(24)
+        now = self.clock()
+        with self._lock:
+            self._sign_ins = {k: v for k, v in self._sign_ins.items() if now - v[1] < LOGIN_TIMEOUT}
+            self._sign_ins[state] = (browser, now)
+        cookie = "%s=%s; Path=/; HttpOnly; SameSite=Lax" % (self._cookie_name(), browser)
+        return json_response({"url": url}, headers=[("Set-Cookie", cookie)])
+
+    def signin_result(self, request):
+        """The outcome of this browser's last sign-in, once."""
+        browser = self._browser(request)
+        with self._lock:
+            outcome = self._outcomes.pop(browser, None) if browser else None
+        return json_response(outcome or {})
 
     def oidc_callback(self, request):
         """The identity provider's redirect: check state, exchange the code,
@@ -4250,43 +4426,54 @@ class Service:
 
     def _finish_sign_in(self, request, who, finish):
         """A sign-in's redirect back to us ends on the page, whatever
-        happened: the outcome goes in the fragment, where the page shows it
-        (an error in its error area, a success with the identity)."""
+        happened.  Only a sign-in that this browser started counts (its state,
+        its cookie): anything else is ignored, code and error text alike, so
+        a link from another site can neither inject a code nor put its words
+        on the page.  The page fetches the outcome from /signin-result."""
         query = dict(urllib.parse.parse_qsl(request.query))
+        state, browser = query.get("state", ""), self._browser(request)
+        with self._lock:
+            started = self._sign_ins.get(state)
+            mine = started is not None and browser is not None and hmac.compare_digest(started[0], browser)
+            if mine:
+                del self._sign_ins[state]  # a state is good once
+        if not mine:
+            LOG.warning("ignored a sign-in callback for a sign-in this browser did not start")
+            return redirect("/")
         try:
             if query.get("error"):
                 detail = query.get("error_description", "")
                 raise IdPError("%s refused the sign-in: %s%s" % (who, _message(query["error"], 60),
                                                                   detail and " (%s)" % _message(detail, 200)))
-            name = finish(query.get("state", ""), query.get("code", ""))
+            name = finish(state, query.get("code", ""))
             self.engine.sign_in(name)
         except RunasError as exc:
             LOG.warning("sign-in through the browser: %s", exc)
-            return redirect("/#signin-error=" + urllib.parse.quote(str(exc)))
-        LOG.info("sign-in through the browser finished for profile %r", name)
-        return redirect("/#signed-in")
+            outcome = {"error": str(exc)}
+        else:
+            LOG.info("sign-in through the browser finished for profile %r", name)
+            outcome = {"signed_in": name}
+        with self._lock:
+            self._outcomes[browser] = outcome
+        return redirect("/#signin-result")
 
     # -- IAM Identity Center -------------------------------------------------
 
     def _sso_profile(self, request):
         """(name asked for, its IAM Identity Center base profile)."""
-        fields = dict(urllib.parse.parse_qsl(request.query))
-        if request.method == "POST":
-            fields.update(request.form())
-        name = fields.get("profile") or self._active_name()
+        name = self._fields(request).get("profile") or self._active_name()
         base = self.engine.sso_base(name)
         if base is None:
             raise HTTPError(400, "profile %r does not use IAM Identity Center" % _printable(name))
         return name, base
 
     def sso_login(self, request):
-        """Send the browser to IAM Identity Center's authorize page (PKCE)."""
+        """IAM Identity Center's authorize URL (PKCE) for the page to open."""
         name, base = self._sso_profile(request)
         if not base.sso_session or not self._on_loopback():
             raise HTTPError(400, "sign-in through the browser needs an sso_session profile and the service "
                             "on 127.0.0.1: use the device code (POST /sso/device)")
-        url = self.engine.sso.start_pkce(base, name, self.base_url + SSO_CALLBACK_PATH)
-        return redirect(url)
+        return self._start_sign_in(request, self.engine.sso.start_pkce(base, name, self.base_url + SSO_CALLBACK_PATH))
 
     def sso_callback(self, request):
         """IAM Identity Center's redirect: check state, exchange the code,
@@ -4328,17 +4515,9 @@ class Service:
                 "device": self.engine.sso.device_view(base)}
 
     def console(self, request):
-        """Open the AWS console as the active profile: a 302 to the federation
-        endpoint's login URL.  From the page's button (a navigation), a
-        failure goes back to the page, which shows why."""
-        name = self._active_name()
-        try:
-            url = self.engine.console_url(name)
-        except RunasError as exc:
-            if request.header("sec-fetch-mode") != "navigate":
-                raise
-            return redirect("/#console-error=" + urllib.parse.quote(str(exc)))
-        return redirect(url)
+        """The federation endpoint's login URL that opens the AWS console as
+        the active profile (it holds a sign-in token: POST only, never a link)."""
+        return json_response({"url": self.engine.console_url(self._active_name())})
 
     def post_refresh(self, request):
         name = self._active_name()
@@ -4400,14 +4579,18 @@ ROUTES = (
     ("POST", "/mfa", Service.post_mfa, "api"),
     ("POST", "/auth", Service.post_auth, "api"),
     ("POST", "/refresh", Service.post_refresh, "api"),
-    ("GET", "/oidc/login", Service.oidc_login, "api"),
+    ("POST", "/oidc/login", Service.oidc_login, "api"),
+    ("GET", "/oidc/login", Service.to_page, "page"),
+    ("GET", "/signin-result", Service.signin_result, "api"),
     ("GET", "/oidc/callback", Service.oidc_callback, "page"),  # arrives from the IdP: checked by state
-    ("GET", "/sso/login", Service.sso_login, "api"),
+    ("POST", "/sso/login", Service.sso_login, "api"),
+    ("GET", "/sso/login", Service.to_page, "page"),
     ("GET", SSO_CALLBACK_PATH, Service.sso_callback, "page"),  # arrives from IAM Identity Center: checked by state
     ("POST", "/sso/device", Service.sso_device_start, "api"),
     ("GET", "/sso/device", Service.sso_device_status, "api"),
     ("GET", "/sso/roles", Service.sso_roles, "api"),
-    ("GET", "/console", Service.console, "api"),
+    ("POST", "/console", Service.console, "api"),
+    ("GET", "/console", Service.to_page, "page"),
     ("GET", "/status", Service.get_status, "api"),
     ("GET", "/", Service.page, "page"),
 )
@@ -4506,6 +4689,8 @@ class PeerCheck:
 
 
 MAX_HEADERS = 100
+_DIGITS = re.compile(r"[0-9]{1,18}\Z")  # str.isdigit() also takes other scripts' digits
+_CONFLICT = "two values"  # a repeated Content-Length with another value: never digits
 MAX_HEADER_LINE = 65536
 _COMMON_HEADERS = "\r\n".join(["Server: runas-meta/" + __version__] +
                                ["%s: %s" % pair for pair in SECURITY_HEADERS])
@@ -4605,9 +4790,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return error_response(411, "LengthRequired", "send the body with a Content-Length")
         length_text = self.headers.get("Content-Length") or "0"
-        if not length_text.strip().isdigit():
+        if not _DIGITS.match(length_text):  # RFC 9112 6.3: 400, then close
             self.close_connection = True
-            return error_response(400, "BadRequest", "Content-Length is not a number")
+            return error_response(400, "BadRequest", "Content-Length must be one number in ASCII digits")
         length = int(length_text)
         if length > MAX_BODY:
             self.close_connection = True
@@ -4644,7 +4829,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not colon or not name or name != name.strip():
                 self.send_error(400, "Bad header line")
                 return False
-            headers.setdefault(name.lower(), value.strip())
+            name, value = name.lower(), value.strip()
+            if headers.setdefault(name, value) != value and name == "content-length":
+                headers[name] = _CONFLICT  # two different lengths: which body is this?
         else:
             self.send_error(431, "Too many headers")
             return False
@@ -4703,11 +4890,15 @@ class Server(http.server.ThreadingHTTPServer):
         if service is not None:
             self.attach(service)
 
-    def attach(self, service):
+    def attach(self, service, twin=None):
         """Serve `service` (in legacy mode it is built after the socket is
-        bound and privileges are dropped)."""
+        bound and privileges are dropped).  `twin` is this listener's [::1]
+        twin: it serves the same service, or is False when another process
+        holds that address."""
         self.service = service
-        service.set_address(self.server_address[0], self.server_address[1])
+        service.set_address(self.server_address[0], self.server_address[1], localhost=twin is not False)
+        if twin:
+            twin.service, twin.peers = service, self.peers
 
     def peer_allowed(self, client_address):
         return self.peers is None or self.peers.allowed(client_address, self.server_address)
@@ -4821,7 +5012,7 @@ class Server(http.server.ThreadingHTTPServer):
         error = sys.exc_info()[1]
         if isinstance(error, (ConnectionError, TimeoutError, socket.timeout)):
             return
-        LOG.error("error on a connection from %s", client_address[0], exc_info=True)
+        log_bug("error on a connection from %s", client_address[0])
 
 
 def start_renewals(engine, interval=30.0, stop=None):
@@ -4833,7 +5024,7 @@ def start_renewals(engine, interval=30.0, stop=None):
             try:
                 engine.renew_due()
             except Exception:
-                LOG.exception("renewal loop")
+                log_bug("renewal loop")
     threading.Thread(target=loop, name="runas-meta-renewals", daemon=True).start()
     return stop
 
@@ -4858,8 +5049,6 @@ select, input { width: 100%; font: inherit; padding: .45rem; border: 1px solid v
 button { font: inherit; padding: .45rem .9rem; border-radius: 6px; border: 1px solid var(--line);
   background: var(--accent); color: #fff; cursor: pointer; }
 button.plain { background: transparent; color: var(--fg); }
-a.button { padding: .45rem .9rem; border-radius: 6px; background: var(--accent); color: #fff;
-  text-decoration: none; }
 :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 .row { display: flex; gap: .5rem; align-items: end; flex-wrap: wrap; }
 .row > :first-child { flex: 1 1 14rem; }
@@ -4919,28 +5108,41 @@ function openAuth(username, message) {
   ($("auth-username").value ? $("auth-password") : $("auth-username")).focus();
 }
 
-// Every answer goes through here: a 401 opens the dialog it asks for.
+// A browser sign-in starts with a POST (it carries the CSRF token, and the
+// service binds the sign-in to this browser), then goes to the URL it answers.
+let browserUrl = "";
 function openBrowser(url) {
-  $("browser-link").href = url;
+  browserUrl = url;
   if (!$("browser-dialog").open) { $("browser-dialog").showModal(); }
   $("browser-link").focus();
 }
 
+async function startSignIn(url, where) {
+  const r = await call("POST", url);
+  if (r.status === 200 && r.doc.url) { location.assign(r.doc.url); return; }
+  where.textContent = r.doc.Message || ("HTTP " + r.status);
+}
+
+async function openConsole() {
+  const r = await call("POST", "/console");
+  if (r.status === 200 && r.doc.url) { window.open(r.doc.url, "_blank", "noopener"); showError(""); return; }
+  showError("Cannot open the AWS console: " + (r.doc.Message || ("HTTP " + r.status)));
+}
+
 let ssoProfile = "";
+let ssoLoginUrl = "";
 let signedIn = false;  // back from a sign-in: say so once the identity is known
 
-// A browser sign-in ends on this page with its outcome in the fragment.
-function signInOutcome() {
-  const hash = location.hash;
-  if (!hash) { return; }
+// A browser sign-in ends on this page; its outcome comes from the service
+// (for this browser only), never from the address, which any site can write.
+async function signInOutcome() {
+  if (!location.hash) { return; }
+  const back = location.hash === "#signin-result";
   history.replaceState(null, "", location.pathname);
-  if (hash.startsWith("#signin-error=")) {
-    showError("Sign-in failed: " + decodeURIComponent(hash.slice("#signin-error=".length)));
-  } else if (hash.startsWith("#console-error=")) {
-    showError("Cannot open the AWS console: " + decodeURIComponent(hash.slice("#console-error=".length)));
-  } else if (hash === "#signed-in") {
-    signedIn = true;
-  }
+  if (!back) { return; }
+  const r = await call("GET", "/signin-result");
+  if (r.doc.error) { showError("Sign-in failed: " + r.doc.error); }
+  else if (r.doc.signed_in) { signedIn = true; }
 }
 let ssoRolesFor = null;
 
@@ -4949,7 +5151,7 @@ function openSso(doc) {
   $("sso-start").textContent = doc.start_url ? "Start URL: " + doc.start_url : "";
   const link = $("sso-link");
   link.hidden = !doc.login_url;
-  if (doc.login_url) { link.href = doc.login_url; }
+  ssoLoginUrl = doc.login_url || "";
   $("sso-device").hidden = true;
   $("sso-device-button").hidden = false;
   $("sso-message").textContent = "";
@@ -5123,7 +5325,9 @@ async function submitAuth(ev) {
 async function init() {
   $("role").addEventListener("change", switchRole);
   $("refresh").addEventListener("click", refreshNow);
-  $("console").addEventListener("click", () => window.open("/console", "_blank", "noopener"));
+  $("console").addEventListener("click", openConsole);
+  $("browser-link").addEventListener("click", () => startSignIn(browserUrl, $("browser-message")));
+  $("sso-link").addEventListener("click", () => startSignIn(ssoLoginUrl, $("sso-message")));
   $("mfa-form").addEventListener("submit", submitMfa);
   $("auth-form").addEventListener("submit", submitAuth);
   $("mfa-cancel").addEventListener("click", () => $("mfa-dialog").close());
@@ -5139,7 +5343,7 @@ async function init() {
   $("sso-device-button").addEventListener("click", startDevice);
   $("sso-cancel").addEventListener("click", () => $("sso-dialog").close());
   $("sso-role").addEventListener("change", switchSsoRole);
-  signInOutcome();
+  await signInOutcome();
   await loadRoles();
   await refreshStatus();
   setInterval(countdown, 1000);
@@ -5204,8 +5408,9 @@ PAGE_TEMPLATE = """<!doctype html>
 <dialog id="browser-dialog" aria-labelledby="browser-title">
   <h2 id="browser-title">Sign in with your identity provider</h2>
   <p>This profile signs in through your identity provider's own page, in this browser.</p>
+  <p id="browser-message" class="error" role="alert"></p>
   <div class="actions"><button id="browser-cancel" class="plain" type="button">Cancel</button>
-  <a id="browser-link" class="button">Continue to sign in</a></div>
+  <button id="browser-link" type="button">Continue to sign in</button></div>
 </dialog>
 <dialog id="sso-dialog" aria-labelledby="sso-title">
   <h2 id="sso-title">Sign in to IAM Identity Center</h2>
@@ -5218,7 +5423,7 @@ PAGE_TEMPLATE = """<!doctype html>
   <p id="sso-message" class="error" role="alert"></p>
   <div class="actions"><button id="sso-cancel" class="plain" type="button">Cancel</button>
   <button id="sso-device-button" class="plain" type="button">Use a device code</button>
-  <a id="sso-link" class="button">Sign in in this browser</a></div>
+  <button id="sso-link" type="button">Sign in in this browser</button></div>
 </dialog>
 <script>{{script}}</script>
 </body></html>
@@ -5441,7 +5646,11 @@ def build_parser():
                         help="refuse IMDSv1 requests (no token)")
     parser.add_argument("--auth-token", metavar="TOKEN",
                         help="require this Authorization value on /credentials ('generate' makes "
-                             "one and writes it to a 0600 file for AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)")
+                             "one and writes it to a 0600 file for AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE); "
+                             "other local users can read a token given here: prefer --auth-token-file "
+                             "or RUNAS_META_AUTH_TOKEN")
+    parser.add_argument("--auth-token-file", metavar="PATH",
+                        help="require the Authorization value held in this file")
     parser.add_argument("--allow-other-users", action="store_true",
                         help="serve connections from other local users too (by default, on Linux, "
                              "only this user and root are served)")
@@ -5574,14 +5783,33 @@ def bind(address, ttl=None):
         raise RunasError("cannot listen on %s:%d: %s" % (address[0], address[1], exc.strerror)) from None
 
 
+def bind_twin(server):
+    """The [::1] listener on the same port, so that http://localhost:PORT/
+    (which browsers and SDKs may try on ::1 first) cannot reach another
+    local user's listener.  None where there is no IPv6 loopback; False
+    when another process holds the address (then localhost is refused)."""
+    port = server.server_address[1]
+    try:
+        return Server(("::1", port))
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            return None
+    LOG.warning("another process listens on [::1]:%d, where http://localhost:%d/ may lead: use "
+                "http://127.0.0.1:%d/ (this service refuses the name localhost)", port, port, port)
+    return False
+
+
 def serve(args, environ, stdin, stdout):
     if args.mode == "ec2" and args.port is None:
         return serve_legacy(args, environ, stdin, stdout)
     server = bind((LOOPBACK, ECS_PORT if args.port is None else args.port))
+    twin = bind_twin(server)
     try:
-        return run_service(server, args, environ, stdin, stdout)
+        return run_service(server, args, environ, stdin, stdout, twin)
     finally:
         server.server_close()
+        if twin:
+            twin.server_close()
 
 
 def serve_legacy(args, environ, stdin, stdout, address=None, admin=None):
@@ -5605,11 +5833,35 @@ def serve_legacy(args, environ, stdin, stdout, address=None, admin=None):
         address.release(helper)
 
 
-def build_service(server, args, environ, stdin, stdout, peer_check=None):
+def auth_token_from(args, environ):
+    """The ECS Authorization token: --auth-token-file, RUNAS_META_AUTH_TOKEN
+    or --auth-token ('generate' included).  A token on the command line is
+    readable by every local user in /proc/PID/cmdline: warned about."""
+    given = [what for what, value in (("--auth-token", args.auth_token), ("--auth-token-file", args.auth_token_file),
+                                      ("RUNAS_META_AUTH_TOKEN", environ.get("RUNAS_META_AUTH_TOKEN"))) if value]
+    if len(given) > 1:
+        raise UsageError("give the authorization token one way, not by %s" % " and ".join(given))
+    if args.auth_token_file:
+        try:
+            with open(os.path.expanduser(args.auth_token_file), "rb") as handle:
+                token = handle.read(4096).decode("utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError("cannot read --auth-token-file %s: %s" % (args.auth_token_file, _plain(exc))) from None
+        if not token:
+            raise UsageError("--auth-token-file %s is empty" % args.auth_token_file)
+        return token
+    if args.auth_token and args.auth_token != "generate":
+        LOG.warning("a token given with --auth-token can be read by other local users (ps, /proc): "
+                    "use --auth-token-file PATH or RUNAS_META_AUTH_TOKEN instead")
+    return args.auth_token or environ.get("RUNAS_META_AUTH_TOKEN") or None
+
+
+def build_service(server, args, environ, stdin, stdout, peer_check=None, twin=None):
     """Config, engine and service for the parsed command line, attached to
     `server`; returns (engine, service, auth token file or "")."""
+    check_federation_url(environ)
+    auth_token, auth_file = auth_token_from(args, environ), ""
     config = Config(environ=environ).load()
-    auth_token, auth_file = args.auth_token, ""
     if auth_token == "generate":
         auth_token = secrets.token_urlsafe(32)
         auth_file = _private_file(config.directory, ".runas_meta_ecs_token", auth_token.encode())
@@ -5617,14 +5869,15 @@ def build_service(server, args, environ, stdin, stdout, peer_check=None):
     federation = Federation(config, environ, password_prompt=terminal_password(stdin, stdout) if headless else None)
     engine = Engine(config, STS(environ), environ=environ, federation=federation,
                     mfa_prompt=terminal_prompt(stdin, stdout) if headless else None)
+    remove_stale_temporaries([config.directory, engine.cache_dir, engine.sso.cache_dir])
     service = Service(engine, config, args.mode, args.imds_v2_only, auth_token)
     service.activate(args.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None)
-    server.attach(service)
     server.peers = None if args.allow_other_users else (peer_check or PeerCheck)()
     if server.peers is not None and not server.peers.available():
         print("note: this platform cannot tell which local user opens a connection; any local "
               "process can get these credentials", file=stdout)
         server.peers = None
+    server.attach(service, twin)
     return engine, service, auth_file
 
 
@@ -5644,20 +5897,24 @@ def print_banner(service, server, args, auth_file, stdout):
     stdout.flush()
 
 
-def run_service(server, args, environ, stdin, stdout):
+def run_service(server, args, environ, stdin, stdout, twin=None):
     """Build the service, fetch the first credentials, print the banner,
-    serve until Ctrl-C or SIGTERM."""
-    engine, service, auth_file = build_service(server, args, environ, stdin, stdout)
+    serve until Ctrl-C or SIGTERM (the [::1] twin, if any, in a thread)."""
+    engine, service, auth_file = build_service(server, args, environ, stdin, stdout, twin=twin)
     if service.active:
         first_fetch(engine, service.active, stdin, stdout, headless=args.headless)
     print_banner(service, server, args, auth_file, stdout)
     stop = start_renewals(engine)
     restore = stop_on_signals(server)
+    if twin:
+        threading.Thread(target=twin.serve_forever, name="runas-meta-ipv6", daemon=True).start()
     try:
         server.serve_forever(poll_interval=0.5)
     finally:
         stop.set()
         restore()
+        if twin:
+            twin.shutdown()
     return 0
 
 

@@ -10,6 +10,7 @@ need third-party peers live in e2e/.
 import base64
 import contextlib
 import datetime as dt
+import hashlib
 import http.client
 import io
 import json
@@ -110,8 +111,16 @@ _SECRET_PATTERNS = [(secret, re.compile(r"(?<![0-9A-Za-z])%s(?![0-9A-Za-z])" % s
                                         else re.escape(secret))) for secret in SECRETS]
 
 
+# SHA-256 of every STS request body that carried an MFA code or an external
+# id: a six-digit code falls to a brute force of its body's hash, so such a
+# hash in a log line is a leak too.
+SECRET_HASHES = set()
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
 def secrets_in(text):
-    return [secret for secret, pattern in _SECRET_PATTERNS if pattern.search(text)]
+    found = [secret for secret, pattern in _SECRET_PATTERNS if pattern.search(text)]
+    return found + ["a hash of a body with a secret"] * bool(SECRET_HASHES.intersection(_HEX64.findall(text)))
 
 
 def tearDownModule():
@@ -120,6 +129,15 @@ def tearDownModule():
     if found:
         lines = [line for line in CAPTURED.lines if secrets_in(line)][:5]
         raise AssertionError("secrets in the service's logs: %s\n%s" % (found, "\n".join(lines)))
+
+
+def _ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
 
 
 def write(path, text):
@@ -193,6 +211,8 @@ class FakeSTS:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if re.search(rb"TokenCode=|ExternalId=", body):  # the secret scan looks for their hashes too
+                    SECRET_HASHES.add(hashlib.sha256(body).hexdigest())
                 status, data = fake.answer(dict(urllib.parse.parse_qsl(body.decode())),
                                            dict(self.headers.items()), self.path)
                 self.send_response(status)
@@ -2079,14 +2099,23 @@ class OidcTests(FederationCase):
         self.assertEqual(response.status, 400)
         self.assertIn(self.token_file, doc["Message"])
 
+    def start_browser_sign_in(self, path):
+        """The page's button: POST (no link can do it), the URL and this browser's cookie."""
+        response, doc = self.call("POST", path)
+        self.assertEqual(response.status, 200, doc)
+        cookie = dict(response.headers)["Set-Cookie"]
+        self.assertIn("HttpOnly", cookie)
+        self.assertIn("SameSite=Lax", cookie)
+        return doc["url"], {"Cookie": cookie.split(";")[0]}
+
     def test_browser_login_round_trip(self):
         self.service.activate("kc-browser")
         response, doc = self.call("GET", "/credentials")
         self.assertIn((rm.AUTH_TYPE_HEADER, "BROWSER"), response.headers)
         self.assertEqual(doc["login_url"], "http://127.0.0.1:9999/oidc/login?profile=kc-browser")
-        response, _ = self.call("GET", "/oidc/login?profile=kc-browser")
-        self.assertEqual(response.status, 302)
-        location = dict(response.headers)["Location"]
+        response, _ = self.call("GET", "/oidc/login?profile=kc-browser")  # a link opens the page, nothing more
+        self.assertEqual((response.status, dict(response.headers)["Location"]), (302, "/"))
+        location, mine = self.start_browser_sign_in("/oidc/login?profile=kc-browser")
         self.assertTrue(location.startswith(self.keycloak.issuer + "/protocol/openid-connect/auth?"))
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
         self.assertEqual(query["redirect_uri"], "http://127.0.0.1:9999/oidc/callback")
@@ -2098,21 +2127,32 @@ class OidcTests(FederationCase):
         otp = rm.parse_forms(page.body, page.url)[0]
         page = browser.send("POST", otp.action, form={"otp": "654321"}, stop_at=query["redirect_uri"])
         callback = page.location[len("http://127.0.0.1:9999"):]
-        tampered = callback.replace("state=", "state=x")
-        self.assert_back_on_page(self.call("GET", tampered)[0], "unknown or used sign-in state")
-        response, _ = self.call("GET", callback)
-        self.assertEqual((response.status, dict(response.headers)["Location"]), (302, "/#signed-in"))
+        self.assert_ignored(callback.replace("state=", "state=x"), mine)
+        self.assert_ignored(callback, {})  # another browser (no cookie): no code injection
+        self.assert_ignored(callback, {"Cookie": "runas_meta_9999=%s" % ("B" * 32)})
+        response, _ = self.call("GET", callback, headers=mine)
+        self.assertEqual((response.status, dict(response.headers)["Location"]), (302, "/#signin-result"))
+        self.assertEqual(self.call("GET", "/signin-result", headers=mine)[1], {"signed_in": "kc-browser"})
+        self.assertEqual(self.call("GET", "/signin-result", headers=mine)[1], {})  # told once
         self.assertEqual(self.call("GET", "/credentials")[1]["RoleArn"], ROLE)
-        self.assert_back_on_page(self.call("GET", callback)[0], "unknown or used")  # a state is good once
-        refused = self.call("GET", "/oidc/callback?error=access_denied&error_description=User+cancelled&state=x")[0]
-        self.assert_back_on_page(refused, "the identity provider refused the sign-in: access_denied (User cancelled)")
+        self.assert_ignored(callback, mine)  # a state is good once
+        # an error text counts only for a sign-in this browser started
+        self.assert_ignored("/oidc/callback?error=access_denied&error_description=Re-enter+at+evil&state=x", mine)
+        location, mine = self.start_browser_sign_in("/oidc/login?profile=kc-browser")
+        state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))["state"]
+        response, _ = self.call("GET", "/oidc/callback?error=access_denied&error_description=User+cancelled&state="
+                                + state, headers=mine)
+        self.assertEqual(dict(response.headers)["Location"], "/#signin-result")
+        self.assertEqual(self.call("GET", "/signin-result", headers=mine)[1],
+                         {"error": "the identity provider refused the sign-in: access_denied (User cancelled)"})
 
-    def assert_back_on_page(self, response, message):
-        """A sign-in that went wrong ends on the page, the message in the fragment."""
-        self.assertEqual(response.status, 302)
-        location = dict(response.headers)["Location"]
-        self.assertTrue(location.startswith("/#signin-error="), location)
-        self.assertIn(message, urllib.parse.unquote(location))
+    def assert_ignored(self, callback, headers):
+        """A callback for a sign-in this browser did not start: back on the page, nothing done or told."""
+        sts_calls = len(self.sts_server.calls)
+        response, _ = self.call("GET", callback, headers=headers)
+        self.assertEqual((response.status, dict(response.headers)["Location"]), (302, "/"))
+        self.assertEqual(self.call("GET", "/signin-result", headers=headers)[1], {})
+        self.assertEqual(len(self.sts_server.calls), sts_calls)
 
     def test_browser_login_times_out(self):
         fed = self.service.config.federated("kc-browser")
@@ -2426,6 +2466,194 @@ class IdpFaultTests(FederationCase):
 
 
 # ---- the command line ---------------------------------------------------------
+
+
+# ---- hardening, second round -------------------------------------------------
+
+
+class FramingTests(FakeSTSCase):
+    """RFC 9112: a Content-Length that is not one number in ASCII digits is a 400."""
+
+    def setUp(self):
+        super().setUp()
+        self.files(STANDARD_CONFIG, STANDARD_CREDENTIALS)
+        config = self.config()
+        self.service = rm.Service(rm.Engine(config, rm.STS(self.environ, timeout=5), environ=self.environ), config)
+        self.port = serve(self, self.service).server_address[1]
+
+    def raw(self, head):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as sock:
+            try:
+                data = head.encode("latin-1")  # "\u00b2" as the one byte 0xb2: str.isdigit() says yes
+            except UnicodeEncodeError:
+                data = head.encode("utf-8")
+            sock.sendall(data + b"\r\n\r\n" + b"x" * 5)
+            return _read_all(sock)
+
+    def test_content_length_must_be_one_ascii_number(self):
+        base = "POST /refresh HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n" % self.port
+        for lengths in (["\u00b2"], ["\u00b9\u00b3"], ["\u0665"], ["5", "4"], ["5, 5"], ["-5"], ["0x5"]):
+            with self.subTest(lengths=lengths):
+                answer = self.raw(base + "\r\n".join("Content-Length: " + n for n in lengths))
+                self.assertTrue(answer.startswith(b"HTTP/1.1 400 "), answer)
+                self.assertIn(b"Content-Length must be one number", answer)
+        answer = self.raw(base + "Content-Length: 5\r\nContent-Length: 5")  # the same twice: one length
+        self.assertFalse(answer.startswith(b"HTTP/1.1 400 "), answer)
+
+
+class DebugLogTests(unittest.TestCase):
+    def test_no_payload_hash_of_a_body_with_a_code(self):
+        body = b"Action=GetSessionToken&SerialNumber=x&TokenCode=" + GOOD_CODE.encode() + b"&Version=2011-06-15"
+        with self.assertLogs("runas_meta", "DEBUG") as logs:
+            headers = rm.sign_request("POST", "https://sts.amazonaws.com/", [("Content-Type", "x")], body,
+                                      "AKIDEXAMPLE", "secret", "us-east-1", "sts", rm.utcnow())
+        text = "\n".join(logs.output)
+        self.assertIn("SigV4 canonical request:\nPOST\n/\n", text)  # still useful for a signature mismatch
+        self.assertNotIn(hashlib.sha256(body).hexdigest(), text)
+        canonical = rm.canonical_request("POST", "https://sts.amazonaws.com/", headers[:-1], body)
+        self.assertNotIn(hashlib.sha256(canonical.encode()).hexdigest(), text)  # the string to sign's last line
+        self.assertEqual(secrets_in(text), [])
+
+
+class SecretTextTests(ServiceCase):
+    def test_a_bug_whose_text_holds_a_secret_logs_no_text(self):
+        def broken(service, request):
+            raise ValueError("unknown url type: 'x?Session=" + BASE_SECRET + "'")
+        self.service.router = rm.Router([("GET", "/broken", broken, "page")])
+        with self.assertLogs("runas_meta", "ERROR") as logs:
+            response = self.call("GET", "/broken")
+        self.assertEqual(response.status, 500)
+        text = "\n".join(logs.output)
+        self.assertIn("Traceback", text)
+        self.assertIn("ValueError (its text is not logged", text)
+        self.assertNotIn(BASE_SECRET, text)
+
+    def test_a_federation_url_without_a_scheme(self):
+        with self.assertRaisesRegex(rm.UsageError, "RUNAS_META_FEDERATION_URL must start with http"):
+            rm.check_federation_url({"RUNAS_META_FEDERATION_URL": "signin.example/federation"})
+        rm.check_federation_url({"RUNAS_META_FEDERATION_URL": "http://127.0.0.1:9/federation"})
+        # had the start-up check been bypassed: a clear 503, no keys in the answer or the log
+        self.environ["RUNAS_META_FEDERATION_URL"] = "signin.example/federation"
+        self.make()
+        keys = self.service.engine.credentials("nomfa")
+        with self.assertLogs("runas_meta", "DEBUG") as logs:
+            response = self.call("POST", "/console")
+        self.assertEqual(response.status, 503, response.body)
+        self.assertIn(b"not a valid http:// or https:// URL", response.body)
+        for text in (response.body.decode(), "\n".join(logs.output)):
+            self.assertNotIn(keys.secret_access_key, text)
+            self.assertNotIn(keys.session_token, text)
+
+    def test_credential_paths_refuse_a_browser_without_sec_fetch(self):
+        """Chromium sends no Sec-Fetch-* to http://169.254.169.254 and a page may
+        ask for no Referer; Accept-Language it always sends."""
+        token = self.token()
+        for path, headers in (("/credentials", {}), (ImdsTests.CREDS + "nomfa", {"X-aws-ec2-metadata-token": token})):
+            self.assertEqual(self.call("GET", path, headers).status, 200)
+            headers = dict(headers, **{"Accept-Language": ""})
+            response = self.call("GET", path, headers)
+            self.assertEqual((response.status, json.loads(response.body)["Code"]), (403, "ForbiddenBrowser"))
+
+
+class ProcessGroupTests(unittest.TestCase):
+    def test_a_timeout_stops_the_grandchildren_too(self):
+        """A child that starts a grandchild holding stdout, then hangs: both go
+        at the timeout, and the request does not wait for the grandchild."""
+        folder = tempfile.mkdtemp()
+        self.addCleanup(_rmtree, folder)
+        pid_file = os.path.join(folder, "grandchild")
+        script = ("import subprocess, sys, time\n"
+                  "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+                  "open(%r, 'w').write(str(g.pid))\n"
+                  "time.sleep(120)\n" % pid_file)
+        command = "%s -c %s" % (shlex_quote(sys.executable), shlex_quote(script))
+        done = []
+        worker = threading.Thread(target=lambda: done.append(self.run_process(command)), daemon=True)
+        worker.start()
+        worker.join(60)  # bounded; the grandchild would hold the pipe for 120 s
+        self.assertTrue(done, "the request still waits for the grandchild")
+        self.assertIsInstance(done[0], rm.ProcessError)
+        with open(pid_file) as handle:
+            grandchild = int(handle.read())
+        self.assertFalse(os.path.exists("/proc/%d" % grandchild) and _state(grandchild) not in ("Z", "X"))
+
+    @staticmethod
+    def run_process(command):
+        try:
+            rm.run_credential_process(command, "hangs", timeout=1.0)
+        except rm.ProcessError as exc:
+            return exc
+        return None
+
+
+def shlex_quote(text):
+    import shlex
+    return shlex.quote(text)
+
+
+def _state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "X"
+
+
+class StaleTemporaryTests(TempHome):
+    def test_old_temporaries_go_young_ones_and_others_stay(self):
+        sso = os.path.join(self.home, ".aws", "sso", "cache")
+        os.makedirs(sso)
+        old = [os.path.join(self.home, ".aws", ".runas-meta-abc123"), os.path.join(sso, ".runas-meta-def456")]
+        young = os.path.join(sso, ".runas-meta-now999")
+        other = os.path.join(self.home, ".aws", ".aws_session_token_dev")
+        for path in old + [young, other]:
+            write(path, '{"accessToken": "ssoaccess-0123456789"}')
+        for path in old + [other]:
+            os.utime(path, (time.time() - 3600, time.time() - 3600))
+        write(self.config_path, STANDARD_CONFIG)
+        args = rm.build_parser().parse_intermixed_args(["ecs", "-p", "0"])
+        server = rm.Server(("127.0.0.1", 0))
+        self.addCleanup(server.server_close)
+        rm.build_service(server, args, self.environ, io.StringIO(), io.StringIO())
+        self.assertEqual([os.path.exists(p) for p in old + [young, other]], [False, False, True, True])
+
+
+class TwinListenerTests(unittest.TestCase):
+    """localhost may lead to [::1]: the service holds [::1]:PORT too, or,
+    when another process holds it, refuses the name localhost."""
+
+    def setUp(self):
+        self.server = rm.Server(("127.0.0.1", 0))
+        self.addCleanup(self.server.server_close)
+        self.port = self.server.server_address[1]
+
+    def service(self):
+        config = rm.Config(environ={"HOME": tempfile.gettempdir(), "AWS_CONFIG_FILE": os.devnull,
+                                    "AWS_SHARED_CREDENTIALS_FILE": os.devnull}).load()
+        return rm.Service(rm.Engine(config, rm.STS({})), config)
+
+    @unittest.skipUnless(socket.has_ipv6 and _ipv6_loopback(), "no IPv6 loopback here")
+    def test_twin_serves_localhost(self):
+        twin = rm.bind_twin(self.server)
+        self.addCleanup(twin.server_close)
+        service = self.service()
+        self.server.attach(service, twin)
+        self.assertIs(twin.service, service)
+        for host in ("127.0.0.1:%d", "localhost:%d", "[::1]:%d"):
+            self.assertNotEqual(service.handle(rm.Request("GET", "/status", [("Host", host % self.port)])).status, 403)
+
+    @unittest.skipUnless(socket.has_ipv6 and _ipv6_loopback(), "no IPv6 loopback here")
+    def test_a_squatted_ipv6_port_refuses_localhost(self):
+        with socket.socket(socket.AF_INET6) as squatter:
+            squatter.bind(("::1", self.port))
+            squatter.listen()
+            with self.assertLogs("runas_meta", "WARNING") as logs:
+                self.assertIs(rm.bind_twin(self.server), False)
+        self.assertIn("another process listens on [::1]:%d" % self.port, logs.output[0])
+        service = self.service()
+        self.server.attach(service, False)
+        self.assertEqual(service.handle(rm.Request("GET", "/status", [("Host", "localhost:%d" % self.port)])).status, 403)
+        self.assertEqual(service.handle(rm.Request("GET", "/status", [("Host", "127.0.0.1:%d" % self.port)])).status, 200)
 
 
 class ServiceProcess:

@@ -1,4 +1,4 @@
-"""The AWS console in one click, standard library only: GET /console turns
+"""The AWS console in one click, standard library only: POST /console turns
 the active role's credentials into a federated console sign-in against our
 fake federation endpoint (e2e/fake_console.py), which checks the session
 JSON against the credentials the service serves.  Credentials that cannot
@@ -35,9 +35,7 @@ class ConsoleTests(t.ServiceCase):
 
     def test_a_role_opens_the_console_of_its_region(self):
         self.doc(self.call("GET", "/credentials"))
-        response = self.call("GET", "/console")
-        self.assertEqual(response.status, 302)
-        location = dict(response.headers)["Location"]
+        location = self.doc(self.call("POST", "/console"))["url"]
         base, _, query = location.partition("?")
         self.assertEqual(base, self.fake.url)
         fields = dict(urllib.parse.parse_qsl(query))
@@ -52,25 +50,40 @@ class ConsoleTests(t.ServiceCase):
     def test_credentials_that_cannot_federate_say_why(self):
         for name in ("base", "withtoken"):
             self.service.activate(name)
-            response = self.call("GET", "/console")
+            response = self.call("POST", "/console")
             self.assertEqual(response.status, 400, response.body)
             doc = json.loads(response.body)
             self.assertEqual(doc["Code"], "CannotFederate")
             self.assertIn("does not accept", doc["Message"])
-        response = self.call("GET", "/console", {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Site": "same-origin"})
-        location = urllib.parse.unquote(dict(response.headers)["Location"])
-        self.assertTrue(location.startswith("/#console-error=profile 'withtoken' serves keys"), location)
         self.assertEqual(self.fake.requests, [])
+
+    def test_a_link_mints_no_sign_in_token(self):
+        """GET /console is a link any site can make: it opens the page and
+        asks the federation endpoint for nothing."""
+        self.doc(self.call("GET", "/credentials"))
+        for headers in ({}, {"Sec-Fetch-Mode": "navigate"}, {"Accept-Language": "en"}):
+            response = self.call("GET", "/console", headers)
+            self.assertEqual((response.status, dict(response.headers)["Location"]), (302, "/"))
+        self.assertEqual(self.fake.requests, [])
+        forged = self.call("POST", "/console", {"Origin": "http://127.0.0.2:8000"})  # another site's form
+        self.assertEqual(forged.status, 403)
+        page = self.call("POST", "/console", {"Origin": "http://127.0.0.1:%d" % self.PORT, "Sec-Fetch-Site": "same-origin"})
+        self.assertEqual(page.status, 403)  # the page itself without its CSRF token
+        self.assertEqual(self.fake.requests, [])
+        page = self.call("POST", "/console", {"Origin": "http://127.0.0.1:%d" % self.PORT,
+                                              "X-CSRF-Token": self.service.csrf_token})
+        self.assertTrue(self.doc(page)["url"].startswith(self.fake.url))
+        self.assertEqual(len(self.fake.requests), 1)
 
     def test_the_endpoint_refusing_down_or_garbage(self):
         self.fake.accept = lambda session: False  # it answers 400 with a text body
-        response = self.call("GET", "/console")
+        response = self.call("POST", "/console")
         self.assertEqual(response.status, 502)
         self.assertIn("the AWS federation endpoint: HTTP 400 with an answer that is not JSON",
                       json.loads(response.body)["Message"])
         self.environ["RUNAS_META_FEDERATION_URL"] = "http://127.0.0.1:9/federation"
         self.make()
-        response = self.call("GET", "/console")
+        response = self.call("POST", "/console")
         self.assertEqual(response.status, 503)
         self.assertIn("unreachable", json.loads(response.body)["Message"])
         self.assertEqual(self.call("GET", "/credentials").status, 200)  # and the service keeps serving

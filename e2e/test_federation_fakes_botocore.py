@@ -2,6 +2,7 @@
 with push, OIDC with both, the browser sign-in, a token file): the service
 signs in through the API and botocore gets the role's credentials."""
 
+import json
 import unittest
 import urllib.parse
 
@@ -54,17 +55,19 @@ class EveryProviderReachesBotocore(LiveService, t.FederationCase):
 
     def test_browser_and_token_file(self):
         self.assertTrue(self.botocore_identity("token-file").endswith("/dev/from-file"))
-        response, _ = self.call("GET", "/oidc/login?profile=kc-browser")
-        location = dict(response.headers)["Location"]
+        browser = rm.IdpHttp(self.service.base_url, self.environ)  # one browser: its cookies go along
+        started = browser.send("POST", self.service.base_url + "/oidc/login?profile=kc-browser")
+        location = json.loads(started.body)["url"]
         redirect = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))["redirect_uri"]
-        browser = rm.IdpHttp(location, self.environ)
         page = browser.send("GET", location)
         login = rm.parse_forms(page.body, page.url)[0]
         page = browser.send("POST", login.action, form=dict(login.fields, username="alice", password="kc-password"))
         otp = rm.parse_forms(page.body, page.url)[0]
         page = browser.send("POST", otp.action, form={"otp": "654321"}, stop_at=redirect)
         back = browser.send("GET", page.location)  # our callback, then its redirect to the page
-        self.assertEqual((back.status, back.url), (200, self.service.base_url + "/#signed-in"))
+        self.assertEqual((back.status, back.url), (200, self.service.base_url + "/#signin-result"))
+        outcome = browser.send("GET", self.service.base_url + "/signin-result")
+        self.assertEqual(json.loads(outcome.body), {"signed_in": "kc-browser"})
         self.assertIn("Refresh Now", back.body)
         self.assertTrue(self.botocore_identity("kc-browser").startswith("arn:aws:sts::%s:assumed-role/dev/" % t.ACCOUNT))
 

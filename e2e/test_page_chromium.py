@@ -268,11 +268,11 @@ class PageInChromium(BrowserClass, t.FakeSTSCase):
         console.screenshot(path=os.path.join(SHOTS, "26-console.png"))
         console.close()
         self.service.activate("withtoken")  # a session token cannot federate: the page says why
-        with self.context.expect_page() as opened:
-            self.page.click("#console")
-        sync_api.expect(opened.value.locator("#error")).to_contain_text(
+        self.page.click("#console")
+        self.expect("#error").to_contain_text(
             "Cannot open the AWS console: profile 'withtoken' serves keys or a session token")
-        opened.value.screenshot(path=os.path.join(SHOTS, "27-console-refused.png"))
+        self.assertEqual(len(self.context.pages), 1)
+        self.shot("27-console-refused")
 
     def test_errors_show_and_clear(self):
         self.open_page()

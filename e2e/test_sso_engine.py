@@ -501,10 +501,17 @@ class SSOPkceTests(SSOCase):
             return exc.headers["Location"]
         raise AssertionError("no redirect")
 
+    def start(self, profile):
+        """The page's button: POST /sso/login; the authorize URL and this browser's cookie."""
+        response = self.call("POST", "/sso/login?profile=" + profile)
+        self.assertEqual(response.status, 200, response.body)
+        return json.loads(response.body)["url"], {"Cookie": dict(response.headers)["Set-Cookie"].split(";")[0]}
+
     def test_pkce_sign_in_through_the_callback(self):
-        response = self.call("GET", "/sso/login?profile=onsso")
-        self.assertEqual(response.status, 302)
-        location = dict(response.headers)["Location"]
+        response = self.call("GET", "/sso/login?profile=onsso")  # a link: the page, nothing started
+        self.assertEqual((response.status, dict(response.headers)["Location"]), (302, "/"))
+        self.assertEqual(self.fake.calls("/client/register"), [])
+        location, mine = self.start("onsso")
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
         self.assertEqual(query["redirect_uri"], "http://127.0.0.1:9999/oauth/callback")
         self.assertEqual(query["scopes"], "sso:account:access")
@@ -513,27 +520,33 @@ class SSOPkceTests(SSOCase):
         self.assertEqual(register["redirectUris"], ["http://127.0.0.1/oauth/callback"])
         back = self.follow(location)
         target = back[len("http://127.0.0.1:9999"):]
-        self.assert_error_on_page(self.call("GET", target.replace("state=", "state=x")), "unknown or used")
-        done = self.call("GET", target)
-        self.assertEqual((done.status, dict(done.headers)["Location"]), (302, "/#signed-in"))
+        self.assert_ignored(target.replace("state=", "state=x"), mine)
+        self.assert_ignored(target, {})  # another browser cannot use this code
+        done = self.call("GET", target, mine)
+        self.assertEqual((done.status, dict(done.headers)["Location"]), (302, "/#signin-result"))
+        self.assertEqual(self.doc(self.call("GET", "/signin-result", mine)), {"signed_in": "onsso"})
         written, _ = self.token_file("corp")
         self.assertTrue(written["refreshToken"])
         self.assertTrue(self.engine_.cached("onsso"))
-        self.assert_error_on_page(self.call("GET", target), "unknown or used")  # a state is used once
+        self.assert_ignored(target, mine)  # a state is used once
 
-    def assert_error_on_page(self, response, text):
-        self.assertEqual(response.status, 302)
-        location = urllib.parse.unquote(dict(response.headers)["Location"])
-        self.assertTrue(location.startswith("/#signin-error="), location)
-        self.assertIn(text, location)
+    def assert_ignored(self, target, headers):
+        tokens = len(self.fake.calls("/token"))
+        response = self.call("GET", target, headers)
+        self.assertEqual((response.status, dict(response.headers)["Location"]), (302, "/"))
+        self.assertEqual(self.doc(self.call("GET", "/signin-result", headers)), {})
+        self.assertEqual(len(self.fake.calls("/token")), tokens)
 
     def test_refused_sign_in_and_legacy_profiles(self):
         self.fake.deny_authorize = True
-        back = self.follow(dict(self.call("GET", "/sso/login?profile=modern").headers)["Location"])
-        response = self.call("GET", back[len("http://127.0.0.1:9999"):])
-        self.assert_error_on_page(response, "IAM Identity Center refused the sign-in: access_denied")
-        self.assertEqual(self.call("GET", "/sso/login?profile=legacy").status, 400)
-        self.assertEqual(self.call("GET", "/sso/login?profile=onproc").status, 400)
+        location, mine = self.start("modern")
+        back = self.follow(location)
+        response = self.call("GET", back[len("http://127.0.0.1:9999"):], mine)
+        self.assertEqual(dict(response.headers)["Location"], "/#signin-result")
+        self.assertIn("IAM Identity Center refused the sign-in: access_denied",
+                      self.doc(self.call("GET", "/signin-result", mine))["error"])
+        self.assertEqual(self.call("POST", "/sso/login?profile=legacy").status, 400)
+        self.assertEqual(self.call("POST", "/sso/login?profile=onproc").status, 400)
 
 
 class SSORoleListTests(SSOCase):

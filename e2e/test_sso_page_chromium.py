@@ -88,10 +88,18 @@ class SSOPageInChromium(BrowserClass, SSOClientCase):
         self.expect("#error").to_have_text(
             "Sign-in failed: IAM Identity Center refused the sign-in: access_denied")
         self.shot("25-sso-sign-in-refused")
-        self.page.goto(self.url + "/oidc/callback?state=stale&code=x")  # an old tab, a replayed link
-        self.page.wait_for_url(self.url + "/")
-        self.expect("#error").to_contain_text("unknown or used sign-in state: start the sign-in again")
-        self.expect("#signed-in").to_be_hidden()
+        # an old tab, a replayed link, another site's link with its own words: the page shows none of it
+        for link in ("/oidc/callback?state=stale&code=x",
+                     "/oauth/callback?state=stale&error=x&error_description=Re-enter+your+password+at+https://evil",
+                     "/#signin-error=Re-enter%20your%20password%20at%20https://evil",
+                     "/#console-error=Re-enter%20your%20password%20at%20https://evil"):
+            self.page.goto("about:blank")  # a fresh load each time (a fragment alone would not reload)
+            self.page.goto(self.url + link)
+            self.page.wait_for_url(self.url + "/")
+            self.expect("#active").to_have_text("onsso")  # the page has loaded its status
+            self.expect("#error").to_be_empty()
+            self.expect("#signed-in").to_be_hidden()
+        self.shot("25b-foreign-callback-ignored")
 
     def test_denied_device_sign_in_says_so(self):
         self.service.activate("modern")
