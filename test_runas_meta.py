@@ -2787,6 +2787,40 @@ class CommandLineTests(FakeSTSCase):
         finally:
             service.stop()
 
+    def test_auth_token_from_a_file_or_the_environment(self):
+        """A token on the command line is in /proc/PID/cmdline for every user:
+        a file or the environment keeps it private, and the command line warns."""
+        token_file = os.path.join(self.home, "ecs-token")
+        write(token_file, "s3cret-token\n")
+        for args, env in ((["--auth-token-file", token_file], {}), ([], {"RUNAS_META_AUTH_TOKEN": "s3cret-token"})):
+            with self.subTest(args=args, env=env):
+                service = ServiceProcess(["ecs", "-p", "0", "base"] + args, dict(self.env, **env))
+                try:
+                    self.assertIn("AccessKeyId", service.get("/credentials", {"Authorization": "s3cret-token"}))
+                    with self.assertRaises(urllib.error.HTTPError) as caught:
+                        service.get("/credentials")
+                    self.assertEqual(caught.exception.code, 401)
+                    with open("/proc/%d/cmdline" % service.proc.pid, "rb") as handle:
+                        self.assertNotIn(b"s3cret-token", handle.read())
+                finally:
+                    service.stop()
+                self.assertNotIn("can be read by other local users", service.stderr)
+        service = ServiceProcess(["ecs", "-p", "0", "base", "--auth-token", "s3cret-token"], self.env)
+        service.stop()
+        self.assertIn("WARNING a token given with --auth-token can be read by other local users", service.stderr)
+        result = self.run_cli("ecs", "-p", "0", "--auth-token", "x", "--auth-token-file", token_file, "base")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("give the authorization token one way, not by --auth-token and --auth-token-file", result.stderr)
+        result = self.run_cli("ecs", "-p", "0", "--auth-token-file", token_file + ".missing", "base")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("cannot read --auth-token-file", result.stderr)
+
+    def test_a_federation_url_without_a_scheme_stops_the_start(self):
+        self.env["RUNAS_META_FEDERATION_URL"] = "signin.example/federation"
+        result = self.run_cli("ecs", "-p", "0", "base")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("RUNAS_META_FEDERATION_URL must start with http:// or https://", result.stderr)
+
     def test_errors_are_one_line(self):
         write(self.config_path, "[profile a]\nrole_arn = x\n")
         cases = [

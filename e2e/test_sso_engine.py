@@ -8,6 +8,7 @@ fail or print garbage).  Against our fake IAM Identity Center
 and the suite's fake STS; the clock is injected."""
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -252,6 +253,48 @@ class SSOTokenCacheTests(SSOCase):
         self.assertEqual(written["registrationExpiresAt"], old["registrationExpiresAt"])
         bearer = self.fake.calls("/federation/credentials")[0]["headers"]["x-amz-sso_bearer_token"]
         self.assertEqual(bearer, written["accessToken"])
+
+    def test_a_full_cache_loses_no_token(self):
+        """The refresh succeeds but the cache cannot take the new token: it is
+        served from memory (the old refresh token is spent at the portal) and
+        written once the cache takes it again, for the AWS CLI to use."""
+        old = self.cli_token("corp", lifetime=600, refresh=True)
+        full = [True]
+
+        def writer(path, data):
+            if full[0]:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            rm.write_private_file(path, data)
+        self.sso.writer = writer
+        with self.assertLogs("runas_meta", "WARNING") as logs:
+            self.assertIn("AccessKeyId", self.doc(self.call("GET", "/credentials/modern")))
+        self.assertIn("cannot write the IAM Identity Center cache %s: No space left on device" % self.cache,
+                      "\n".join(logs.output))
+        self.assertIn("kept in memory", "\n".join(logs.output))
+        self.assertEqual(self.token_file("corp")[0]["accessToken"], old["accessToken"])  # the file lags
+        kept = self.sso.unwritten[rm.sso_token_key(self.config().profile("modern"))]
+        bearer = self.fake.calls("/federation/credentials")[0]["headers"]["x-amz-sso_bearer_token"]
+        self.assertEqual(bearer, kept["accessToken"])
+        self.assertEqual(self.sso.access_token(self.config().profile("modern")), kept["accessToken"])
+        self.assertEqual(len(self.fake.calls("/token")), 1)  # no second refresh: the kept token serves
+        full[0] = False  # space again: the next use writes it
+        self.sso.access_token(self.config().profile("modern"))
+        written, mode = self.token_file("corp")
+        self.assertEqual((written["accessToken"], written["refreshToken"], mode),
+                         (kept["accessToken"], kept["refreshToken"], 0o600))
+        self.assertEqual(self.sso.unwritten, {})
+        self.assertIn(written["refreshToken"], self.fake.refresh_tokens)  # the one the portal still honours
+        self.assertFalse(self.fake.refresh_tokens[written["refreshToken"]]["dead"])
+
+    def test_a_sign_in_on_a_read_only_cache_is_a_clear_error(self):
+        self.sso.writer = lambda path, data: (_ for _ in ()).throw(OSError(errno.EROFS, os.strerror(errno.EROFS)))
+        for method, path in (("POST", "/sso/device"), ("POST", "/sso/login")):
+            response = self.call(method, path + "?profile=onsso")
+            self.assertEqual(response.status, 503, response.body)
+            doc = json.loads(response.body)
+            self.assertEqual(doc["Code"], "TokenCacheUnwritable")
+            self.assertEqual(doc["Message"], "cannot write the IAM Identity Center cache %s: Read-only file system"
+                             % self.cache)
 
     def test_status_says_when_the_next_sign_in_is_needed(self):
         self.cli_token(START, lifetime=5000)
