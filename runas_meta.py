@@ -2830,7 +2830,7 @@ class IdentityCenter:
         doc = self._current(key, self._read(self._path(key)))
         if not doc or not doc.get("accessToken") or not doc.get("expiresAt"):
             return None
-        if self.rejected.get(sso_token_key(profile)) == doc["accessToken"]:
+        if self.rejected.get(key) == doc["accessToken"]:
             return None
         try:
             return doc, parse_sso_time(doc["expiresAt"])
