@@ -122,7 +122,7 @@ def main():
         for name in ("console-nav", "oidc-nav"):  # a link only opens the page
             page.goto(site.url("/" + name))
             page.wait_for_url(TARGET + "/")
-            page.wait_for_function("document.getElementById('active').textContent === 'nomfa'")
+            sync_api.expect(page.locator("#active")).to_have_text("nomfa")  # not eval: the page's CSP forbids it
             report[name] = page.url
         page.goto(site.url("/console-form"))  # another site's form: refused
         page.wait_for_url(TARGET + "/console")
@@ -134,10 +134,10 @@ def main():
         for name in ("words-fragment", "words-callback"):
             page.goto(site.url("/" + name))
             page.wait_for_url(TARGET + "/")
-            page.wait_for_function("document.getElementById('active').textContent === 'nomfa'")
+            sync_api.expect(page.locator("#active")).to_have_text("nomfa")  # not eval: the page's CSP forbids it
             report[name] = page.text_content("#error")
         page.goto(TARGET + "/")  # the user's own click on the page's button
-        page.wait_for_function("document.getElementById('identity').textContent.includes('assumed-role')")
+        sync_api.expect(page.locator("#identity")).to_contain_text("assumed-role")
         with page.context.expect_page() as opened:
             page.click("#console")
         opened.value.wait_for_load_state()
