@@ -113,6 +113,7 @@ ECS_PORT = 12319
 LEGACY_ADDRESS = "169.254.169.254"  # the real metadata address; legacy mode only
 LOOPBACK = "127.0.0.1"
 IMDS_MAX_TTL = 21600
+IMDS_CREDS = "/latest/meta-data/iam/security-credentials"
 AUTH_TYPE_HEADER = "X-AwsRunas-Authentication-Type"
 MAX_BODY = 64 * 1024
 MAX_CONNECTIONS = 1024  # one thread each; the benchmark holds 1,000 open
@@ -260,6 +261,18 @@ def parse_duration(text):
     return hours * HOUR + minutes * MINUTE + seconds
 
 
+def expand_path(path, environ):
+    """A file location as botocore reads AWS_CONFIG_FILE and friends:
+    $VAR and ${VAR} from `environ` (unknown ones stay), then ~ (HOME)."""
+    def value(match):
+        name = match.group(1) or match.group(2)
+        return environ.get(name, match.group(0))
+    path = re.sub(r"\$(?:(\w+)|\{([^}]*)\})", value, path)
+    if path == "~" or path.startswith("~/") or path.startswith("~" + os.sep):
+        path = (environ.get("HOME") or os.path.expanduser("~")) + path[1:]
+    return os.path.expanduser(path)
+
+
 def write_private_file(path, data):
     """Write `data` to `path` atomically with mode 0600 (mkstemp's mode)."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -399,25 +412,31 @@ class Profile:
     sso_endpoint_url: str = ""  # [services] sso
     sso_oidc_endpoint_url: str = ""  # [services] sso_oidc
     credential_process: str = field(default="", repr=False)  # its arguments may hold secrets
+    credential_source: str = ""
+    # Where the profile's own credentials come from when it is the bottom of
+    # a chain, in botocore's order: "web" (role_arn with
+    # web_identity_token_file), "sso", "keys" (credentials file), "process",
+    # "keys" (config file); for a role with credential_source, the base of
+    # its chain is "environment", "imds" or "container".  "" for none.
+    kind: str = ""
 
     @property
     def has_keys(self):
         return bool(self.aws_access_key_id and self.aws_secret_access_key)
 
     @property
-    def is_sso(self):
-        """botocore's rule: either key makes it an SSO profile (role_arn wins)."""
-        return bool(self.sso_account_id or self.sso_role_name) and not self.role_arn
+    def has_static_keys(self):
+        """botocore's test for a source profile that serves its own keys: either key."""
+        return bool(self.aws_access_key_id or self.aws_secret_access_key)
+
+    @property
+    def assumes_role(self):
+        """botocore's AssumeRole profile: role_arn without web_identity_token_file."""
+        return bool(self.role_arn) and not self.web_identity_token_file
 
     @property
     def source_kind(self):
-        """Where a profile at the bottom of a chain gets credentials, in
-        botocore's order: IAM Identity Center, keys, then credential_process."""
-        if self.is_sso:
-            return "sso"
-        if self.has_keys:
-            return "keys"
-        return "process" if self.credential_process else ""
+        return self.kind
 
     @property
     def is_role(self):
@@ -499,7 +518,12 @@ PROFILE_KEYS = {
     "sso_account_id": ("sso_account_id", _checked(re.compile(r"\d{12}\Z"), "12-digit AWS account ID")),
     "sso_role_name": ("sso_role_name", _text),
     "credential_process": ("credential_process", _text),
+    "credential_source": ("credential_source", _text),
+    "aws_security_token": ("aws_session_token", _text),  # the older name saml2aws and others still write
 }
+# credential_source values (botocore's canonical names) -> the base's kind
+CREDENTIAL_SOURCES = {"Environment": "environment", "Ec2InstanceMetadata": "imds", "EcsContainer": "container"}
+ROLE_SESSION_KINDS = frozenset({"sso", "web", "imds", "container"})  # their credentials are a role's session
 SSO_SESSION_KEYS = ("sso_start_url", "sso_region", "sso_registration_scopes")
 SSO_REQUIRED = ("sso_start_url", "sso_region", "sso_account_id", "sso_role_name")
 FEDERATION_FIELDS = ("saml_auth_url", "saml_username", "saml_provider", "saml_auth_entityid",
@@ -521,14 +545,17 @@ class _Entry:
 
 
 def _key_lines(text):
-    """{(section, key): line number} by a plain scan; configparser keeps none."""
+    """{(section, key): line number} by a plain scan; configparser keeps none.
+    Section names as configparser takes them: the stripped line's text
+    between the brackets, inner spaces kept."""
     lines, section = {}, None
     for number, raw in enumerate(text.splitlines(), 1):
         stripped = raw.strip()
         if not stripped or stripped[0] in "#;":
             continue
-        if stripped.startswith("[") and stripped.endswith("]"):
-            section = stripped[1:-1].strip()
+        header = re.match(r"\[(.+)\]", stripped)
+        if header:
+            section = header.group(1)
         elif section is not None and not raw[:1].isspace():
             key = re.split(r"[=:]", stripped, 1)[0].strip().lower()
             lines.setdefault((section, key), number)
@@ -536,10 +563,22 @@ def _key_lines(text):
 
 
 def parse_ini(text, path):
-    """{section: {key: _Entry}}; a syntax error names the file and line."""
-    parser = configparser.RawConfigParser(strict=False, default_section="\0none")
+    """{section: {key: _Entry}} as botocore's parser reads the file: a
+    duplicate section or key is an error, [DEFAULT]'s keys flow into every
+    other section, an indented block is a nested section of `key = value`
+    lines.  An error names the file and line."""
+    if text.startswith("\ufeff"):
+        raise ConfigError("the file starts with a byte-order mark (saved as 'UTF-8 with BOM'), which the AWS "
+                          "CLI cannot read either: save it as plain UTF-8", path, 1)
+    parser = configparser.RawConfigParser(strict=True)
     try:
         parser.read_string(text, source=path)
+    except configparser.DuplicateSectionError as exc:
+        raise ConfigError("section [%s] appears twice (the AWS CLI refuses such a file too)" % exc.section,
+                          path, exc.lineno) from None
+    except configparser.DuplicateOptionError as exc:
+        raise ConfigError("%s appears twice in [%s] (the AWS CLI refuses such a file too)"
+                          % (exc.option, exc.section), path, exc.lineno) from None
     except configparser.MissingSectionHeaderError as exc:
         raise ConfigError("a key comes before any [section] header", path, exc.lineno) from None
     except configparser.ParsingError as exc:
@@ -549,11 +588,25 @@ def parse_ini(text, path):
     except configparser.Error as exc:
         raise ConfigError(type(exc).__name__, path, getattr(exc, "lineno", None)) from None
     lines = _key_lines(text)
-    return {
-        section: {key: _Entry(value, path, lines.get((section, key)))
-                  for key, value in parser.items(section)}
-        for section in parser.sections()
-    }
+    sections = {}
+    for section in parser.sections():
+        entries = sections[section] = {}
+        for key, value in parser.items(section):
+            line = lines.get((section, key)) or lines.get((parser.default_section, key))
+            if value.startswith("\n") and any(part.strip() and "=" not in part for part in value.splitlines()):
+                raise ConfigError("%s: each indented line under it must be 'key = value'" % key, path, line)
+            entries[key] = _Entry(value, path, line)
+    return sections
+
+
+def _section_name(section):
+    """The name in '[profile NAME]', '[sso-session NAME]' or '[services
+    NAME]' as botocore splits it: shell words, exactly two; else None."""
+    try:
+        words = shlex.split(section)
+    except ValueError:
+        return None
+    return words[1] if len(words) == 2 else None
 
 
 class _IniFile:
@@ -606,14 +659,14 @@ class Config:
     def __init__(self, config_path=None, credentials_path=None, environ=None,
                  clock=time.monotonic, check_interval=1.0):
         self.environ = os.environ if environ is None else environ
-        home = self.environ.get("HOME") or os.path.expanduser("~")
-        config_path = config_path or self.environ.get("AWS_CONFIG_FILE") or os.path.join(home, ".aws", "config")
+        config_path = config_path or self.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
         credentials_path = (credentials_path or self.environ.get("AWS_SHARED_CREDENTIALS_FILE")
-                            or os.path.join(home, ".aws", "credentials"))
-        self.config = _IniFile(os.path.expanduser(config_path), required=False)
-        self.credentials = _IniFile(os.path.expanduser(credentials_path), required=False)
+                            or "~/.aws/credentials")
+        self.config = _IniFile(expand_path(config_path, self.environ), required=False)
+        self.credentials = _IniFile(expand_path(credentials_path, self.environ), required=False)
         self.clock, self.check_interval = clock, check_interval
         self._checked_at = None
+        self._mapped = (None, None)  # (generation, botocore's profile map of that generation)
         self._lock = threading.Lock()
         self.generation = 0  # bumped when either file changes
 
@@ -658,15 +711,29 @@ class Config:
             self._refresh()
             return self.config.sections, self.credentials.sections
 
+    def _maps(self):
+        """botocore's reading of the config file's section names:
+        ({profile: section}, {sso-session: section}, {services: section}),
+        and the credentials file's sections, whose names are profile names
+        as written.  A later [default] or [profile default] replaces an
+        earlier one.  Built once per version of the files."""
+        with self._lock:
+            self._refresh()
+            if self._mapped[0] == self.generation:
+                return self._mapped[1]
+            config, credentials = self.config.sections, self.credentials.sections
+            profiles, sessions, services = {}, {}, {}
+            for section, entries in config.items():
+                kind = next((k for k in ("profile", "sso-session", "services") if section.startswith(k)), None)
+                name = _section_name(section) if kind else ("default" if section == "default" else None)
+                if name is not None:
+                    {"sso-session": sessions, "services": services}.get(kind, profiles)[name] = entries
+            self._mapped = (self.generation, (profiles, sessions, services, credentials))
+            return self._mapped[1]
+
     def names(self):
-        config, credentials = self._sections()
-        found = set(credentials)
-        for section in config:
-            if section == "default":
-                found.add("default")
-            elif section.startswith("profile "):
-                found.add(section[len("profile "):].strip())
-        return sorted(found)
+        profiles, _, _, credentials = self._maps()
+        return sorted(set(profiles) | set(credentials))
 
     def roles(self):
         return [name for name in self.names() if self._raw(name).get("role_arn")]
@@ -675,10 +742,8 @@ class Config:
         return [name for name in self.names() if not self._raw(name).get("role_arn")]
 
     def _raw(self, name):
-        config, credentials = self._sections()
-        merged = {}
-        for section in ("default", "profile default") if name == "default" else ("profile " + name,):
-            merged.update(config.get(section, {}))
+        profiles, _, _, credentials = self._maps()
+        merged = dict(profiles.get(name, {}))
         merged.update(credentials.get(name, {}))  # keys in the credentials file win, as in botocore
         return merged
 
@@ -691,7 +756,7 @@ class Config:
             known = ", ".join(self.names()) or "none"
             raise ProfileNotFound("profile %r not found in %s (known profiles: %s)"
                                   % (name, self.config.path, known))
-        values = dict(self._checked_values(raw, "profile %r" % name), name=name)
+        values = dict(self._checked_values(raw, "profile %r" % name), name=name, kind=self._kind(raw))
         if values.get("sso_session"):
             self._merge_sso_session(values, raw["sso_session"])
         services = raw.get("services")
@@ -703,9 +768,25 @@ class Config:
             values["region"] = region
         return Profile(**values)
 
+    def _kind(self, raw):
+        """Profile.kind from the raw keys, in botocore's provider order."""
+        def given(key):
+            return bool(raw.get(key) and raw[key].value.strip())
+        if given("role_arn") and given("web_identity_token_file"):
+            return "web"
+        if given("sso_account_id") or given("sso_role_name"):
+            return "sso"
+        if given("aws_access_key_id") and raw["aws_access_key_id"].path == self.credentials.path:
+            return "keys"
+        if given("credential_process"):
+            return "process"
+        return "keys" if given("aws_access_key_id") or given("aws_secret_access_key") else ""
+
     @staticmethod
     def _checked_values(raw, where):
         values = {}
+        if raw.get("aws_security_token") and raw.get("aws_session_token"):  # botocore reads the older name first
+            raw = dict(raw, aws_session_token=raw["aws_security_token"])
         for key, entry in raw.items():
             if key not in PROFILE_KEYS:
                 continue
@@ -722,16 +803,13 @@ class Config:
         return values
 
     def sso_sessions(self):
-        config, _ = self._sections()
-        return sorted(s.split(None, 1)[1].strip() for s in config
-                      if s.startswith("sso-session ") and len(s.split()) == 2)
+        return sorted(self._maps()[1])
 
     def _merge_sso_session(self, values, entry):
         """botocore's merge: the [sso-session NAME] keys are copied over the
         profile's; the same key with another value is an error."""
         session = values["sso_session"]
-        config, _ = self._sections()
-        section = config.get("sso-session " + session)
+        section = self._maps()[1].get(session)
         if section is None:
             raise ConfigError("profile %r: sso_session %r does not exist (add a [sso-session %s] section)"
                               % (values["name"], session, session), entry.path, entry.line)
@@ -755,7 +833,7 @@ class Config:
                                   "(sso:<session>:<account>:<role>)" % name)
         owner = self._sso_owner(parts[1])
         return replace(owner, name=name, sso_account_id=parts[2], sso_role_name=parts[3], role_arn="",
-                       source_profile="", region=owner.region or owner.sso_region)
+                       source_profile="", region=owner.region or owner.sso_region, kind="sso")
 
     def _sso_owner(self, key):
         """The settings of an sso-session, or of a legacy SSO profile, by name."""
@@ -783,8 +861,7 @@ class Config:
     def _service_endpoint(self, entry, service):
         if entry is None:
             return ""
-        config, _ = self._sections()
-        section = config.get("services " + entry.value.strip(), {})
+        section = self._maps()[2].get(entry.value.strip(), {})
         nested = section.get(service)
         if nested is None:
             return ""
@@ -795,30 +872,80 @@ class Config:
         return ""
 
     def chain(self, name):
-        """[profile, its source, ..., the one with the keys]; a cycle or a
-        missing source is a ConfigError naming the profiles."""
-        chain = [self.profile(name)]
-        while chain[-1].source_profile and chain[-1].source_profile != chain[-1].name:
-            source = chain[-1].source_profile
-            if any(p.name == source for p in chain):
-                path = " -> ".join([p.name for p in chain] + [source])
-                raise ConfigError("source_profile cycle: %s" % path, self.config.path)
-            try:
-                chain.append(self.profile(source))
-            except ProfileNotFound:
-                raise ConfigError("profile %r has source_profile %r, which does not exist"
-                                  % (chain[-1].name, source), self.config.path) from None
-        chain = self._inherit_region(chain)
-        base = chain[-1]
-        if base.is_sso:
-            sso_settings(base)  # botocore's checks: the missing keys named
-        elif not base.source_kind and not base.web_identity_token_file and not base.saml_auth_url \
-                and not base.web_identity_auth_url:
-            raise ConfigError("profile %r has no credentials: set aws_access_key_id and "
-                              "aws_secret_access_key, sso_session (IAM Identity Center), "
-                              "credential_process, or a source_profile" % base.name,
-                              self.credentials.path)
+        """[name's profile, each profile whose role is assumed on the way,
+        ..., the base]: every profile above the base is a role to assume;
+        the base's `kind` says where the first credentials come from.
+        botocore's rules: a role's source is source_profile or
+        credential_source (one of them); a source profile with either key
+        serves its keys (its own role is not assumed), one without keys and
+        with a role is assumed in turn; a profile may name itself as source
+        to use its own keys.  Errors name the profiles."""
+        profile, visited, chain = self.profile(name), [name], []
+        while profile.assumes_role and not self._signs_in(profile):
+            chain.append(profile)
+            self._check_source(profile, visited)
+            if profile.credential_source:
+                base = replace(profile, role_arn="", source_profile="", mfa_serial="",
+                               kind=CREDENTIAL_SOURCES[profile.credential_source])
+                break
+            source = profile.source_profile
+            visited.append(source)
+            source_profile = profile if source == profile.name else self.profile(source)
+            if source_profile.has_static_keys or not source_profile.assumes_role:
+                base = source_profile
+                break
+            profile = source_profile
+        else:
+            base = profile
+        chain = self._inherit_region(chain + [base])
+        self._check_base(chain[-1], top=len(chain) == 1)
         return chain
+
+    @staticmethod
+    def _signs_in(profile):
+        """Our own federated profiles keep their meaning (Config.federated)."""
+        return bool(profile.saml_auth_url or profile.web_identity_auth_url) and not profile.source_profile
+
+    def _check_source(self, profile, visited):
+        source, where = profile.source_profile, "profile %r" % profile.name
+        if profile.credential_source and source:
+            raise ConfigError("%s has both source_profile and credential_source: keep one" % where, self.config.path)
+        if profile.credential_source:
+            if profile.credential_source not in CREDENTIAL_SOURCES:
+                raise ConfigError("%s: credential_source %r is not one of %s" % (
+                    where, profile.credential_source, ", ".join(CREDENTIAL_SOURCES)), self.config.path)
+            return
+        if not source:
+            raise ConfigError("%s has role_arn but neither source_profile nor credential_source: name where the "
+                              "credentials to assume the role come from" % where, self.config.path)
+        if source not in self.names():
+            raise ConfigError("%s has source_profile %r, which does not exist" % (where, source), self.config.path)
+        if source in visited and source != profile.name:
+            path = " -> ".join(visited + [source])
+            raise ConfigError("source_profile cycle: %s" % path, self.config.path)
+        if source == profile.name and not profile.has_static_keys:
+            raise ConfigError("%s names itself as source_profile but has no aws_access_key_id and "
+                              "aws_secret_access_key of its own" % where, self.config.path)
+
+    def _check_base(self, base, top):
+        where = "profile %r" % base.name
+        if base.kind == "sso":
+            sso_settings(base)  # botocore's checks: the missing keys named
+        elif base.kind == "keys" and not base.has_keys:
+            missing = "aws_secret_access_key" if base.aws_access_key_id else "aws_access_key_id"
+            raise ConfigError("%s has only half of its keys: %s is missing" % (where, missing), self.credentials.path)
+        elif not base.kind and not self._signs_in(base):
+            if base.sso_session and not base.sso_account_id:
+                hint = ("it names an sso_session but no sso_account_id and sso_role_name, so it can only sign "
+                        "in (aws sso login), not serve credentials")
+            elif base.source_profile and not base.role_arn:
+                hint = "it has source_profile but no role_arn, and source_profile only serves a role"
+            elif not top:
+                hint = "it is the source_profile of a role"
+            else:
+                hint = ("set aws_access_key_id and aws_secret_access_key, sso_session (IAM Identity Center), "
+                        "credential_process, or role_arn with source_profile")
+            raise ConfigError("%s has no credentials: %s" % (where, hint), self.credentials.path)
 
     def _inherit_region(self, chain):
         """A profile without a region takes its source's (then [default]'s)."""
@@ -844,7 +971,7 @@ class Config:
                 lineage.append(self.profile(lineage[-1].source_profile))
             except ProfileNotFound:
                 break
-        if any(p.source_kind for p in lineage):
+        if any(p.source_kind not in ("", "web") for p in lineage):
             return None
         if name != "default" and "default" in self.names():
             lineage.append(self.profile("default"))
@@ -3411,6 +3538,95 @@ class Layer:
         self.prompt = None  # () -> {"at", "what"[, "note"]}: when this layer next needs the user
 
 
+# credential_source: the service process's own environment, or the real
+# container endpoint / instance metadata service it runs under.  Never the
+# service itself (legacy mode on 169.254.169.254, a FULL_URI at our listener).
+SOURCE_TIMEOUT = 2.0
+ECS_ADDRESS = "http://169.254.170.2"  # where AWS_CONTAINER_CREDENTIALS_RELATIVE_URI points
+
+
+class CredentialSourceError(RunasError):
+    status = 502
+    code = "CredentialSourceError"
+
+
+def fetch_credential_source(profile, environ, own_urls=(), opener=None):
+    """Credentials for a role's credential_source (Profile.kind "environment",
+    "container" or "imds"); errors name the profile and the source."""
+    where = "credential_source %s of profile %r" % (profile.credential_source, profile.name)
+    if profile.kind == "environment":
+        key, secret = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
+        if not key or not secret:
+            raise CredentialSourceError("%s: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set in the "
+                                        "service's environment" % where)
+        token = environ.get("AWS_SESSION_TOKEN") or environ.get("AWS_SECURITY_TOKEN") or ""
+        return Credentials(key, secret, token, utcnow() + dt.timedelta(seconds=STATIC_TOKEN_LIFETIME))
+    opener = opener or web()["request"].build_opener(web()["request"].ProxyHandler({}))
+    if profile.kind == "container":
+        url, headers = _container_source(environ, where)
+    else:
+        if environ.get("AWS_EC2_METADATA_DISABLED", "").lower() == "true":
+            raise CredentialSourceError("%s: AWS_EC2_METADATA_DISABLED is true" % where)
+        url, headers = (environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") or "http://" + LEGACY_ADDRESS).rstrip("/"), {}
+    if _origin_of(url) in own_urls:
+        raise CredentialSourceError("%s points at this service itself (%s): it would ask itself" % (where, _origin_of(url)))
+    if profile.kind == "imds":
+        headers = _imds_token(opener, url, where)
+        role = _source_get(opener, url + IMDS_CREDS + "/", headers, where).decode().split()[0:1]
+        if not role:
+            raise CredentialSourceError("%s: the instance has no IAM role" % where)
+        url = url + IMDS_CREDS + "/" + role[0]
+    doc = _source_get(opener, url, headers, where)
+    try:
+        doc = json.loads(doc.decode("utf-8"))
+        return Credentials(doc["AccessKeyId"], doc["SecretAccessKey"], doc.get("Token") or "",
+                           parse_time(doc["Expiration"]), role_arn=doc.get("RoleArn", ""))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise CredentialSourceError("%s answered without AccessKeyId, SecretAccessKey and Expiration" % where) from None
+
+
+def _container_source(environ, where):
+    url = environ.get("AWS_CONTAINER_CREDENTIALS_FULL_URI") or (
+        ECS_ADDRESS + environ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+        if environ.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") else "")
+    if not url:
+        raise CredentialSourceError("%s: neither AWS_CONTAINER_CREDENTIALS_FULL_URI nor _RELATIVE_URI is set "
+                                    "in the service's environment" % where)
+    token = environ.get("AWS_CONTAINER_AUTHORIZATION_TOKEN", "")
+    if environ.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"):
+        try:
+            with open(environ["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]) as handle:
+                token = handle.read().strip()
+        except OSError as exc:
+            raise CredentialSourceError("%s: cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: %s"
+                                        % (where, _plain(exc))) from None
+    return url, {"Authorization": token} if token else {}
+
+
+def _imds_token(opener, url, where):
+    request = web()["request"].Request(url + "/latest/api/token", method="PUT",
+                                       headers={"X-aws-ec2-metadata-token-ttl-seconds": "21600"})
+    try:
+        with opener.open(request, timeout=SOURCE_TIMEOUT) as response:
+            return {"X-aws-ec2-metadata-token": response.read(4096).decode().strip()}
+    except urllib.error.HTTPError as exc:
+        if exc.code in (403, 404, 405):  # IMDSv1 only, as botocore falls back
+            return {}
+        raise CredentialSourceError("%s: the token request answered HTTP %d" % (where, exc.code)) from None
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        raise CredentialSourceError("%s unreachable: %s" % (where, _plain(getattr(exc, "reason", exc)))) from None
+
+
+def _source_get(opener, url, headers, where):
+    try:
+        with opener.open(web()["request"].Request(url, headers=headers), timeout=SOURCE_TIMEOUT) as response:
+            return response.read(STS_MAX_RESPONSE)
+    except urllib.error.HTTPError as exc:
+        raise CredentialSourceError("%s answered HTTP %d" % (where, exc.code)) from None
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        raise CredentialSourceError("%s unreachable: %s" % (where, _plain(getattr(exc, "reason", exc)))) from None
+
+
 class Engine:
     """Credentials for any profile: plans the layers of a profile's chain,
     caches each in memory and on disk, renews ahead of expiry.
@@ -3435,6 +3651,7 @@ class Engine:
         self._plans = {}
         self._lock = threading.Lock()
         self._session_names = {}
+        self.own_urls = set()  # the service's own origins: a credential_source never asks them
         self._cache_warned = False
 
     # -- planning ------------------------------------------------------------
@@ -3455,30 +3672,42 @@ class Engine:
         if federated is not None:
             return self._federated_plan(federated)
         chain = self.config.chain(name)
-        base = chain[-1]
-        roles = [p for p in reversed(chain) if p.is_role]
+        base, roles = chain[-1], chain[-2::-1]  # every profile above the base is a role, bottom first
         serial = (roles[0].mfa_serial if roles else "") or base.mfa_serial
-        layers = []
-        kind = base.source_kind
-        if kind == "sso":
-            layers.append(self._sso_layer(base))
-        elif kind == "process":
-            layers.append(self._process_layer(base))
-        elif base.aws_session_token:
-            layers.append(self._layer(("static", base.name), "", base.name, "",
-                                      lambda code, b=base: self._static(b.aws_access_key_id, b.aws_secret_access_key,
-                                                                        b.aws_session_token)))
-        elif not roles or roles[0].role_duration <= SESSION_TOKEN_ROLE_MAX:
-            layers.append(self._session_layer(base, serial, roles[0] if roles else base))
+        layers, session_carries_mfa = self._base_layers(base, roles, serial), False
+        if base.kind == "keys" and not base.aws_session_token and layers:
+            session_carries_mfa = True  # GetSessionToken: the 12-hour MFA session
         session_name = ""
         for index, role in enumerate(roles):
             below = layers[-1] if layers else None
-            # MFA goes on the first AssumeRole unless a session token carries it
-            direct_mfa = serial if below is None or (index == 0 and kind in ("sso", "process")) else ""
+            # The first role's code goes on GetSessionToken when there is one (a
+            # 12-hour MFA session), else on its AssumeRole; a role above it
+            # with mfa_serial of its own gets a code on its own AssumeRole.
+            direct_mfa = role.mfa_serial if index else ("" if session_carries_mfa else serial)
             session_name = role.role_session_name or session_name  # chained roles inherit it
-            chained = index > 0 or kind == "sso"  # SSO credentials are a role session: STS caps at 1 h
+            chained = index > 0 or base.kind in ROLE_SESSION_KINDS  # STS caps a role from role credentials at 1 h
             layers.append(self._role_layer(role, base, below, direct_mfa, chained, session_name))
         return layers
+
+    def _base_layers(self, base, roles, serial):
+        """The bottom of a chain: where the first credentials come from."""
+        kind = base.kind
+        if kind == "sso":
+            return [self._sso_layer(base)]
+        if kind == "process":
+            return [self._process_layer(base)]
+        if kind == "web":  # AssumeRoleWithWebIdentity with the token file, as a source
+            return self._federated_plan(base)
+        if kind in CREDENTIAL_SOURCES.values():
+            return [self._layer((kind, base.name), "", base.name + " (%s)" % base.credential_source, "",
+                                lambda code: fetch_credential_source(base, self.environ, self.own_urls))]
+        if base.aws_session_token:  # temporary keys: used as they are (STS refuses them for GetSessionToken)
+            return [self._layer(("static", base.name), "", base.name, "",
+                                lambda code, b=base: self._static(b.aws_access_key_id, b.aws_secret_access_key,
+                                                                  b.aws_session_token))]
+        if not roles or roles[0].role_duration <= SESSION_TOKEN_ROLE_MAX:
+            return [self._session_layer(base, serial, roles[0] if roles else base)]
+        return []
 
     def _sso_layer(self, base):
         """Role credentials from IAM Identity Center, in memory only."""
@@ -4124,6 +4353,8 @@ class Service:
         self.origins = frozenset("http://" + h for h in hosts)
         shown = "[%s]" % host if ":" in host else host
         self.base_url = "http://%s" % shown if port == 80 else "http://%s:%d" % (shown, port)
+        self.engine.own_urls.update(self.origins | {"http://%s:%d" % (n, port) for n in ("127.0.0.1", "localhost", "[::1]")
+                                                    if host in (LOOPBACK, "::1")})
 
     def activate(self, name):
         if name is not None:
@@ -4556,7 +4787,7 @@ GUARDS = {
     "page": Service._guard_none,
 }
 
-_CREDS = "/latest/meta-data/iam/security-credentials"
+_CREDS = IMDS_CREDS
 ROUTES = (
     # method, path, handler, guard
     ("PUT", "/latest/api/token", Service.imds_token, "token"),

@@ -242,7 +242,8 @@ class FakeSTS:
 
     def answer(self, params, headers, path="/"):
         with self.lock:
-            self.calls.append(dict(params, _signed="Authorization" in headers,
+            signed_by = re.search(r"Credential=([^/]+)/", headers.get("Authorization", ""))
+            self.calls.append(dict(params, _signed="Authorization" in headers, _key=signed_by and signed_by.group(1),
                                    _token=headers.get("X-Amz-Security-Token", ""), _path=path))
         self.first_call.set()
         gate = self.gate  # read once: a test may reset it meanwhile
@@ -817,6 +818,78 @@ class ConfigTests(TempHome):
 # ---- SigV4 -------------------------------------------------------------------
 
 
+class BotocoreRulesTests(TempHome):
+    """The messages where botocore refuses too (issue 17.9); the differential
+    suite (e2e/test_config_botocore.py) checks the behaviour against botocore."""
+
+    def refusal(self, config, credentials="", name="p"):
+        self.files(config, credentials)
+        with self.assertRaises(rm.ConfigError) as caught:
+            self.config().chain(name)
+        return str(caught.exception)
+
+    def test_clear_lines_where_both_refuse(self):
+        cases = [
+            ("[profile p]\nrole_arn = %s\ncredential_source = Laptop\n" % ROLE,
+             "credential_source 'Laptop' is not one of Environment, Ec2InstanceMetadata, EcsContainer"),
+            ("[profile p]\nsso_session = corp\n[sso-session corp]\nsso_start_url = https://x.awsapps.com/start\n"
+             "sso_region = us-east-1\n", "only sign in (aws sso login), not serve credentials"),
+            ("[profile p]\nrole_arn = %s\nsource_profile = p\n" % ROLE,
+             "names itself as source_profile but has no aws_access_key_id"),
+            ("[profile p]\nrole_arn = %s\nsource_profile = b\ncredential_source = Environment\n[profile b]\n"
+             "aws_access_key_id = A\naws_secret_access_key = B\n" % ROLE, "has both source_profile and credential_source"),
+            ("[profile p]\nsource_profile = b\n[profile b]\naws_access_key_id = A\naws_secret_access_key = B\n",
+             "it has source_profile but no role_arn"),
+            ("[profile p]\naws_access_key_id = A\n", "aws_secret_access_key is missing"),
+        ]
+        for config, words in cases:
+            with self.subTest(words=words):
+                message = self.refusal(config)
+                self.assertIn(words, message)
+                self.assertNotIn("\n", message)
+
+    def test_file_errors_name_the_line(self):
+        for text, words, line in (
+                ("\ufeff[profile p]\nregion = x\n", "byte-order mark", 1),
+                ("[profile p]\nregion = a\n[profile p]\n", "section [profile p] appears twice", 3),
+                ("[profile p]\nregion = a\nregion = b\n", "region appears twice in [profile p]", 3),
+                ("[profile p]\ns3 =\n  addressing_style\n", "s3: each indented line under it must be", 2)):
+            with self.subTest(words=words):
+                write(self.config_path, text)
+                with self.assertRaises(rm.ConfigError) as caught:
+                    self.config()
+                self.assertIn(words, str(caught.exception))
+                self.assertEqual((caught.exception.path, caught.exception.line), (self.config_path, line))
+
+    def test_a_credential_source_never_asks_the_service_itself(self):
+        class NoTraffic:
+            def open(self, *args, **kwargs):
+                raise AssertionError("a request was about to leave")
+        write(self.config_path, "[profile p]\nrole_arn = %s\ncredential_source = EcsContainer\n"
+              "[profile i]\nrole_arn = %s\ncredential_source = Ec2InstanceMetadata\n" % (ROLE, ROLE))
+        config = self.config()
+        ecs = config.chain("p")[-1]
+        self.assertEqual(ecs.kind, "container")
+        own = {"http://127.0.0.1:12319"}
+        with self.assertRaisesRegex(rm.CredentialSourceError, "points at this service itself"):
+            rm.fetch_credential_source(ecs, {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:12319/credentials"},
+                                       own, NoTraffic())
+        legacy = {"http://" + rm.LEGACY_ADDRESS}  # legacy mode serves the metadata address itself
+        with self.assertRaisesRegex(rm.CredentialSourceError, "points at this service itself"):
+            rm.fetch_credential_source(config.chain("i")[-1], {}, legacy, NoTraffic())
+        with self.assertRaisesRegex(rm.CredentialSourceError, "AWS_EC2_METADATA_DISABLED"):
+            rm.fetch_credential_source(config.chain("i")[-1], {"AWS_EC2_METADATA_DISABLED": "true"}, set(), NoTraffic())
+        with self.assertRaisesRegex(rm.CredentialSourceError, "neither AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+            rm.fetch_credential_source(ecs, {}, set(), NoTraffic())
+
+    def test_file_locations_expand_home_and_variables(self):
+        environ = {"HOME": "/home/u", "DIR": "/etc/aws"}
+        self.assertEqual(rm.expand_path("~/.aws/config", environ), "/home/u/.aws/config")
+        self.assertEqual(rm.expand_path("$HOME/x", environ), "/home/u/x")
+        self.assertEqual(rm.expand_path("${DIR}/config", environ), "/etc/aws/config")
+        self.assertEqual(rm.expand_path("$NOPE/config", environ), "$NOPE/config")  # as os.path.expandvars
+
+
 class SigV4Tests(unittest.TestCase):
     NOW = dt.datetime(2015, 8, 30, 12, 36, 0, tzinfo=dt.timezone.utc)
 
@@ -1074,12 +1147,19 @@ class EngineTests(FakeSTSCase):
         self.assertEqual(creds.role_arn, ROLE2)
 
     def test_role_with_its_own_keys(self):
-        write(self.config_path, STANDARD_CONFIG + "[profile self]\nrole_arn = %s\n" % ROLE)
+        """botocore: a role that names itself as source_profile uses its own
+        keys; role_arn with no source at all is refused."""
+        write(self.config_path, STANDARD_CONFIG + "[profile self]\nrole_arn = %s\nsource_profile = self\n"
+              "[profile nosource]\nrole_arn = %s\n" % (ROLE, ROLE))
         write(self.credentials_path, STANDARD_CREDENTIALS + "[self]\naws_access_key_id = AKIASELF\n"
-              "aws_secret_access_key = selfsecret\n")
+              "aws_secret_access_key = selfsecret\n[nosource]\naws_access_key_id = AKIANOSRC\n"
+              "aws_secret_access_key = nosrcsecret\n")
         creds = self.engine().credentials("self")
         self.assertEqual(self.sts_server.actions(), ["GetSessionToken", "GetCallerIdentity", "AssumeRole"])
         self.assertEqual(creds.role_arn, ROLE)
+        with self.assertRaisesRegex(rm.ConfigError, "'nosource' has role_arn but neither source_profile nor "
+                                    "credential_source"):
+            self.engine().credentials("nosource")
 
     def test_session_name_falls_back_to_os_user(self):
         self.sts_server.caller_arn = "arn:aws:sts::%s:assumed-role/x/y" % ACCOUNT
