@@ -21,6 +21,7 @@ import argparse
 import base64
 import collections
 import configparser
+import contextlib
 import email.utils
 import errno
 import datetime as dt
@@ -346,9 +347,29 @@ def _printable(text, limit=200):
     return re.sub(r"[^\x21-\x7e]", "?", text)[:limit]
 
 
+def _shown(text, limit=200):
+    """A name as the IdP wrote it ("Bob's iPhone", "+X XXXXXXXX42"):
+    printable text kept, control and format characters replaced."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]", "?", text)[:limit]
+
+
 def _message(text, limit=300):
     """A peer's error message for ours: one line of printable text."""
     return re.sub(r"[^\x20-\x7e]", "?", text)[:limit]
+
+
+URL_SECRETS = frozenset({"token", "client_secret", "secret", "password", "api_key", "apikey"})
+
+
+def _url_shown(url):
+    """A URL for /status and /profile: a secret in its query (OneLogin's
+    token=client_id:secret) shown as "set", as external_id is."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.query:
+        return url
+    query = [(k, "set" if k.lower() in URL_SECRETS and v else v)
+             for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
 def os_user(environ):
@@ -1504,6 +1525,12 @@ class _Page:
             raise IdPError("the identity provider answered HTTP %d without JSON" % self.status) from None
 
 
+# What a redirect to another origin may carry of a request's own headers, as
+# browsers do: never Authorization, a bearer, Basic credentials or
+# ForgeRock's X-OpenAM-Username/-Password.
+REDIRECT_SAFE_HEADERS = frozenset({"accept", "accept-language", "accept-api-version", "content-type"})
+
+
 class IdpHttp:
     """HTTP for one identity provider: a cookie jar for the run, redirects
     followed by hand (stopping at the OIDC redirect URI), timeouts, and a
@@ -1537,7 +1564,10 @@ class IdpHttp:
                 return page
             if stop_at and page.location.startswith(stop_at):
                 return page
-            method, url, data = "GET", urllib.parse.urljoin(url, page.location), None
+            target = urllib.parse.urljoin(url, page.location)
+            if _origin_of(target) != _origin_of(url):  # another origin, or https to http: no secrets go along
+                headers = {k: v for k, v in headers.items() if k.lower() in REDIRECT_SAFE_HEADERS}
+            method, url, data = "GET", target, None
             headers.pop("Content-Type", None)
         raise IdPError("the identity provider redirected too many times")
 
@@ -1576,6 +1606,12 @@ class IdpClient:
         self.extra = {}  # what a provider keeps for the run (OneLogin's API token)
         self.endpoints = None
         self.lock = threading.Lock()
+        self.push_allowed = False  # set by Federation for a sign-in the user started (page, API, terminal)
+        self.on_push = None  # Federation's report of a push's state: on_push(profile, state)
+
+    def report_push(self, profile, state):
+        if self.on_push is not None:
+            self.on_push(profile, state)
 
     def oidc_endpoints(self, issuer):
         if self.endpoints is None:
@@ -1658,21 +1694,50 @@ class PushIdP:
     def __init__(self, sleep=time.sleep, clock=time.monotonic, push_wait=PUSH_WAIT):
         self.sleep, self.clock, self.push_wait = sleep, clock, push_wait
 
-    def wait_for_push(self, client, profile, poll, interval=PUSH_INTERVAL):
+    def may_push(self, client, profile):
+        """A push goes to the phone only for a sign-in the user started: a
+        credential request or a background renewal that would need one
+        answers at once (the push-fatigue pattern number matching exists
+        to stop), and the page asks the user to sign in."""
+        if not client.push_allowed:
+            raise AuthRequired("a %s push to your phone is needed: sign in on the page (a credential request "
+                               "never sends a push)" % self.title, profile.name, client.username or "")
+
+    def wait_for_push(self, client, profile, poll, interval=PUSH_INTERVAL, number=lambda: None, cancel=None):
         """Poll `poll()` -> (done, result, refusal) until approved, refused or
-        push_wait seconds: a push rejected or ignored ends with a message."""
-        LOG.info("%s push sent for profile %r: approve it on your phone", self.title, profile.name)
+        push_wait seconds; a refusal is the end of a sentence ("was
+        rejected on the phone").  `number()` is the number to choose on the
+        phone (number matching) once the IdP has sent it; `cancel()` takes
+        the push back at the IdP when runas-meta stops waiting."""
+        shown = ()  # nothing reported yet (a number is a string or None)
         deadline = self.clock() + self.push_wait
         while True:
             done, result, refusal = poll()
+            if number() != shown:
+                shown = number()
+                self._waiting(client, profile, shown)
             if done:
+                client.report_push(profile, {"state": "approved", "provider": self.title})
                 return result
             if refusal:
-                raise AuthFailed("the %s push was %s" % (self.title, refusal), profile.name, client.username or "")
+                self._ended(client, profile, "rejected", "the %s push %s" % (self.title, refusal))
             if self.clock() >= deadline:
-                raise AuthFailed("the %s push was not approved within %d seconds" % (self.title, self.push_wait),
-                                 profile.name, client.username or "")
+                if cancel is not None:  # a late tap on the phone must sign nobody in
+                    cancel()
+                self._ended(client, profile, "timed out", "the %s push was not approved within %d seconds"
+                            % (self.title, self.push_wait))
             self.sleep(interval)
+
+    def _waiting(self, client, profile, number):
+        LOG.info("%s push sent for profile %r: approve it on your phone%s", self.title, profile.name,
+                 " and choose %s" % number if number else "")
+        client.report_push(profile, {"state": "waiting", "provider": self.title, "number": number,
+                                     "message": "approve the %s push on your phone%s" % (
+                                         self.title, ": choose %s" % number if number else "")})
+
+    def _ended(self, client, profile, state, message):
+        client.report_push(profile, {"state": state, "provider": self.title, "message": message})
+        raise AuthFailed(message, profile.name, client.username or "")
 
 
 def _issuer_of(provider, url):
@@ -1819,6 +1884,7 @@ class Okta(PushIdP):
                                   "Okta")
             mfa_type = kind
         if push and (mfa_type == "push" or (mfa_type == "auto" and not code)):
+            self.may_push(client, profile)
             return self._push(client, profile, doc, push[0])
         if not totp:
             raise IdPError("no supported Okta factor (TOTP or push) for this user")
@@ -1838,18 +1904,36 @@ class Okta(PushIdP):
         return doc
 
     def _push(self, client, profile, doc, factor):
+        """Okta Verify: poll the factor; with number matching the challenge
+        names the number to choose (correctAnswer); giving up cancels the
+        transaction, so a late tap signs nobody in."""
         url, body = [factor["_links"]["verify"]["href"]], {"stateToken": doc.get("stateToken")}
+        seen = {"number": None, "cancel": (doc.get("_links") or {}).get("cancel", {}).get("href")}
 
         def poll():
             answer = client.http.send("POST", url[0], json_body=body).json()
+            links = answer.get("_links") or {}
+            seen["cancel"] = (links.get("cancel") or {}).get("href") or seen["cancel"]
+            challenge = (((answer.get("_embedded") or {}).get("factor") or {}).get("_embedded") or {}).get("challenge")
+            if isinstance(challenge, dict) and challenge.get("correctAnswer") is not None:
+                seen["number"] = _printable(str(challenge["correctAnswer"]), 8)
             result = answer.get("factorResult")
             if answer.get("status") == "SUCCESS":
                 return True, answer, None
-            if result in ("REJECTED", "TIMEOUT", "CANCELLED"):
-                return False, None, result.lower()
-            url[0] = answer.get("_links", {}).get("next", {}).get("href", url[0])
+            if result in OKTA_REFUSALS:
+                return False, None, OKTA_REFUSALS[result]
+            url[0] = (links.get("next") or {}).get("href", url[0])
             return False, None, None
-        return self.wait_for_push(client, profile, poll)
+
+        def cancel():
+            if seen["cancel"]:
+                client.http.send("POST", seen["cancel"], json_body=body)
+                LOG.info("cancelled the Okta push for profile %r", profile.name)
+        return self.wait_for_push(client, profile, poll, number=lambda: seen["number"], cancel=cancel)
+
+
+OKTA_REFUSALS = {"REJECTED": "was rejected on the phone", "TIMEOUT": "timed out at Okta",
+                 "CANCELLED": "was cancelled"}
 
 
 def _path_and_query(url):
@@ -1961,10 +2045,11 @@ class OneLogin(PushIdP):
                  "state_token": doc["state_token"], "v2": v2, "app_id": s["app_id"] if v2 else "",
                  "label": str(device.get("user_display_name") or device.get("auth_factor_name"))}
         if kind == "push":
+            self.may_push(client, profile)
             return self._push(client, profile, s, state)
         if not code:
             client.pending = state
-            raise MFARequired("OneLogin asks for the code from %s" % _printable(state["label"], 60), profile.name, "idp")
+            raise MFARequired("OneLogin asks for the code from %s" % _shown(state["label"], 60), profile.name, "idp")
         return self._code(client, profile, s, state, code)
 
     def _verify(self, client, s, state, code=None, notify=False):
@@ -2004,7 +2089,7 @@ class OneLogin(PushIdP):
                 return True, result, None
             if status == 200 and "pending" in message.lower():
                 return False, None, None
-            return False, None, "rejected (%s)" % _message(message or "HTTP %d" % status, 100)
+            return False, None, "was rejected (%s)" % _message(message or "HTTP %d" % status, 100)
         return self.wait_for_push(client, profile, poll)
 
     def oidc(self, client, profile, code):
@@ -2045,13 +2130,13 @@ def authorize_with_session(client, profile, who, sign_in):
     for attempt in range(2):
         url, state, verifier = authorize_request(client, profile, issuer, client_id, redirect_uri)
         page = client.http.send("GET", url, stop_at=redirect_uri)
+        if attempt == 0 and not page.location.startswith(redirect_uri):
+            page = sign_in(page) or page  # a sign-in may end at the redirect URI itself (no KMSI page)
         if page.location.startswith(redirect_uri):
             auth_code, error = _code_from_redirect(page, state)
             if not auth_code:
                 raise IdPError("%s refused the sign-in: %s" % (who, _printable(error or "no code")))
             return client.exchange_code(issuer, client_id, redirect_uri, auth_code, verifier)
-        if attempt == 0:
-            sign_in(page)
     raise IdPError("%s did not issue an authorization code after signing in" % who)
 
 
@@ -2153,7 +2238,7 @@ class AzureAD(PushIdP):
             code = None
 
         def sign_in(page):
-            self._sign_in(client, profile, page, self._config(page), code, redirect_uri)
+            return self._sign_in(client, profile, page, self._config(page), code, redirect_uri)
         return authorize_with_session(client, profile, self.title, sign_in)
 
     # -- the ESTS sign-in -------------------------------------------------------
@@ -2170,14 +2255,7 @@ class AzureAD(PushIdP):
             page = self._home_idp(client, profile, federation, password, stop_at)
         else:
             page = client.http.send("POST", post_url, form=dict(form, passwd=password), stop_at=stop_at, secret=True)
-        config = self._config(page)
-        self._check(client, profile, config)
-        if config.get("urlSkipMfaRegistration"):
-            page = client.http.send("GET", urllib.parse.urljoin(page.url, config["urlSkipMfaRegistration"]),
-                                    stop_at=stop_at)
-        elif config.get("arrUserProofs"):
-            page = self._mfa(client, profile, page, config, code, username, stop_at)
-        return self._finish(client, page, stop_at)
+        return self._finish(client, profile, page, stop_at, code)
 
     @staticmethod
     def _config(page):
@@ -2233,6 +2311,8 @@ class AzureAD(PushIdP):
             if kind:
                 factors.append((kind, proof, bool(proof.get("isDefault"))))
         kind, proof = pick_factor(profile.mfa_type, factors, self.title)
+        if kind == "push":
+            self.may_push(client, profile)  # BeginAuth sends it
         begin = client.http.send("POST", urllib.parse.urljoin(page.url, config["urlBeginAuth"]), json_body={
             "AuthMethodId": proof["authMethodId"], "Method": "BeginAuth", "Ctx": config.get("sCtx", ""),
             "FlowToken": config.get("sFT", "")})
@@ -2241,7 +2321,8 @@ class AzureAD(PushIdP):
             raise IdPError("Azure AD could not start the MFA step: %s"
                            % _message(str(doc.get("Message") or "HTTP %d" % begin.status), 200))
         state = {"config": config, "begin": doc, "method": proof["authMethodId"], "username": username,
-                 "url": page.url, "label": str(proof.get("display") or proof["authMethodId"])}
+                 "url": page.url, "label": str(proof.get("display") or proof["authMethodId"]),
+                 "number": _printable(str(doc["Entropy"]), 8) if doc.get("Entropy") else None}  # number matching
         if kind == "push":
             return self._push(client, profile, state, stop_at)
         return self._code(client, profile, state, code, stop_at)
@@ -2259,7 +2340,7 @@ class AzureAD(PushIdP):
     def _code(self, client, profile, state, code, stop_at):
         if not code:  # the dialog asks; the sign-in resumes here with the code (_resume)
             client.pending = state
-            raise MFARequired("Azure AD asks for the code from %s" % _printable(state["label"], 60), profile.name, "idp")
+            raise MFARequired("Azure AD asks for the code from %s" % _shown(state["label"], 60), profile.name, "idp")
         status, doc = self._end_auth(client, state, code)
         if status == 200 and doc.get("Success"):
             return self._post_back(client, state, doc, stop_at)
@@ -2280,9 +2361,9 @@ class AzureAD(PushIdP):
             denied = str(doc.get("ResultValue") or "") in AAD_PUSH_REFUSED
             if status == 200 and not denied and (doc.get("Retry") or doc.get("ErrCode") == 500121):
                 return False, None, None
-            return False, None, "rejected (%s)" % _message(str(doc.get("Message") or doc.get("ResultValue")
-                                                                    or "HTTP %d" % status), 100)
-        doc = self.wait_for_push(client, profile, poll, interval)
+            return False, None, "was rejected (%s)" % _message(str(doc.get("Message") or doc.get("ResultValue")
+                                                                        or "HTTP %d" % status), 100)
+        doc = self.wait_for_push(client, profile, poll, interval, number=lambda: state["number"])
         return self._post_back(client, state, doc, stop_at)
 
     def _post_back(self, client, state, doc, stop_at):
@@ -2293,26 +2374,40 @@ class AzureAD(PushIdP):
 
     def _resume(self, client, profile, code, stop_at):
         state, client.pending = client.pending, None
-        return self._finish(client, self._code(client, profile, state, code, stop_at), stop_at)
+        return self._finish(client, profile, self._code(client, profile, state, code, stop_at), stop_at, None)
 
-    def _finish(self, client, page, stop_at):
-        """"Keep me signed in?" (KMSI), then the forms that carry the sign-in
-        back to the app (or the redirect URI)."""
-        for _ in range(6):
-            if stop_at and page.location.startswith(stop_at):
+    def _finish(self, client, profile, page, stop_at, code):
+        """What follows the password, in whatever order the tenant sends it:
+        an error, the MFA step, "More information required" (skipped),
+        "Stay signed in?" (yes), the "Working..." forms, the My Apps page
+        (its window.location, read at once) - or already the end: the SAML
+        form or the redirect URI (tenants that hide "Stay signed in?")."""
+        for _ in range(10):
+            if (stop_at and page.location.startswith(stop_at)) or _saml_in(page):
                 return page
             config = aad_config(page)
-            if config is not None and str(config.get("urlPost", "")).rstrip("/").endswith("/kmsi"):
+            target = AAD_SAML_REDIRECT.search(page.body) if config is None else None
+            forms = [f for f in parse_forms(page.body, page.url) if f.method == "POST"] if config is None else []
+            if config is not None:
+                self._check(client, profile, config)
+            if config is not None and config.get("arrUserProofs"):
+                username = client.username or ""
+                page, code = self._mfa(client, profile, page, config, code, username, stop_at), None
+            elif config is not None and config.get("urlSkipMfaRegistration"):
+                page = client.http.send("GET", urllib.parse.urljoin(page.url, config["urlSkipMfaRegistration"]),
+                                        stop_at=stop_at)
+            elif config is not None and str(config.get("urlPost", "")).rstrip("/").endswith("/kmsi"):
                 page = client.http.send("POST", urllib.parse.urljoin(page.url, config["urlPost"]), form={
                     config.get("sFTName") or "flowToken": config.get("sFT", ""), "ctx": config.get("sCtx", ""),
                     "LoginOptions": "1"}, stop_at=stop_at)
-                continue
-            forms = [f for f in parse_forms(page.body, page.url) if f.method == "POST"]
-            if config is None and forms and not _saml_in(page):
+            elif target:
+                page = client.http.send("GET", html.unescape(target.group(1)), stop_at=stop_at)
+            elif forms:
                 page = client.http.send("POST", forms[0].action, form=forms[0].fields, stop_at=stop_at)
-                continue
-            return page
-        return page
+            else:
+                return page
+        raise IdPError("Azure AD's sign-in went round in circles; the last page was HTTP %d at %s"
+                       % (page.status, _printable(page.url.partition("?")[0])))
 
 
 def _wait_time(doc):
@@ -2365,6 +2460,8 @@ class ForgeRock(PushIdP):
     def _authenticate(self, client, profile, code):
         s = self.settings(client.url)
         username, password = _credentials_for(client, profile)
+        if profile.mfa_type in ("auto", "push"):  # AM's tree sends any push itself, once the password is in
+            self.may_push(client, profile)
         service = FORGEROCK_SERVICES.get(profile.mfa_type)
         url = s["authenticate"] + ("?" + urllib.parse.urlencode({"authIndexType": "service", "authIndexValue": service})
                                    if service else "")
@@ -2415,7 +2512,7 @@ class ForgeRock(PushIdP):
         def poll():
             page = self._callbacks(client, s, latest[0])
             if page.status == 401:
-                return False, None, "rejected or expired (%s)" % _message(str(_json_or_empty(page).get("message")), 80)
+                return False, None, "was rejected or expired (%s)" % _message(str(_json_or_empty(page).get("message")), 80)
             answer = self._answer(client, profile, page, wrong="push")
             if answer.get("tokenId"):
                 return True, answer, None
@@ -2561,10 +2658,13 @@ class Federation:
     username) -> (username, password)` serves headless mode."""
 
     def __init__(self, config, environ=None, clock=utcnow, sleep=time.sleep, password_prompt=None,
-                 http_factory=None, push_wait=PUSH_WAIT, monotonic=time.monotonic):
+                 http_factory=None, push_wait=PUSH_WAIT, monotonic=time.monotonic, notify=None):
         self.config, self.clock = config, clock
         self.environ = os.environ if environ is None else environ
         self.password_prompt = password_prompt
+        self.notify = notify  # headless mode: a push's number on the terminal
+        self.pushes = {}  # profile name -> its last push: state, provider, number, message (GET /status)
+        self._user = threading.local()  # set while a sign-in the user started runs on this thread
         self.http_factory = http_factory or (lambda url, profile: IdpHttp(url, self.environ, ca_bundle=profile.ca_bundle))
         self.providers = {"keycloak": Keycloak(), "okta": Okta(sleep, monotonic, push_wait),
                           "onelogin": OneLogin(sleep, monotonic, push_wait),
@@ -2586,6 +2686,7 @@ class Federation:
                 http.trust(origin)
             with self._lock:
                 client = self.clients.setdefault(url, IdpClient(url, provider, http))
+            client.on_push = self._report_push
         if not client.username:
             client.username = _idp_username(profile) or None
         return client
@@ -2595,6 +2696,22 @@ class Federation:
         with client.lock:
             client.username, client.password = username or client.username, password
             client.pending = None
+
+    @contextlib.contextmanager
+    def user_sign_in(self):
+        """The sign-in on this thread was started by the user (the page, the
+        API, the terminal): only such a sign-in may send a push."""
+        self._user.active = True
+        try:
+            yield
+        finally:
+            self._user.active = False
+
+    def _report_push(self, profile, state):
+        state = dict(state, at=format_time(self.clock()))
+        self.pushes[profile.name] = state
+        if self.notify is not None and state["state"] == "waiting":
+            self.notify("%s (profile %s)" % (state["message"][:1].upper() + state["message"][1:], profile.name))
 
     def _ensure_password(self, client, profile):
         if client.password:
@@ -2610,6 +2727,7 @@ class Federation:
         if self.password_prompt is not None and not _in_background():
             client.username, client.password = self.password_prompt(profile.name, client.url.partition("?")[0],
                                                                     client.username)
+            client.push_allowed = True  # typed on the terminal just now: the user is signing in
 
     def saml_assertion(self, profile, code=None):
         client = self.client(profile)
@@ -2618,6 +2736,7 @@ class Federation:
             if cached and not code and cached.expires and \
                     (cached.expires - self.clock()).total_seconds() > TOKEN_MARGIN:
                 return cached
+            client.push_allowed = getattr(self._user, "active", False)
             self._ensure_password(client, profile)
             assertion = parse_saml_response(client.provider.saml(client, profile, code))
             client.assertion = assertion
@@ -2635,6 +2754,7 @@ class Federation:
             if token:
                 client.tokens[profile.web_identity_client_id] = token
                 return token
+            client.push_allowed = getattr(self._user, "active", False)
             if not isinstance(client.provider, BrowserLogin):
                 self._ensure_password(client, profile)
             token = client.provider.oidc(client, profile, code)
@@ -3848,7 +3968,8 @@ class Engine:
             raise HTTPError(400, "profile %r does not use an identity provider; nothing to sign in to"
                             % name)
         self.federation.set_password(fed, username, password)
-        return self.sign_in(name)
+        with self.federation.user_sign_in():
+            return self.sign_in(name)
 
     def sign_in(self, name):
         """Sign in through the identity provider now (a new password, or the
@@ -3896,8 +4017,9 @@ class Engine:
         With `mfa_code`, the layer that asks for MFA is renewed with it."""
         layers = self.plan(name)
         try:
-            if mfa_code:
-                self._use_code(layers, mfa_code)
+            if mfa_code:  # a code the user just typed: this is a sign-in the user started
+                with self.federation.user_sign_in():
+                    self._use_code(layers, mfa_code)
             return self._get(layers[-1], None)
         except MFARequired as exc:
             exc.profile = name  # the profile asked for, not the layer's: the one the user knows
@@ -4092,16 +4214,21 @@ class Engine:
         prompts = [found for found in (layer.prompt() for layer in layers if layer.prompt) if found]
         timed = [found for found in prompts if found["at"]]
         prompt = min(timed, key=lambda found: found["at"]) if timed else (prompts[0] if prompts else None)
+        push = self.federation.pushes.get(name) if self.federation is not None else None
+        waiting = bool(push and push["state"] == "waiting")
+        ended = push["message"] if push and push["state"] in ("rejected", "timed out") else None
         return {"profile": name,
                 "next_prompt": prompt and dict(prompt, at=prompt["at"] and format_time(prompt["at"]),
                                                seconds=int((prompt["at"] - now).total_seconds())
                                                if prompt["at"] else None),
-                "auth_needed": auth and dict(auth.extra, type=auth.auth_type, username=auth.username,
-                                             again=pending.fetched),
+                # while a push waits, no second sign-in is offered
+                "auth_needed": auth and not waiting and dict(auth.extra, type=auth.auth_type, username=auth.username,
+                                                             again=pending.fetched) or None,
+                "push": push,
                 "expiration": format_time(top.expiration) if top else None,
                 "seconds_left": int(top.remaining(now)) if top else 0,
                 "mfa_needed": bool(need_soon),
-                "error": errors[-1] if errors else None}
+                "error": (errors[-1] if errors else None) or ended}
 
     # -- disk cache ----------------------------------------------------------
 
@@ -4552,7 +4679,7 @@ class Service:
     def _profile_doc(self, name):
         p = self.config.profile(name)
         return {"name": p.name, "role_arn": p.role_arn, "external_id": "set" if p.external_id else "",
-                "auth_url": p.saml_auth_url or p.web_identity_auth_url,
+                "auth_url": _url_shown(p.saml_auth_url or p.web_identity_auth_url),
                 "username": p.saml_username or p.web_identity_username,
                 "jump_role": p.jump_role_arn, "client_id": p.web_identity_client_id,
                 "redirect_uri": p.web_identity_redirect_uri, "source_profile": p.source_profile,
@@ -5538,12 +5665,27 @@ async function submitMfa(ev) {
   await refreshStatus();
 }
 
+// While a sign-in waits for a push, say so, with the number to choose on
+// the phone when the identity provider sends one (number matching).
+async function showPush() {
+  const r = await call("GET", "/status");
+  const p = (r.doc || {}).push;
+  if (!p || p.state !== "waiting" || !$("auth-submit").disabled) { return; }
+  $("auth-message").textContent = "Approve the " + p.provider + " push on your phone" +
+    (p.number ? ": choose this number." : ".");
+  $("push-number").textContent = p.number || "";
+  $("push-number").hidden = !p.number;
+}
+
 async function submitAuth(ev) {
   ev.preventDefault();
   $("auth-message").textContent = "Signing in\u2026 If your identity provider sends a push notification, approve it on your phone.";
   $("auth-submit").disabled = true;
+  const watch = setInterval(showPush, 1000);
   const r = await call("POST", "/auth", form({username: $("auth-username").value,
                                               password: $("auth-password").value}));
+  clearInterval(watch);
+  $("push-number").hidden = true;
   $("auth-submit").disabled = false;
   $("auth-password").value = "";
   if (r.status === 200) { $("auth-dialog").close(); showError(""); }
@@ -5633,6 +5775,7 @@ PAGE_TEMPLATE = """<!doctype html>
   <label for="auth-password">Password</label>
   <input id="auth-password" name="password" type="password" autocomplete="current-password" required>
   <p id="auth-message" class="error" role="alert"></p>
+  <p id="push-number" class="code" aria-live="polite" hidden></p>
   <div class="actions"><button id="auth-cancel" class="plain" type="button">Cancel</button>
   <button id="auth-submit" type="submit">Sign in</button></div>
 </form></dialog>
@@ -5921,6 +6064,14 @@ def terminal_password(stdin, stdout):
     return prompt
 
 
+def terminal_notice(stdout):
+    """Headless mode: what the user must do on the phone (a push's number)."""
+    def notice(text):
+        stdout.write(text + "\n")
+        stdout.flush()
+    return notice
+
+
 def first_fetch(engine, name, stdin, stdout, tries=3, headless=False):
     """Fetch the initial profile's credentials, asking on the terminal for an
     MFA code when one is needed and stdin is a terminal.  Headless, an IAM
@@ -6097,7 +6248,8 @@ def build_service(server, args, environ, stdin, stdout, peer_check=None, twin=No
         auth_token = secrets.token_urlsafe(32)
         auth_file = _private_file(config.directory, ".runas_meta_ecs_token", auth_token.encode())
     headless = args.headless
-    federation = Federation(config, environ, password_prompt=terminal_password(stdin, stdout) if headless else None)
+    federation = Federation(config, environ, password_prompt=terminal_password(stdin, stdout) if headless else None,
+                            notify=terminal_notice(stdout) if headless else None)
     engine = Engine(config, STS(environ), environ=environ, federation=federation,
                     mfa_prompt=terminal_prompt(stdin, stdout) if headless else None)
     remove_stale_temporaries([config.directory, engine.cache_dir, engine.sso.cache_dir])

@@ -551,11 +551,17 @@ class FakeKeycloak(FakeHTTP):
 class FakeOkta(FakeHTTP):
     """Okta's authn API as documented: SUCCESS with a sessionToken, or
     MFA_REQUIRED with factors; TOTP verify (bad code: 403 E0000068); push
-    answering WAITING until approved, rejected, or never."""
+    answering WAITING until approved, rejected, or never.  Okta Verify's
+    number challenge (push mode "number"): the waiting answer carries
+    _embedded.factor._embedded.challenge.correctAnswer, and only that
+    number chosen on the "phone" (`chosen`) approves.  Every MFA_CHALLENGE
+    links cancel (POST /api/v1/authn/cancel with the stateToken), after
+    which the transaction is gone: a late tap signs nobody in."""
 
     def __init__(self, users, roles):
-        self.users, self.roles = users, roles  # name -> {"password", "totp", "push": approve|reject|never}
+        self.users, self.roles = users, roles  # name -> {"password", "totp", "push": approve|reject|never|number}
         self.states, self.tokens, self.sessions, self.codes, self.polls = {}, {}, {}, {}, {}
+        self.pushes, self.cancelled, self.numbers, self.chosen = 0, [], {}, None
         self.approved = threading.Event()  # push mode "gate": approved when the test says so
         self.authorize_error = None  # an error page instead of the redirect (an app not assigned to the user)
         super().__init__()
@@ -572,6 +578,10 @@ class FakeOkta(FakeHTTP):
             return 200, json_headers, json.dumps(self.after_password(body["username"]))
         if path.startswith("/api/v1/authn/factors/"):
             return self.verify(path.rsplit("/", 2)[-2], body, json_headers)
+        if path == "/api/v1/authn/cancel":
+            self.cancelled.append(body.get("stateToken"))
+            self.states.pop(body.get("stateToken"), None)
+            return 200, json_headers, json.dumps({"status": "CANCELLED"})
         if path == "/app/amazon_aws/exk1/sso/saml":
             user = self.tokens.pop(query.get("sessionToken"), None) or self.sessions.get(cookies.get("sid"))
             if user is None:
@@ -637,15 +647,26 @@ class FakeOkta(FakeHTTP):
                 return 403, headers, json.dumps({"errorCode": "E0000068",
                                                  "errorSummary": "Invalid Passcode/Answer"})
             return 200, headers, json.dumps(self.success(name))
-        polls = self.polls[body["stateToken"]] = self.polls.get(body["stateToken"], 0) + 1
+        state = body["stateToken"]
+        polls = self.polls[state] = self.polls.get(state, 0) + 1
+        if polls == 1:
+            self.pushes += 1  # the first verify sends the push
+        links = {"next": {"href": self.base + "/api/v1/authn/factors/push/verify"},
+                 "cancel": {"href": self.base + "/api/v1/authn/cancel"}}
         if user["push"] == "reject" and polls > 1:
-            return 200, headers, json.dumps({"status": "MFA_CHALLENGE", "factorResult": "REJECTED"})
+            return 200, headers, json.dumps({"status": "MFA_CHALLENGE", "factorResult": "REJECTED", "_links": links})
         if user["push"] == "approve" and polls > 2:
             return 200, headers, json.dumps(self.success(name))
         if user["push"] == "gate" and self.approved.is_set():
             return 200, headers, json.dumps(self.success(name))
-        return 200, headers, json.dumps({"status": "MFA_CHALLENGE", "factorResult": "WAITING",
-                                         "_links": {"next": {"href": self.base + "/api/v1/authn/factors/push/verify"}}})
+        waiting = {"status": "MFA_CHALLENGE", "factorResult": "WAITING", "_links": links}
+        if user["push"] == "number":
+            number = self.numbers.setdefault(state, str(rm.secrets.randbelow(90) + 10))
+            if self.chosen == number:
+                return 200, headers, json.dumps(self.success(name))
+            waiting["_embedded"] = {"factor": {"id": "push1", "factorType": "push",
+                                               "_embedded": {"challenge": {"correctAnswer": int(number)}}}}
+        return 200, headers, json.dumps(waiting)
 
 
 # ---- durations and times -----------------------------------------------------
@@ -2288,6 +2309,57 @@ class OktaTests(FederationCase):
         self.assertIn("not approved within", doc["Message"])
         self.assertAlmostEqual(self.monotonic[0] - before, rm.PUSH_WAIT, delta=rm.PUSH_INTERVAL)
 
+    def test_number_matching_one_push_per_sign_in_and_cancel(self):
+        """The number reaches /status while the push waits, and only it
+        approves; after a rejection, credential requests answer at once and
+        send no push; a push that times out is cancelled at Okta."""
+        self.okta.users["pat"]["push"] = "number"
+        seen = []
+
+        def phone(seconds):  # each poll: the user reads the page's status and chooses the number shown
+            self.advance(seconds)
+            push = self.call("GET", "/status")[1].get("push") or {}
+            seen.append(dict(push, auth_needed=self.call("GET", "/status")[1].get("auth_needed")))
+            if push.get("state") == "waiting" and push.get("number"):
+                self.okta.chosen = push["number"]
+        notices = []
+        self.build(sleep=phone, notify=notices.append)
+        response, doc = self.sign_in("okta-push", "push-password")
+        self.assertEqual(response.status, 200, doc)
+        (number,) = self.okta.numbers.values()
+        waiting = [p for p in seen if p.get("state") == "waiting"]
+        self.assertEqual(waiting[-1]["number"], number)
+        self.assertEqual(waiting[-1]["message"], "approve the Okta push on your phone: choose %s" % number)
+        self.assertIsNone(waiting[-1]["auth_needed"])  # no second sign-in offered while it waits
+        self.assertIn("Approve the Okta push on your phone: choose %s (profile okta-push)" % number, notices)
+        self.assertEqual(self.call("GET", "/status")[1]["push"]["state"], "approved")
+        self.assertEqual(self.okta.pushes, 1)
+        # rejected: said in /status; credential requests then answer at once and send nothing
+        self.okta.users["pat"]["push"] = "reject"
+        self.okta.sessions.clear()
+        self.federation.clients[self.okta.saml_url].assertion = None
+        response, doc = self.call("POST", "/auth", "username=pat&password=push-password")
+        self.assertEqual((response.status, doc["Message"]), (401, "the Okta push was rejected on the phone"))
+        status = self.call("GET", "/status")[1]
+        self.assertEqual((status["push"]["state"], status["error"]), ("rejected", "the Okta push was rejected on the phone"))
+        engine = self.service.engine
+        for layer in engine.plan("okta-push"):  # nothing valid left: a fetch would need a push
+            engine._drop(layer)
+        before = (self.okta.pushes, self.monotonic[0])
+        for _ in range(3):
+            response, doc = self.call("GET", "/credentials")
+            self.assertEqual((response.status, doc["Code"]), (401, "AuthRequired"), doc)
+            self.assertIn((rm.AUTH_TYPE_HEADER, "AUTH"), response.headers)
+            self.assertIn("a credential request never sends a push", doc["Message"])
+        self.assertEqual((self.okta.pushes, self.monotonic[0]), before)  # no push, no wait
+        # ignored: cancelled at Okta when runas-meta stops waiting; a late tap finds no transaction
+        self.okta.users["pat"]["push"] = "never"
+        response, doc = self.call("POST", "/auth", "username=pat&password=push-password")
+        self.assertEqual(doc["Message"], "the Okta push was not approved within 60 seconds")
+        self.assertEqual(len(self.okta.cancelled), 1)
+        self.assertNotIn(self.okta.cancelled[0], self.okta.states)
+        self.assertEqual(self.call("GET", "/status")[1]["push"]["state"], "timed out")
+
     def test_no_secret_in_logs(self):
         stream = io.StringIO()
         rm.configure_logging(True, stream)
@@ -2302,6 +2374,45 @@ class OktaTests(FederationCase):
         secrets_seen += [c.get("WebIdentityToken", "")[:40] for c in self.sts_server.calls if c.get("WebIdentityToken")]
         for secret in secrets_seen:
             self.assertNotIn(secret, text)
+
+
+class RedirectSecretTests(unittest.TestCase):
+    """IdpHttp follows redirects itself: header secrets (a bearer, Basic
+    credentials, ForgeRock's X-OpenAM-Password) go along only within the
+    same origin, as browsers and requests do."""
+
+    def test_header_secrets_stay_with_their_origin(self):
+        arrived = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                arrived.append((self.server.server_address[1], self.path, dict(self.headers.items())))
+                target = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query)).get("to")
+                self.send_response(302 if target else 200)
+                if target:
+                    self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+        servers = [ThreadingHTTPServer(("127.0.0.1", 0), Handler) for _ in range(2)]
+        for server in servers:
+            threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+            self.addCleanup(server.server_close)
+            self.addCleanup(server.shutdown)
+        idp, other = ("http://127.0.0.1:%d" % server.server_address[1] for server in servers)
+        http = rm.IdpHttp(idp, {})
+        secret = {"Authorization": "Bearer s3cret-token", "X-OpenAM-Password": "fr-password",
+                  "Accept": "application/json"}
+        http.send("GET", idp + "/start?" + urllib.parse.urlencode({"to": idp + "/same"}), headers=secret)
+        http.send("GET", idp + "/start?" + urllib.parse.urlencode({"to": other + "/elsewhere"}), headers=secret)
+        by_path = {path.partition("?")[0]: headers for _, path, headers in arrived}
+        self.assertEqual(by_path["/same"].get("Authorization"), "Bearer s3cret-token")  # same origin: kept
+        self.assertEqual(by_path["/same"].get("X-Openam-Password"), "fr-password")
+        self.assertNotIn("Authorization", by_path["/elsewhere"])  # another origin: dropped
+        self.assertNotIn("X-Openam-Password", by_path["/elsewhere"])
+        self.assertEqual(by_path["/elsewhere"].get("Accept"), "application/json")
 
 
 class ProviderDetectionTests(unittest.TestCase):

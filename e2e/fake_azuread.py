@@ -10,6 +10,15 @@ the app's sign-in URL (window.location to the SAMLRequest URL, then the
 SAMLResponse form); OIDC v2.0 (discovery, authorize with PKCE, token).  A
 guest user's home tenant federates to another IdP, a plain password form.
 It sends x-ms-request-id (the probe) on every answer.
+Tenant shapes real tenants send (issue 20): a tenant that hides "Stay
+signed in?" (`stay_signed_in = False`: the CIS benchmark's setting; Entra also skips it for risky
+sign-ins), so the answer to the password or to the MFA post-back is
+already the end: the SAML auto-post form or the 302 to the redirect URI;
+`proofup = True` interrupts with "More information required"
+(urlSkipMfaRegistration); the My Apps page carries a form as well as its
+window.location.  Number matching (Microsoft Authenticator since May
+2023): BeginAuth answers Entropy, the number the user must choose, and a
+push of mode "number" is approved only once `entered` is that number.
 
 Users: name -> {"password", "mfa": None | "code" | "push", "otp", "push",
 "guest_of": None or (home username, home password)}.  Standard library only."""
@@ -41,6 +50,8 @@ class FakeAzureAD(t.FakeHTTP):
     def __init__(self, users, roles):
         self.users, self.roles = users, roles
         self.flows, self.sessions, self.codes, self.polls = {}, {}, {}, {}
+        self.stay_signed_in, self.proofup = True, False
+        self.pushes, self.entered = 0, None
         super().__init__()
         self.app_url = "%s/signin/aws/app-1234?tenantId=%s" % (self.base, TENANT)
         self.issuer = "%s/%s/v2.0" % (self.base, TENANT)
@@ -51,7 +62,8 @@ class FakeAzureAD(t.FakeHTTP):
         if path == "/signin/aws/app-1234":
             if user is None:
                 return self.login_page({"kind": "saml"})
-            return page("<script>window.location = '%s%s/saml2?SAMLRequest=fZJBT4QwEIX%%2FCpn7LlBcdZuFTTb"
+            return page('<form method="POST" action="/myapps/continue"><input type="hidden" name="x" value="1"></form>'
+                        "<script>window.location = '%s%s/saml2?SAMLRequest=fZJBT4QwEIX%%2FCpn7LlBcdZuFTTb"
                         "';</script>" % (self.base, prefix))
         if path == prefix + "/saml2":
             if user is None:
@@ -77,6 +89,13 @@ class FakeAzureAD(t.FakeHTTP):
             return self.sas(path.rsplit("/", 1)[1], body)
         if path == "/kmsi":
             return self.kmsi(form)
+        if path == "/proofup/skip":
+            flow = self.flows.get(query.get("ctx"))
+            if flow is None or flow.get("stage") != "proofup":
+                return 400, HTML, "bad"
+            return self.signed_in(query["ctx"], flow)
+        if path == "/myapps/continue":  # posting the My Apps form only shows the same page again
+            return self.route("GET", "/signin/aws/app-1234", {}, {}, {}, cookies)
         if path == "/authend":
             return self.authend(form)
         if path == "/fabrikam/login":
@@ -100,7 +119,7 @@ class FakeAzureAD(t.FakeHTTP):
             flow = self.flow(form, "request")
             if flow is None or flow.get("stage") != "mfa-done":
                 return config_page({"sErrorCode": "50058", "sErrTxt": "Session information is not sufficient"})
-            return self.kmsi_page(form["request"], flow)
+            return self.signed_in(form["request"], flow)
         flow = self.flow(form)
         if flow is None:
             return config_page({"sErrorCode": "50058", "sErrTxt": "Session information is not sufficient"})
@@ -125,8 +144,13 @@ class FakeAzureAD(t.FakeHTTP):
 
     def after_password(self, ctx, flow):
         user = self.users[flow["user"]]
+        if self.proofup and flow.get("stage") != "proofup-done":
+            flow["stage"] = "proofup"
+            return config_page({"sCtx": ctx, "sFT": flow["ft"], "sFTName": "flowToken",
+                                "urlSkipMfaRegistration": "/proofup/skip?ctx=%s" % ctx,
+                                "sProofUpTitle": "More information required"})
         if not user.get("mfa"):
-            return self.kmsi_page(ctx, flow)
+            return self.signed_in(ctx, flow)
         flow["stage"] = "mfa"
         proofs = [{"authMethodId": "PhoneAppOTP", "data": "PhoneAppOTP", "display": "+X XXXXXXXX12",
                    "isDefault": user["mfa"] == "code"},
@@ -137,6 +161,23 @@ class FakeAzureAD(t.FakeHTTP):
                             "urlEndAuth": self.base + "/common/SAS/EndAuth",
                             "urlPost": self.base + "/%s/login" % TENANT,
                             "oPerAuthPollingInterval": {"PhoneAppNotification": 1}})
+
+    def signed_in(self, ctx, flow):
+        """"Stay signed in?", or, in a tenant that hides it, the end at once."""
+        if flow.get("stage") == "proofup":
+            flow["stage"] = "proofup-done"
+            if self.users[flow["user"]].get("mfa"):
+                return self.after_password(ctx, flow)
+        if self.stay_signed_in:
+            return self.kmsi_page(ctx, flow)
+        flow["stage"] = "kmsi"  # what authend checks
+        status, headers, body = self.authend({"code": ctx})
+        if status == 302 and flow["kind"] == "saml":  # straight on to the app: the SAML form
+            cookie = [h for h in headers if h[0] == "Set-Cookie"]
+            status, headers, body = self.route("GET", "/%s/saml2" % TENANT, {}, {}, {},
+                                               {COOKIE: cookie[0][1].split("=", 1)[1].split(";")[0]})
+            return status, list(headers) + cookie, body
+        return status, headers, body
 
     def kmsi_page(self, ctx, flow):
         flow["stage"] = "kmsi"
@@ -151,8 +192,13 @@ class FakeAzureAD(t.FakeHTTP):
         if step == "BeginAuth":
             flow["session"] = secrets.token_hex(6)
             self.polls[body["Ctx"]] = 0
-            return 200, JSON, json.dumps({"Success": True, "ResultValue": "Success", "AuthMethodId": method,
-                                          "Ctx": body["Ctx"], "FlowToken": flow["ft"], "SessionId": flow["session"]})
+            answer = {"Success": True, "ResultValue": "Success", "AuthMethodId": method,
+                      "Ctx": body["Ctx"], "FlowToken": flow["ft"], "SessionId": flow["session"]}
+            if method == "PhoneAppNotification":
+                self.pushes += 1  # BeginAuth sends the push
+                if user.get("push") == "number":
+                    flow["entropy"] = answer["Entropy"] = secrets.randbelow(90) + 10
+            return 200, JSON, json.dumps(answer)
         if body.get("SessionId") != flow.get("session"):
             return 200, JSON, json.dumps({"Success": False, "ErrCode": 50058, "Message": "bad session"})
         if method == "PhoneAppOTP":
@@ -165,6 +211,8 @@ class FakeAzureAD(t.FakeHTTP):
             return 200, JSON, json.dumps({"Success": False, "ResultValue": "PhoneAppDenied", "ErrCode": 500121,
                                           "Retry": False, "Message": "You've denied the sign-in request"})
         if user.get("push") == "approve" and polls > 2:
+            return self.mfa_done(body["Ctx"], flow)
+        if user.get("push") == "number" and self.entered is not None and str(self.entered) == str(flow.get("entropy")):
             return self.mfa_done(body["Ctx"], flow)
         return 200, JSON, json.dumps({"Success": False, "ResultValue": "AuthenticationPending", "Retry": True,
                                       "ErrCode": 0, "Message": "waiting"})

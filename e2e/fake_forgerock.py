@@ -35,6 +35,7 @@ class FakeForgeRock(t.FakeHTTP):
     def __init__(self, users, roles):
         self.users, self.roles = users, roles
         self.trees, self.sessions, self.codes, self.polls = {}, {}, {}, {}
+        self.pushes = 0  # push trees started: AM sends the push when the tree reaches its push node
         super().__init__()
         self.am = self.base + "/am"
         self.saml_url = self.am + "/json" + REALM + "/authenticate"
@@ -91,6 +92,8 @@ class FakeForgeRock(t.FakeHTTP):
         auth_id = "authid-" + secrets.token_hex(8)
         self.trees[auth_id] = {"user": name, "kind": mfa}
         self.polls[auth_id] = 0
+        if mfa == "push":
+            self.pushes += 1
         if mfa == "code":
             callbacks = [{"type": "PasswordCallback", "output": [{"name": "prompt", "value": "One Time Password"}],
                           "input": [{"name": "IDToken1", "value": ""}]}]

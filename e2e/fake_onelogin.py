@@ -27,7 +27,7 @@ class FakeOneLogin(t.FakeHTTP):
         self.users, self.roles = users, roles
         self.client_id, self.client_secret = client_id, client_secret
         self.api_tokens, self.states, self.session_tokens, self.sessions, self.codes = set(), {}, {}, {}, {}
-        self.polls = {}
+        self.polls, self.pushes = {}, 0  # pushes: verify calls that notified the phone
         self.user_ids = {name: 100 + i for i, name in enumerate(sorted(users))}
         super().__init__()
         token = base64.b64encode(("%s:%s" % (client_id, client_secret)).encode()).decode()
@@ -126,7 +126,7 @@ class FakeOneLogin(t.FakeHTTP):
         if self.users[name]["mfa"] == "code":
             return 200, JSON, json.dumps([{"device_id": "555", "auth_factor_name": "Google Authenticator",
                                            "type_display_name": "Authenticator", "default": True,
-                                           "user_display_name": "Google Authenticator"}])
+                                           "user_display_name": "Bob's iPhone"}])  # a name as users give it
         return 200, JSON, json.dumps([{"device_id": "666", "auth_factor_name": "OneLogin", "default": True,
                                        "type_display_name": "OneLogin Protect", "user_display_name": "OneLogin Protect"},
                                       {"device_id": "777", "auth_factor_name": "SMS", "default": False,
@@ -152,6 +152,8 @@ class FakeOneLogin(t.FakeHTTP):
         polls = self.polls[body["state_token"]] = self.polls.get(body["state_token"], 0) + 1
         if polls == 1 and body.get("do_not_notify") is not False:
             return 400, JSON, self.error(v2, "the first call must send the push (do_not_notify false)")
+        if polls == 1:
+            self.pushes += 1
         if user["push"] == "reject" and polls > 1:
             return 401, JSON, self.error(v2, "Push request denied by the user")
         if user["push"] == "approve" and polls > 2:

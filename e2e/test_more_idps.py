@@ -143,6 +143,26 @@ class ProviderScenarios:
             if mode == "never":
                 self.assertAlmostEqual(self.monotonic[0] - before, rm.PUSH_WAIT, delta=2 * rm.PUSH_INTERVAL)
 
+    def test_no_push_but_for_a_sign_in(self):
+        """After a rejected push, credential requests answer at once with
+        the reason and the IdP sees no new push (push fatigue)."""
+        self.idp.users["pusher"]["push"] = "reject"
+        response, doc = self.auth(self.NAME + "-saml", "pusher")
+        self.assertEqual((response.status, doc["Code"]), (401, "AuthFailed"), doc)
+        self.assertTrue(doc["Message"].startswith("the %s push was rejected" % self.TITLE), doc["Message"])
+        status = self.call("GET", "/status")[1]
+        self.assertEqual((status["push"]["state"], status["error"]), ("rejected", doc["Message"]))
+        pushes, waited = self.idp.pushes, self.monotonic[0]
+        self.idp.users["pusher"]["push"] = "approve"  # even a phone that would approve gets nothing
+        for _ in range(3):
+            response, doc = self.call("GET", "/credentials")
+            self.assertEqual((response.status, doc["Code"]), (401, "AuthRequired"), doc)
+            self.assertIn("sign in on the page", doc["Message"])
+        self.assertEqual((self.idp.pushes, self.monotonic[0]), (pushes, waited))
+        response, doc = self.auth(self.NAME + "-saml", "pusher")  # the user signs in: one push
+        self.assertEqual(response.status, 200, doc)
+        self.assertEqual(self.idp.pushes, pushes + 1)
+
     def test_oidc_with_a_code(self):
         response, doc = self.auth(self.NAME + "-oidc", "coder")
         self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), response.headers)
@@ -189,7 +209,7 @@ class ProviderScenarios:
 
 
 class OneLoginTests(ProviderScenarios, t.FederationCase):
-    NAME, PASSWORD = "onelogin", "ol-password"
+    NAME, PASSWORD, TITLE = "onelogin", "ol-password", "OneLogin"
     # a secret with ':' (aws-runas truncates it) whose base64 holds '+' (aws-runas turns it into a space)
     SECRET = "olApiSecret:with:colons>>?"
 
@@ -203,6 +223,11 @@ class OneLoginTests(ProviderScenarios, t.FederationCase):
 
     def oidc_url(self):
         return self.idp.oidc_url
+
+    def test_a_device_name_as_the_user_wrote_it(self):
+        response, doc = self.auth(self.NAME + "-saml", "coder")
+        self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), response.headers)
+        self.assertIn("OneLogin asks for the code from Bob's iPhone", doc["Message"])
 
     def test_url_settings_and_the_api_token(self):
         settings = rm.OneLogin.settings(self.idp.saml_url)
@@ -218,10 +243,16 @@ class OneLoginTests(ProviderScenarios, t.FederationCase):
         self.assertEqual(self.idp.count("POST", "/auth/oauth2/v2/token"), 1)  # the API token is reused
         self.auth(self.NAME + "-saml", "plain", "wrong")  # errors and logs never hold the URL's token
         self.assertEqual([line for line in t.CAPTURED.lines if self.idp.token in line], [])
+        self.service.activate(self.NAME + "-saml")  # nor /profile and /status: the API secret shows as "set"
+        for path in ("/profile", "/status"):
+            response, doc = self.call("GET", path)
+            self.assertNotIn(self.idp.token, response.body.decode())
+            self.assertNotIn(urllib.parse.quote(self.idp.token), response.body.decode())
+        self.assertIn("token=set", self.call("GET", "/profile")[1]["auth_url"])
 
 
 class AzureADTests(ProviderScenarios, t.FederationCase):
-    NAME, PASSWORD = "azuread", "aad-password"
+    NAME, PASSWORD, TITLE = "azuread", "aad-password", "Azure AD"
 
     def make_fake(self, users, roles):
         users["guest"] = {"password": "unused", "guest_of": ("guest@fabrikam.example", "home-password")}
@@ -247,6 +278,61 @@ class AzureADTests(ProviderScenarios, t.FederationCase):
         response, doc = self.auth("guest", "guest", "wrong")
         self.assertEqual((response.status, doc["Code"]), (401, "AuthFailed"), doc)
 
+    def test_number_matching(self):
+        """Authenticator shows three numbers; the one to choose is BeginAuth's
+        Entropy, which /status carries while the push waits."""
+        self.idp.users["pusher"]["push"] = "number"
+        seen = []
+
+        def phone(seconds):  # the user reads the number on the page and chooses it on the phone
+            self.monotonic[0] += seconds
+            push = self.call("GET", "/status")[1].get("push") or {}
+            seen.append(push)
+            if push.get("number"):
+                self.idp.entered = push["number"]
+        self.build(sleep=phone)
+        response, doc = self.auth(self.NAME + "-saml", "pusher")
+        self.assertEqual(response.status, 200, doc)
+        numbers = {p["number"] for p in seen if p.get("state") == "waiting"}
+        self.assertEqual(len(numbers), 1)
+        self.assertEqual(str(self.idp.entered), numbers.pop())
+        self.assertEqual(self.idp.pushes, 1)
+        engine = self.service.engine  # nothing valid left: credential requests would need a push
+        for layer in engine.plan(self.NAME + "-saml"):
+            engine._drop(layer)
+        self.idp.sessions.clear()
+        self.federation.clients[self.idp.app_url].assertion = None
+        response, doc = self.call("GET", "/credentials")
+        self.assertEqual((response.status, doc["Code"]), (401, "AuthRequired"), doc)
+        self.assertEqual(self.idp.pushes, 1)  # no second push
+
+    def test_a_tenant_without_stay_signed_in(self):
+        """The answer to the password (or the MFA step) is already the end."""
+        self.idp.stay_signed_in = False
+        response, doc = self.auth(self.NAME + "-saml", "plain")
+        self.assertEqual(response.status, 200, doc)
+        response, doc = self.auth(self.NAME + "-oidc", "coder")
+        self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), response.headers)
+        response, doc = self.call("POST", "/mfa", "mfa=112233")
+        self.assertEqual(response.status, 200, doc)
+        self.assertEqual(self.assume_calls("AssumeRoleWithWebIdentity")[-1]["RoleArn"], t.ROLE)
+        self.build()
+        self.idp.sessions.clear()
+        response, doc = self.auth(self.NAME + "-saml", "pusher")  # a push, then the end at once
+        self.assertEqual(response.status, 200, doc)
+        self.assertEqual(self.idp.count("POST", "/kmsi"), 0)
+
+    def test_more_information_required_and_the_my_apps_page(self):
+        self.idp.proofup = True
+        response, doc = self.auth(self.NAME + "-saml", "coder")
+        self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), response.headers)
+        self.assertEqual(doc["Message"].split(": ")[0], "profile 'azuread-saml'")
+        self.assertIn("Azure AD asks for the code from +X XXXXXXXX12", doc["Message"])  # the name as written
+        response, doc = self.call("POST", "/mfa", "mfa=112233")
+        self.assertEqual(response.status, 200, doc)
+        self.assertEqual(self.idp.count("GET", "/proofup/skip"), 1)  # "More information required": skipped
+        self.assertEqual(self.idp.count("POST", "/myapps/continue"), 0)  # its window.location, read at once
+
     def test_error_codes_become_messages(self):
         self.idp.users["plain"]["locked"] = True
         response, doc = self.auth(self.NAME + "-saml", "plain")
@@ -266,7 +352,7 @@ class AzureADTests(ProviderScenarios, t.FederationCase):
 
 
 class ForgeRockTests(ProviderScenarios, t.FederationCase):
-    NAME, PASSWORD = "forgerock", "fr-password"
+    NAME, PASSWORD, TITLE = "forgerock", "fr-password", "ForgeRock"
 
     def make_fake(self, users, roles):
         return FakeForgeRock(users, roles)

@@ -306,6 +306,31 @@ class PageInChromium(BrowserClass, t.FakeSTSCase):
         self.page.wait_for_selector("#auth-dialog", state="hidden", timeout=15000)
         self.wait_text("#identity", "assumed-role/dev/saml-user")
 
+    def test_okta_number_matching_in_the_dialog(self):
+        """Okta Verify's number challenge: the dialog shows the number; only
+        choosing it on the "phone" approves."""
+        okta = t.FakeOkta({"pat": {"password": "push-password", "push": "number"}}, [t.ROLE])
+        self.addCleanup(okta.close)
+        t.write(self.config_path, t.STANDARD_CONFIG + "[profile okta]\nsaml_auth_url = %s\n"
+                "saml_username = pat\nrole_arn = %s\n" % (okta.saml_url, t.ROLE))
+        chosen = threading.Event()
+        self.service.engine.federation.providers["okta"].sleep = lambda seconds: chosen.wait(0.05)
+        self.open_page()
+        self.page.select_option("#role", "okta")
+        self.page.wait_for_selector("#auth-dialog[open]")
+        self.page.fill("#auth-password", "push-password")
+        self.page.keyboard.press("Enter")
+        self.expect("#push-number").to_be_visible(timeout=15000)
+        self.wait_text("#auth-message", "Approve the Okta push on your phone: choose this number.")
+        shown = self.page.text_content("#push-number")
+        self.assertEqual([shown], list(okta.numbers.values()))
+        self.shot("15b-okta-number-matching")
+        okta.chosen = shown  # the user taps the number the page shows
+        chosen.set()
+        self.page.wait_for_selector("#auth-dialog", state="hidden", timeout=15000)
+        self.wait_text("#identity", "assumed-role/dev/saml-user")
+        self.assertEqual(okta.pushes, 1)
+
     def test_another_site_cannot_switch_or_read(self):
         attacker = AttackerSite(self.url)
         self.addCleanup(attacker.close)
