@@ -105,6 +105,8 @@ SSO_REGISTRATION_MARGIN = 15 * MINUTE  # a client registration is reused until t
 SSO_DEFAULT_SCOPES = ("sso:account:access",)
 SSO_ATTEMPTS = 5  # 429, 5xx and unreachable: retried with jittered backoff
 SSO_PAGE_SIZE = 100
+DISCOVERY_WORKERS = 10  # ListAccountRoles calls at once, fewer while the portal throttles
+ROLE_LIST_REFRESH = 24 * HOUR  # a role list older than this is found anew in the background
 SSO_CALLBACK_PATH = "/oauth/callback"  # the AWS CLI's redirect path
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEVICE_INTERVAL = 5  # seconds between device-code polls unless the service says otherwise
@@ -185,13 +187,15 @@ class MFAInvalid(MFARequired):
 
 
 class AwsServiceError(RunasError):
-    """An AWS service answered with an error: its code and HTTP status are kept."""
+    """An AWS service answered with an error: its code and HTTP status are kept
+    (and its Retry-After, in seconds, when it sent one)."""
 
     status = 502
 
     def __init__(self, message, aws_code="", http_status=0):
         super().__init__(message)
         self.aws_code, self.http_status = aws_code, http_status
+        self.retry_after = None
 
 
 class STSError(AwsServiceError):
@@ -688,6 +692,7 @@ class Config:
         self.clock, self.check_interval = clock, check_interval
         self._checked_at = None
         self._mapped = (None, None)  # (generation, botocore's profile map of that generation)
+        self._listed = (None, (), ())  # (the profile map, its roles, its sources): Config._lists
         self._lock = threading.Lock()
         self.generation = 0  # bumped when either file changes
 
@@ -722,7 +727,13 @@ class Config:
         return [str(source.error) for source in (self.config, self.credentials) if source.error]
 
     def current_generation(self):
-        """The files' generation after the periodic change check."""
+        """The files' generation after the periodic change check.  Between
+        checks no lock is taken: every cached answer asks, from every
+        connection thread, and threads queued on one lock cost keep-alive
+        requests a tenth of their rate."""
+        checked = self._checked_at
+        if checked is not None and self.clock() - checked < self.check_interval:
+            return self.generation
         with self._lock:
             self._refresh()
             return self.generation
@@ -757,10 +768,28 @@ class Config:
         return sorted(set(profiles) | set(credentials))
 
     def roles(self):
-        return [name for name in self.names() if self._raw(name).get("role_arn")]
+        """Profiles that serve a role: role_arn, or an IAM Identity Center account and role."""
+        return list(self._lists()[0])
 
     def sources(self):
-        return [name for name in self.names() if not self._raw(name).get("role_arn")]
+        return list(self._lists()[1])
+
+    def _lists(self):
+        """(roles, sources), worked out once per version of the files: a
+        config of thousands of profiles lists them in well under a millisecond."""
+        maps = self._maps()
+        cached = self._listed
+        if cached[0] is not maps:
+            roles, sources = [], []
+            profiles, _, _, credentials = maps
+            for name in sorted(set(profiles) | set(credentials)):
+                raw = dict(profiles.get(name, {}), **credentials.get(name, {}))
+                if raw.get("role_arn") or raw.get("sso_role_name"):
+                    roles.append(name)
+                if not raw.get("role_arn"):
+                    sources.append(name)
+            cached = self._listed = (maps, roles, sources)
+        return cached[1], cached[2]
 
     def _raw(self, name):
         profiles, _, _, credentials = self._maps()
@@ -2944,15 +2973,21 @@ class AwsJson:
             self._openers[bundle] = build_web_opener(self.environ, bundle)
         return self._openers[bundle].open
 
-    def call(self, profile, method, url, body=None, headers=(), what="IAM Identity Center"):
+    def call(self, profile, method, url, body=None, headers=(), what="IAM Identity Center", retry_throttled=True):
+        """One call, retried on 5xx and unreachable (and on 429 unless the
+        caller paces itself: `retry_throttled=False`, as role discovery)."""
         def retryable(exc):
-            return isinstance(exc, self.unavailable) or exc.http_status == 429 or exc.http_status >= 500
+            if exc.http_status == 429:
+                return retry_throttled
+            return isinstance(exc, self.unavailable) or exc.http_status >= 500
         try:
             return with_retries(lambda: self._once(profile, method, url, body, headers, what),
                                 retryable, self.attempts, self.sleep, self.rand, what)
         except self.error as exc:
-            if retryable(exc) and not isinstance(exc, self.unavailable):
-                raise self.unavailable(str(exc), exc.aws_code, exc.http_status) from None
+            if (retryable(exc) or exc.http_status == 429) and not isinstance(exc, self.unavailable):
+                busy = self.unavailable(str(exc), exc.aws_code, exc.http_status)
+                busy.retry_after = exc.retry_after
+                raise busy from None
             raise
 
     def _once(self, profile, method, url, body, headers, what):
@@ -2979,7 +3014,10 @@ class AwsJson:
         code = (answer_headers.get("x-amzn-ErrorType") or doc.get("__type") or doc.get("code")
                 or "HTTP%d" % status).split(":")[0].split("#")[-1]
         message = doc.get("error_description") or doc.get("message") or doc.get("Message") or doc.get("error") or ""
-        raise self.error("%s: %s: %s" % (what, _printable(str(code), 80), _message(str(message))), code, status)
+        error = self.error("%s: %s: %s" % (what, _printable(str(code), 80), _message(str(message))), code, status)
+        retry_after = str(answer_headers.get("Retry-After") or "").strip()
+        error.retry_after = float(retry_after) if re.match(r"\d{1,4}(\.\d+)?\Z", retry_after) else None
+        raise error
 
 
 def _need(doc, *keys, what="IAM Identity Center"):
@@ -3004,7 +3042,7 @@ class IdentityCenter:
     `sleep` (device polling), `spawn(function)` (the poller's thread)."""
 
     def __init__(self, environ=None, clock=utcnow, monotonic=time.monotonic, sleep=time.sleep,
-                 api=None, writer=None, spawn=None, cache_dir=None):
+                 api=None, writer=None, spawn=None, cache_dir=None, roles_dir=None):
         self.environ = os.environ if environ is None else environ
         home = self.environ.get("HOME") or os.path.expanduser("~")
         self.cache_dir = cache_dir or os.path.join(home, ".aws", "sso", "cache")
@@ -3014,7 +3052,9 @@ class IdentityCenter:
         self.spawn = spawn or _spawn_daemon
         self.logins = {}  # state -> a PKCE sign-in waiting for its callback
         self.devices = {}  # token key -> the device sign-in shown on the page
-        self.role_lists = {}  # token key -> the roles the session may use (cached for the run)
+        self.role_lists = {}  # token key -> its role discovery (roles, state, progress; kept on disk)
+        self.roles_dir = roles_dir or os.path.join(home, ".aws", "runas-meta")
+        self.discovery_workers = DISCOVERY_WORKERS
         self.rejected = {}  # token key -> the access token the portal refused
         self.unwritten = {}  # token key -> a token the cache could not take: served from memory, written later
         self._refreshed_at = {}
@@ -3158,7 +3198,7 @@ class IdentityCenter:
         key = sso_token_key(profile)
         self._save_token(key, doc)
         self.rejected.pop(key, None)
-        self.role_lists.pop(key, None)
+        self.forget_roles(profile)
         LOG.info("signed in to IAM Identity Center (%s); token stored in %s", sso_owner(profile), self.cache_dir)
 
     def login_required(self, profile, message):
@@ -3334,11 +3374,12 @@ class IdentityCenter:
 
     # -- the portal ---------------------------------------------------------
 
-    def _portal(self, profile, path, query, what):
+    def _portal(self, profile, path, query, what, retry_throttled=True):
         token = self.access_token(profile)
         url = sso_portal_endpoint(profile, self.environ) + path + "?" + urllib.parse.urlencode(query)
         try:
-            return self.api.call(profile, "GET", url, headers={"x-amz-sso_bearer_token": token}, what=what)
+            return self.api.call(profile, "GET", url, headers={"x-amz-sso_bearer_token": token}, what=what,
+                                 retry_throttled=retry_throttled)
         except SSOError as exc:
             if exc.http_status == 401:
                 self.rejected[sso_token_key(profile)] = token
@@ -3381,24 +3422,210 @@ class IdentityCenter:
                 break
         return found
 
-    def list_roles(self, profile):
+    # -- role discovery: every account and role, in parallel, kept on disk ------
+
+    def list_roles(self, profile, wait=True):
         """Every account and role the signed-in user may use, each with the
-        name it is served under; asked once per sign-in."""
+        name it is served under.  The list found last (this run, or on disk
+        from an earlier one) is answered at once; a discovery runs in the
+        background when there is none or it is a day old.  `wait` waits for
+        a running discovery to end."""
+        self.access_token(profile)  # no sign-in: the 401 with its dialog, here and not in the background
+        discovery = self._discovery(profile)
+        if wait:
+            discovery["finished"].wait()
+        return list(discovery["roles"])
+
+    def discovery_view(self, profile):
+        """Progress for the page: state, accounts done of all, when found."""
+        discovery = self._discovery(profile, start=False)
+        if discovery is None:
+            return None
+        return {key: discovery[key] for key in ("state", "accounts_done", "accounts_total", "updated", "message")}
+
+    def refresh_roles(self, profile):
+        """The page's "Refresh list": a new discovery now."""
+        discovery = self._discovery(profile)
+        with self._lock:
+            if discovery["state"] != "running":
+                self._start_discovery(profile, discovery)
+        return self.discovery_view(profile)
+
+    def _discovery(self, profile, start=True):
         key = sso_token_key(profile)
-        if key in self.role_lists:
-            return self.role_lists[key]
-        roles = []
+        with self._lock:
+            discovery = self.role_lists.get(key)
+            if discovery is None and start:
+                discovery = self.role_lists[key] = self._cached_roles(profile)
+            if discovery is not None and start and discovery["state"] != "running" and (
+                    discovery["updated"] is None or time.time() - discovery["updated_at"] > ROLE_LIST_REFRESH):
+                self._start_discovery(profile, discovery)
+        return discovery
+
+    def _start_discovery(self, profile, discovery):
+        """Under self._lock."""
+        discovery.update(state="running", message="", accounts_done=0, accounts_total=None)
+        discovery["finished"].clear()
+        threading.Thread(target=self._discover, args=(profile, discovery), name="runas-meta-discovery",
+                         daemon=True).start()
+
+    def _discover(self, profile, discovery):
+        try:
+            roles = self._find_roles(profile, discovery)
+        except RunasError as exc:
+            LOG.warning("listing the IAM Identity Center roles of %s failed: %s", sso_owner(profile), exc)
+            discovery.update(state="error", message=str(exc))
+        else:
+            now = time.time()
+            discovery.update(roles=roles, state="done", updated=format_time(utcnow()), updated_at=now)
+            self._save_roles(profile, discovery)
+            LOG.info("found %d roles in %d accounts of %s", len(roles), discovery["accounts_total"], sso_owner(profile))
+        finally:
+            discovery["finished"].set()
+
+    def _find_roles(self, profile, discovery):
+        """ListAccounts, then ListAccountRoles for DISCOVERY_WORKERS accounts at
+        a time; throttling slows it down (Limiter), never ends it.  Without a
+        list from before, roles reach the page as they arrive."""
         accounts = self._pages(profile, "/assignment/accounts", [], "accountList", "IAM Identity Center ListAccounts")
-        for account in sorted(accounts, key=lambda a: (str(a.get("accountName")), str(a.get("accountId")))):
-            account_id = str(account.get("accountId") or "")
-            for role in self._pages(profile, "/assignment/roles", [("account_id", account_id)], "roleList",
-                                    "IAM Identity Center ListAccountRoles"):
-                role_name = str(role.get("roleName") or "")
-                roles.append({"name": "%s%s:%s:%s" % (SSO_ROLE_PREFIX, sso_owner(profile), account_id, role_name),
-                              "accountId": account_id, "accountName": str(account.get("accountName") or ""),
-                              "roleName": role_name})
-        self.role_lists[key] = roles
+        accounts = sorted(accounts, key=lambda a: (str(a.get("accountName")), str(a.get("accountId"))))
+        discovery["accounts_total"] = len(accounts)
+        found, pending, lock = {}, list(reversed(accounts)), threading.Lock()
+        limiter, errors = Limiter(self.discovery_workers, self.sleep), []
+        partial = not discovery["roles"]
+
+        def work():
+            while not errors:
+                with lock:
+                    if not pending:
+                        return
+                    account = pending.pop()
+                try:
+                    roles = self._account_roles(profile, account, limiter)
+                except RunasError as exc:
+                    errors.append(exc)
+                    return
+                with lock:
+                    found[str(account.get("accountId") or "")] = roles
+                    discovery["accounts_done"] += 1
+                    if partial:
+                        discovery["roles"] = [role for a in accounts for role in found.get(str(a.get("accountId")), ())]
+        workers = [threading.Thread(target=work, name="runas-meta-discovery", daemon=True)
+                   for _ in range(min(self.discovery_workers, len(accounts)) or 1)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        if errors:
+            raise errors[0]
+        return [role for account in accounts for role in found[str(account.get("accountId") or "")]]
+
+    def _account_roles(self, profile, account, limiter):
+        account_id = str(account.get("accountId") or "")
+        roles, next_token, pages, refusals = [], None, 0, 0
+        while pages < 1000:  # bounds, not limits anyone meets
+            query = [("account_id", account_id), ("max_result", str(SSO_PAGE_SIZE))]
+            if next_token:
+                query.append(("next_token", next_token))
+            with limiter:
+                try:
+                    doc = self._portal(profile, "/assignment/roles", query, "IAM Identity Center ListAccountRoles",
+                                       retry_throttled=False)
+                except SSOError as exc:
+                    refusals += 1
+                    if exc.http_status != 429 or refusals > 300:
+                        raise
+                    limiter.throttled(exc.retry_after)
+                    continue
+            limiter.succeeded()
+            pages += 1
+            for role in doc.get("roleList") or ():
+                if isinstance(role, dict):
+                    role_name = str(role.get("roleName") or "")
+                    roles.append({"name": "%s%s:%s:%s" % (SSO_ROLE_PREFIX, sso_owner(profile), account_id, role_name),
+                                  "accountId": account_id, "accountName": str(account.get("accountName") or ""),
+                                  "roleName": role_name})
+            next_token = doc.get("nextToken")
+            if not next_token:
+                break
         return roles
+
+    # the list on disk: ~/.aws/runas-meta/sso-roles-<key>.json (ours, not the CLI's cache)
+
+    def _roles_path(self, profile):
+        return os.path.join(self.roles_dir, "sso-roles-%s.json" % sso_token_key(profile))
+
+    def _cached_roles(self, profile):
+        discovery = {"roles": [], "state": "empty", "updated": None, "updated_at": 0.0, "message": "",
+                     "accounts_done": 0, "accounts_total": None, "finished": threading.Event()}
+        discovery["finished"].set()
+        path = self._roles_path(profile)
+        doc = self._read(path)
+        roles = doc.get("roles") if isinstance(doc, dict) else None
+        if isinstance(roles, list) and all(isinstance(r, dict) and isinstance(r.get("name"), str) for r in roles) \
+                and isinstance(doc.get("updated_at"), (int, float)):
+            discovery.update(roles=roles, state="done", updated=doc.get("updated"), updated_at=float(doc["updated_at"]),
+                             accounts_total=doc.get("accounts"))
+        elif doc is not None or os.path.exists(path):
+            LOG.warning("ignoring %s: not a role list; it will be found anew", path)
+        return discovery
+
+    def _save_roles(self, profile, discovery):
+        doc = {"startUrl": profile.sso_start_url, "updated": discovery["updated"], "updated_at": discovery["updated_at"],
+               "accounts": discovery["accounts_total"], "roles": discovery["roles"]}
+        try:
+            os.makedirs(self.roles_dir, mode=0o700, exist_ok=True)
+            self.writer(self._roles_path(profile), json.dumps(doc).encode())
+        except OSError as exc:
+            LOG.warning("cannot keep the role list in %s: %s", self.roles_dir, _plain(exc))
+
+    def forget_roles(self, profile):
+        """A sign-in (perhaps as another user) replaces the list."""
+        with self._lock:
+            self.role_lists.pop(sso_token_key(profile), None)
+        try:
+            os.unlink(self._roles_path(profile))
+        except OSError:
+            pass
+
+
+class Limiter:
+    """Bounded concurrency that adapts to throttling: a 429 halves the calls
+    allowed at once and pauses them all for Retry-After (or a backoff that
+    doubles); each success allows one more, up to `most`."""
+
+    def __init__(self, most, sleep=time.sleep, clock=time.monotonic):
+        self.most, self.limit, self.active = most, most, 0
+        self.paused_until, self.backoff = 0.0, 0.5
+        self.sleep, self.clock = sleep, clock
+        self.cond = threading.Condition()
+
+    def __enter__(self):
+        with self.cond:
+            while self.active >= self.limit or self.clock() < self.paused_until:
+                self.cond.wait(max(0.01, min(1.0, self.paused_until - self.clock())))
+            self.active += 1
+
+    def __exit__(self, *exc):
+        with self.cond:
+            self.active -= 1
+            self.cond.notify_all()
+
+    def throttled(self, retry_after=None):
+        with self.cond:
+            now = self.clock()
+            if now < self.paused_until:
+                return  # a call sent before the pause: the pause already answers it
+            self.limit = max(1, self.limit // 2)
+            delay = retry_after if retry_after is not None else self.backoff
+            self.backoff = min(8.0, self.backoff * 2)
+            self.paused_until = now + delay
+
+    def succeeded(self):
+        with self.cond:
+            self.limit = min(self.most, self.limit + 1)
+            self.backoff = 0.5
+            self.cond.notify_all()
 
 
 def shell_split(command):
@@ -4857,7 +5084,14 @@ class Service:
         """Every account and role of the signed-in session, with the names
         they are served under (/credentials/<name>, POST /profile)."""
         _, base = self._sso_profile(request)
-        return json_response(self.engine.sso.list_roles(base))
+        partial = dict(urllib.parse.parse_qsl(request.query)).get("partial") == "1"  # the page: what is found so far
+        return json_response(self.engine.sso.list_roles(base, wait=not partial))
+
+    def sso_roles_refresh(self, request):
+        """The page's "Refresh list": discover the accounts and roles anew."""
+        _, base = self._sso_profile(request)
+        self.engine.sso.access_token(base)
+        return json_response(self.engine.sso.refresh_roles(base))
 
     def _sso_status(self, name):
         try:
@@ -4870,7 +5104,8 @@ class Service:
         return {"profile": base.name, "start_url": base.sso_start_url, "session": sso_owner(base),
                 "token_expires": ends and format_time(ends),
                 "signed_in": bool(ends and ends > self.engine.clock()),
-                "device": self.engine.sso.device_view(base)}
+                "device": self.engine.sso.device_view(base),
+                "discovery": self.engine.sso.discovery_view(base)}
 
     def console(self, request):
         """The federation endpoint's login URL that opens the AWS console as
@@ -4947,6 +5182,7 @@ ROUTES = (
     ("POST", "/sso/device", Service.sso_device_start, "api"),
     ("GET", "/sso/device", Service.sso_device_status, "api"),
     ("GET", "/sso/roles", Service.sso_roles, "api"),
+    ("POST", "/sso/roles/refresh", Service.sso_roles_refresh, "api"),
     ("POST", "/console", Service.console, "api"),
     ("GET", "/console", Service.to_page, "page"),
     ("GET", "/status", Service.get_status, "api"),
@@ -5241,7 +5477,7 @@ class Server(http.server.ThreadingHTTPServer):
         self._slots = threading.BoundedSemaphore(max_connections)
         self._jobs, self._idle, self._pool_lock = queue.SimpleQueue(), 0, threading.Lock()
         self._closed = False
-        self._reading, self._reading_lock = {}, threading.Lock()
+        self._reading = {}
         self._reaper_stop = threading.Event()
         self.access = AccessLog()
         super().__init__(address, Handler)
@@ -5262,20 +5498,21 @@ class Server(http.server.ThreadingHTTPServer):
         return self.peers is None or self.peers.allowed(client_address, self.server_address)
 
     def watch(self, connection, seconds):
-        with self._reading_lock:
-            self._reading[connection] = time.monotonic() + seconds
+        self._reading[connection] = time.monotonic() + seconds  # one dict store: atomic, no lock
 
     def unwatch(self, connection):
-        with self._reading_lock:
-            self._reading.pop(connection, None)
+        self._reading.pop(connection, None)
 
     def reap(self):
-        """Cut connections whose request is overdue (a slow drip)."""
+        """Cut connections whose request is overdue (a slow drip).  The
+        connection threads set and clear deadlines without a lock (two per
+        request); the reaper works on a copy and cuts a connection only if
+        its deadline is still the overdue one."""
         now = time.monotonic()
-        with self._reading_lock:
-            overdue = [c for c, deadline in self._reading.items() if deadline < now]
-            for connection in overdue:
-                del self._reading[connection]
+        overdue = [c for c, deadline in self._reading.copy().items()
+                   if deadline < now and self._reading.get(c) == deadline]
+        for connection in overdue:
+            self._reading.pop(connection, None)
         for connection in overdue:
             try:
                 connection.shutdown(socket.SHUT_RDWR)
@@ -5402,6 +5639,7 @@ body { font: 16px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: 
   background: var(--bg); max-width: 44rem; margin: 0 auto; padding: 1rem; }
 h1 { font-size: 1.3rem; margin: 0 0 1rem; }
 label { display: block; font-weight: 600; margin: .75rem 0 .25rem; }
+label.sub { font-weight: normal; color: var(--muted); margin-top: .35rem; }
 select, input { width: 100%; font: inherit; padding: .45rem; border: 1px solid var(--line);
   border-radius: 6px; background: var(--bg); color: var(--fg); }
 button { font: inherit; padding: .45rem .9rem; border-radius: 6px; border: 1px solid var(--line);
@@ -5503,6 +5741,14 @@ async function signInOutcome() {
   else if (r.doc.signed_in) { signedIn = true; }
 }
 let ssoRolesFor = null;
+let ssoRunning = false;  // the list was not settled at the last status: load it once more
+let ssoTimer = null;
+
+async function refreshSsoList() {
+  const sso = state.sso || {};
+  handle(await call("POST", "/sso/roles/refresh?profile=" + encodeURIComponent(sso.profile || "")));
+  await refreshStatus();
+}
 
 function openSso(doc) {
   ssoProfile = doc.profile || "";
@@ -5543,22 +5789,99 @@ async function pollDevice() {
 
 async function loadSsoRoles(sso) {
   ssoRolesFor = sso.session;
-  const r = await call("GET", "/sso/roles?profile=" + encodeURIComponent(sso.profile));
+  const r = await call("GET", "/sso/roles?partial=1&profile=" + encodeURIComponent(sso.profile));
   if (r.status !== 200) { ssoRolesFor = null; return; }
-  const select = $("sso-role");
-  select.length = 1;
-  for (const role of r.doc) {
-    const o = document.createElement("option");
-    o.value = role.name;
-    o.textContent = (role.accountName || role.accountId) + " (" + role.accountId + ") \u2013 " + role.roleName;
-    select.appendChild(o);
-  }
-  select.value = state.active || "";
+  picker.sso = r.doc.map((role) => ({name: role.name,
+    label: (role.accountName || role.accountId) + " (" + role.accountId + ") \u2013 " + role.roleName}));
+  renderPicker();
 }
 
-async function switchSsoRole() {
-  const name = $("sso-role").value;
+// One picker for profiles and IAM Identity Center roles: the search box
+// narrows the list as you type (every word must match the account name, id,
+// role or profile); the arrow keys move through the matches and Enter serves
+// the one chosen.  Recently used entries come first (kept in this browser).
+const RECENT_KEY = "runas-meta-recent";
+const picker = {profiles: [], sso: []};
+
+function recentNames() {
+  try { return JSON.parse(localStorage.getItem(RECENT_KEY) || "[]").filter((n) => typeof n === "string"); }
+  catch (e) { return []; }
+}
+
+function remember(name) {
+  const names = [name].concat(recentNames().filter((n) => n !== name)).slice(0, 5);
+  try { localStorage.setItem(RECENT_KEY, JSON.stringify(names)); } catch (e) { /* private mode: not kept */ }
+}
+
+function renderPicker() {
+  const select = $("role");
+  const words = $("find").value.toLowerCase().split(/\s+/).filter(Boolean);
+  const matches = (e) => words.every((w) => (e.label + " " + e.name).toLowerCase().includes(w));
+  const all = picker.profiles.concat(picker.sso);
+  if (state.active && !all.some((e) => e.name === state.active)) {
+    all.unshift({name: state.active, label: state.active, group: "Profiles"});  // served, though not listed
+  }
+  const recent = recentNames();
+  const groups = [["Recently used", recent.map((n) => all.find((e) => e.name === n)).filter(Boolean)],
+                  ["Profiles", all.filter((e) => e.group === "Profiles" && !recent.includes(e.name))],
+                  ["IAM Identity Center", all.filter((e) => e.group !== "Profiles" && !recent.includes(e.name))]];
+  select.length = 1;
+  while (select.lastChild && select.lastChild.tagName === "OPTGROUP") { select.removeChild(select.lastChild); }
+  let shown = 0;
+  for (const [title, entries] of groups) {
+    const list = entries.filter(matches);
+    if (!list.length) { continue; }
+    const group = document.createElement("optgroup");
+    group.label = title;
+    for (const e of list) {
+      const o = document.createElement("option");
+      o.value = e.name;
+      o.textContent = e.label;
+      group.appendChild(o);
+    }
+    select.appendChild(group);
+    shown += list.length;
+  }
+  select.options[0].hidden = words.length > 0;
+  select.size = words.length ? Math.min(10, Math.max(2, shown + 2)) : 1;
+  $("find-count").textContent = words.length ? shown + (shown === 1 ? " match" : " matches") : "";
+  $("find").setAttribute("aria-expanded", String(words.length > 0));
+  if (!words.length) { select.value = state.active || ""; }
+  else if (select.selectedIndex < 1 && shown) { select.selectedIndex = 1; }
+}
+
+function movePick(step) {
+  const select = $("role");
+  const last = select.options.length - 1;
+  if (last < 1) { return; }
+  select.selectedIndex = Math.min(last, Math.max(1, select.selectedIndex + step));
+}
+
+function findKeys(ev) {
+  if (ev.key === "ArrowDown" || ev.key === "ArrowUp") { ev.preventDefault(); movePick(ev.key === "ArrowDown" ? 1 : -1); }
+  else if (ev.key === "Enter") { ev.preventDefault(); choose($("role").value); }
+  else if (ev.key === "Escape" && $("find").value) { ev.preventDefault(); $("find").value = ""; renderPicker(); }
+}
+
+let arrowing = false;  // arrow keys in the open list only move through it; Enter or a click serves
+
+function listKeys(ev) {
+  arrowing = ev.key.startsWith("Arrow") || ev.key.startsWith("Page") || ev.key === "Home" || ev.key === "End";
+  if (ev.key === "Enter" && $("role").size > 1) { ev.preventDefault(); choose($("role").value); }
+}
+
+function listChanged() {
+  const listing = $("role").size > 1 && arrowing;
+  arrowing = false;
+  if (!listing) { choose($("role").value); }
+}
+
+async function choose(name) {
   if (!name) { return; }
+  remember(name);
+  $("find").value = "";
+  state.active = name;
+  renderPicker();
   handle(await call("POST", "/profile", name));
   await refreshStatus();
 }
@@ -5608,7 +5931,7 @@ async function refreshStatus() {
   setText("identity", d.identity && d.identity.Arn);
   setText("expires", d.expiration);
   countdown();
-  if (d.active && $("role").value !== d.active) { $("role").value = d.active; }
+  if (!$("find").value && $("role").value !== (d.active || "")) { renderPicker(); }
   $("mfa-soon").hidden = !(d.active && d.mfa_needed);
   state.auth = d.auth_needed || null;
   $("auth-soon").hidden = !(d.active && d.auth_needed);
@@ -5624,26 +5947,21 @@ async function refreshStatus() {
   if (d.config_errors && d.config_errors.length) { showError(d.config_errors.join("; ")); }
   const sso = d.sso;
   $("sso-box").hidden = !(sso && sso.signed_in);
-  if (sso && sso.signed_in && ssoRolesFor !== sso.session) { await loadSsoRoles(sso); }
-  if (sso && $("sso-role").value !== d.active) { $("sso-role").value = d.active; }
+  const disc = sso && sso.discovery;
+  const settled = Boolean(disc && (disc.state === "done" || disc.state === "error"));
+  $("sso-progress").textContent = disc && disc.state === "running" ? "Finding roles: " + disc.accounts_done + " of " +
+    (disc.accounts_total === null ? "?" : disc.accounts_total) + " accounts" : (disc && disc.message) || "";
+  if (sso && sso.signed_in && (ssoRolesFor !== sso.session || !settled || ssoRunning)) { await loadSsoRoles(sso); }
+  if (!(sso && sso.signed_in) && picker.sso.length) { picker.sso = []; ssoRolesFor = null; renderPicker(); }
+  ssoRunning = Boolean(sso && sso.signed_in && !settled);  // load once more after it settles
+  if (ssoRunning && !ssoTimer) { ssoTimer = setTimeout(() => { ssoTimer = null; refreshStatus(); }, 1000); }
 }
 
 async function loadRoles() {
   const r = await call("GET", "/list-roles");
   if (r.status !== 200) { return; }
-  for (const name of r.doc) {
-    const o = document.createElement("option");
-    o.value = name;
-    o.textContent = name;
-    $("role").appendChild(o);
-  }
-}
-
-async function switchRole() {
-  const name = $("role").value;
-  if (!name) { return; }
-  handle(await call("POST", "/profile", name));
-  await refreshStatus();
+  picker.profiles = r.doc.map((name) => ({name: name, label: name, group: "Profiles"}));
+  renderPicker();
 }
 
 async function refreshNow() {
@@ -5696,7 +6014,10 @@ async function submitAuth(ev) {
 }
 
 async function init() {
-  $("role").addEventListener("change", switchRole);
+  $("role").addEventListener("change", listChanged);
+  $("role").addEventListener("keydown", listKeys);
+  $("find").addEventListener("input", renderPicker);
+  $("find").addEventListener("keydown", findKeys);
   $("refresh").addEventListener("click", refreshNow);
   $("console").addEventListener("click", openConsole);
   $("browser-link").addEventListener("click", () => startSignIn(browserUrl, $("browser-message")));
@@ -5715,7 +6036,7 @@ async function init() {
   });
   $("sso-device-button").addEventListener("click", startDevice);
   $("sso-cancel").addEventListener("click", () => $("sso-dialog").close());
-  $("sso-role").addEventListener("change", switchSsoRole);
+  $("sso-refresh").addEventListener("click", refreshSsoList);
   await signInOutcome();
   await loadRoles();
   await refreshStatus();
@@ -5735,13 +6056,16 @@ PAGE_TEMPLATE = """<!doctype html>
 <main>
 <h1>runas-meta</h1>
 <div class="row">
-  <div><label for="role">Role</label>
+  <div><label for="find">Role</label>
+  <input id="find" type="search" placeholder="Search accounts, roles and profiles" autocomplete="off"
+    aria-controls="role" aria-expanded="false" aria-describedby="find-count">
+  <label for="role" class="sub">or choose from the list <span id="find-count" aria-live="polite"></span></label>
   <select id="role"><option value="">(choose a role)</option></select></div>
   <button id="refresh" type="button">Refresh Now</button>
   <button id="console" type="button">Open AWS console</button>
 </div>
-<div id="sso-box" hidden><label for="sso-role">IAM Identity Center: every role you may use</label>
-  <select id="sso-role"><option value="">(choose an account and role)</option></select></div>
+<p id="sso-box" hidden>IAM Identity Center: every role you may use is in the list.
+  <span id="sso-progress" role="status"></span> <button id="sso-refresh" class="plain" type="button">Refresh list</button></p>
 <dl aria-live="polite">
   <dt>Profile</dt><dd id="active">&mdash;</dd>
   <dt>Role ARN</dt><dd id="role-arn">&mdash;</dd>

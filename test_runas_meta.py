@@ -714,6 +714,7 @@ class ConfigTests(TempHome):
         self.assertEqual(config.names(), ["base", "deeper", "default", "dev", "long", "nomfa", "withtoken"])
         self.assertEqual(config.roles(), ["deeper", "dev", "long", "nomfa"])
         self.assertEqual(config.sources(), ["base", "default", "withtoken"])
+
         dev = config.profile("dev")
         self.assertEqual((dev.role_arn, dev.source_profile, dev.mfa_serial, dev.role_duration),
                          (ROLE, "base", SERIAL, 3600))
@@ -724,6 +725,13 @@ class ConfigTests(TempHome):
         self.assertEqual(base.session_duration, 12 * 3600)
         self.assertNotIn(BASE_SECRET, repr(base))
         self.assertNotIn("staticToken", repr(config.profile("withtoken")))
+
+    def test_profiles_served_from_identity_center_are_roles_too(self):
+        """/list-roles, and so the page's picker, offer an SSO profile with no role_arn."""
+        self.files(STANDARD_CONFIG + "\n[profile direct]\nsso_session = corp\nsso_account_id = 111122223333\n"
+                   "sso_role_name = Admin\n[sso-session corp]\nsso_start_url = https://d-1.awsapps.com/start\n"
+                   "sso_region = us-east-1\n", STANDARD_CREDENTIALS)
+        self.assertEqual(self.config().roles(), ["deeper", "dev", "direct", "long", "nomfa"])
 
     def test_every_key_is_read(self):
         keys = {"role_arn": ROLE, "source_profile": "base", "mfa_serial": SERIAL,

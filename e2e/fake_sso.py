@@ -17,6 +17,7 @@ session (refresh tokens die), revoke a token, throttle or fail the portal.
 """
 
 import base64
+import collections
 import hashlib
 import html
 import json
@@ -76,6 +77,13 @@ class FakeSSO:
         self.registration_lifetime = 90 * 86400
         self.deny_authorize = False
         self.throttle_portal = 0  # the next N portal calls answer 429
+        self.latency = 0.0  # seconds each portal call takes (outside the lock: calls overlap)
+        self.rate = None  # portal calls allowed per second; more answer 429 with Retry-After: 1
+        self.recent = collections.deque()  # times of the portal calls of the last second
+        self.in_flight = self.most_in_flight = 0
+        self.roles_gate = None  # an Event: ListAccountRoles calls beyond the first `roles_free` wait for it
+        self.roles_free, self.roles_asked = 0, 0
+        self.refused = 0  # portal calls answered 429 by the rate throttle
         self.fail_portal = 0  # the next N portal calls answer 500
         self.portal_down = False  # every portal call answers 503
         self.page_cap = 100  # list pages hold at most this many items (max_result permitting)
@@ -140,6 +148,26 @@ class FakeSSO:
     }
 
     def answer(self, method, path, query, headers, body):
+        if path.startswith(("/assignment/", "/federation/")):
+            with self.lock:
+                self.in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                if path == "/assignment/roles" and self.roles_gate is not None:
+                    with self.lock:
+                        self.roles_asked += 1
+                        held = self.roles_asked > self.roles_free
+                    if held:
+                        self.roles_gate.wait(60)  # a test looks at the progress meanwhile
+                if self.latency:
+                    time.sleep(self.latency)  # a slow portal: the client's calls must overlap to be fast
+                return self._answer(method, path, query, headers, body)
+            finally:
+                with self.lock:
+                    self.in_flight -= 1
+        return self._answer(method, path, query, headers, body)
+
+    def _answer(self, method, path, query, headers, body):
         with self.lock:
             self.requests.append({"method": method, "path": path, "query": query, "headers": headers, "body": body})
             handler = self.ROUTES.get((method, path))
@@ -350,6 +378,16 @@ class FakeSSO:
         if self.throttle_portal:
             self.throttle_portal -= 1
             raise portal_error(429, "TooManyRequestsException", "Too many requests")
+        if self.rate:
+            now = time.monotonic()
+            while self.recent and now - self.recent[0] >= 1.0:
+                self.recent.popleft()
+            if len(self.recent) >= self.rate:
+                self.refused += 1
+                error = portal_error(429, "TooManyRequestsException", "Rate exceeded")
+                error.headers = list(error.headers) + [("Retry-After", "1")]
+                raise error
+            self.recent.append(now)
         if self.fail_portal:
             self.fail_portal -= 1
             raise portal_error(500, "InternalServerException", "Internal failure")

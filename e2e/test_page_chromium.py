@@ -239,11 +239,17 @@ class PageInChromium(BrowserClass, t.FakeSTSCase):
             "select, input", "els => els.map(e => !!document.querySelector('label[for=\"' + e.id + '\"]'))")
         self.assertTrue(labels and all(labels))
         self.page.keyboard.press("Tab")
+        self.assertEqual(self.page.evaluate("document.activeElement.id"), "find")
+        self.page.keyboard.press("Tab")
         self.assertEqual(self.page.evaluate("document.activeElement.id"), "role")
         self.page.keyboard.press("Tab")
         self.assertEqual(self.page.evaluate("document.activeElement.id"), "refresh")
         self.page.keyboard.press("Shift+Tab")
-        self.page.keyboard.press("ArrowUp")  # nomfa -> long, with the keyboard alone
+        self.page.keyboard.press("Shift+Tab")
+        self.page.keyboard.type("lo")  # nomfa -> long, with the keyboard alone: search, then Enter
+        self.wait_text("#find-count", "^1 match$")
+        self.assertEqual(self.service.active, "nomfa")
+        self.page.keyboard.press("Enter")
         self.wait_text("#active", "^long$")
         self.page.wait_for_selector("#mfa-dialog[open]")  # long needs a code
         self.page.keyboard.type(t.GOOD_CODE)

@@ -611,6 +611,77 @@ class SSORoleListTests(SSOCase):
         self.assertEqual(status["sso"]["session"], "corp")
         self.assertTrue(status["sso"]["signed_in"])
 
+    def many_accounts(self, count):
+        self.fake.assignments = {"%012d" % (100000000000 + n): {"name": "acct-%03d" % n, "roles": ["Admin", "ReadOnly"]}
+                                 for n in range(count)}
+
+    def discovery_calls(self):
+        return len(self.fake.calls("/assignment/roles")) + len(self.fake.calls("/assignment/accounts"))
+
+    def test_discovery_in_parallel_and_kept_on_disk(self):
+        self.cli_token("corp", lifetime=7200, refresh=True)
+        self.many_accounts(40)
+        self.fake.latency = 0.05
+        base = self.config().profile("modern")
+        roles = self.sso.list_roles(base)
+        self.assertEqual(len(roles), 80)
+        self.assertGreaterEqual(self.fake.most_in_flight, 5)  # ListAccountRoles for several accounts at once
+        self.assertEqual(self.sso.discovery_view(base)["accounts_done"], 40)
+        folder = os.path.join(self.home, ".aws", "runas-meta")
+        (name,) = os.listdir(folder)  # one file, no temporary left
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode), 0o600)
+        calls = self.discovery_calls()
+        self.make()  # a restart: the list is there at once, with no portal call
+        restarted = self.sso.list_roles(self.config().profile("modern"), wait=False)
+        self.assertEqual(restarted, roles)
+        self.assertEqual(self.discovery_calls(), calls)
+        with open(os.path.join(folder, name), "w") as handle:  # a corrupt file is found anew, never a crash
+            handle.write("{not json")
+        self.make()
+        self.assertEqual(len(self.sso.list_roles(self.config().profile("modern"))), 80)
+        self.assertGreater(self.discovery_calls(), calls)
+        self.sso.forget_roles(base)  # what a sign-in (perhaps as another user) does
+        self.assertEqual(os.listdir(folder), [])
+        self.assertEqual(self.sso.discovery_view(base), None)
+
+    def test_a_throttled_portal_slows_the_list_but_never_fails_it(self):
+        self.cli_token("corp", lifetime=7200, refresh=True)
+        self.many_accounts(30)
+        self.fake.rate = 12  # calls a second; more answer 429 with Retry-After: 1
+        roles = self.sso.list_roles(self.config().profile("modern"))
+        self.assertEqual(len(roles), 60)
+        self.assertEqual(self.sso.discovery_view(self.config().profile("modern"))["state"], "done")
+        self.assertGreater(len(self.fake.calls("/assignment/roles")), 30)  # some were refused, and asked again
+
+    def test_the_page_sees_progress_and_can_refresh(self):
+        self.cli_token("corp", lifetime=7200, refresh=True)
+        self.service.activate("modern")
+        self.assertEqual(len(self.doc(self.call("GET", "/sso/roles?profile=modern"))), 3)
+        discovery = self.doc(self.call("GET", "/status"))["sso"]["discovery"]
+        self.assertEqual((discovery["state"], discovery["accounts_done"], discovery["accounts_total"]), ("done", 2, 2))
+        before = self.discovery_calls()
+        self.assertEqual(self.doc(self.call("POST", "/sso/roles/refresh?profile=modern"))["state"], "running")
+        self.sso.list_roles(self.config().profile("modern"))  # wait for it
+        self.assertGreater(self.discovery_calls(), before)
+
+    def test_a_sign_in_as_another_user_replaces_the_list(self):
+        self.cli_token("corp", lifetime=7200, refresh=True)
+        self.many_accounts(3)
+        first = [r["name"] for r in self.doc(self.call("GET", "/sso/roles?profile=modern"))]
+        self.assertEqual(len(first), 6)
+        folder = os.path.join(self.home, ".aws", "runas-meta")
+        self.assertEqual(len(os.listdir(folder)), 1)
+        self.fake.assignments = {"999988887777": {"name": "other-user", "roles": ["Auditor"]}}  # what they may use
+        device = self.doc(self.call("POST", "/sso/device", {}, "profile=modern"))  # the page's device sign-in
+        self.fake.approve(device["user_code"])
+        self.spawned.pop()()
+        self.assertEqual(self.doc(self.call("GET", "/sso/device?profile=modern"))["status"], "done")
+        self.assertEqual(os.listdir(folder), [])  # the old user's list is gone at once, not shown meanwhile
+        again = [r["name"] for r in self.doc(self.call("GET", "/sso/roles?profile=modern"))]
+        self.assertEqual(again, ["sso:corp:999988887777:Auditor"])
+        with open(os.path.join(folder, os.listdir(folder)[0])) as handle:
+            self.assertEqual([r["name"] for r in json.load(handle)["roles"]], again)
+
     def test_role_list_needs_a_sign_in(self):
         self.assert_sso_dialog(self.call("GET", "/sso/roles?profile=modern"))
 

@@ -44,9 +44,11 @@ class SSOPageInChromium(BrowserClass, SSOClientCase):
         self.assertEqual(len(self.fake.calls("/authorize")), 1)
 
         self.expect("#sso-box").to_be_visible(timeout=10000)
-        self.expect("#sso-role option").to_have_count(4)
+        self.expect(SSO_OPTIONS).to_have_count(3, timeout=10000)
         self.shot("21-sso-roles")
-        self.page.select_option("#sso-role", label="prod (444455556666) \u2013 ReadOnly")
+        self.page.fill("#find", "prod read")  # every word must match
+        self.expect("#find-count").to_have_text("1 match")
+        self.page.press("#find", "Enter")
         self.expect("#active").to_have_text("sso:corp:444455556666:ReadOnly", timeout=10000)
         creds = self.served()
         self.assertEqual(creds.access_key, self.fake.issued_keys[-1])
@@ -113,4 +115,45 @@ class SSOPageInChromium(BrowserClass, SSOClientCase):
         self.expect("#sso-message").to_have_text("the sign-in was denied in the browser", timeout=20000)
 
 
+    def test_six_hundred_roles_searched_and_chosen_by_keyboard(self):
+        """300 accounts of 2 roles: the progress line moves while the list
+        is found, the search narrows it, the arrow keys and Enter serve one,
+        and it comes first (recently used) on the next visit."""
+        accounts = {"%012d" % (100000000000 + n): {"name": "team-%03d-%s" % (n, ("dev", "prod")[n % 2]),
+                                                    "roles": ["Admin", "ReadOnly"]} for n in range(300)}
+        accounts["111122223333"] = {"name": "dev", "roles": ["ReadOnly", "Admin"]}  # modern's own
+        self.fake.assignments = accounts
+        self.fake.roles_gate, self.fake.roles_free = rm.threading.Event(), 120
+        self.addCleanup(self.fake.roles_gate.set)
+        self.cli_token("corp")
+        self.service.activate("modern")
+        self.page.goto(self.url + "/")
+        self.expect("#role").to_have_value("modern")  # an SSO profile, served directly, shown selected
+        self.expect("#sso-progress").to_have_text("Finding roles: 120 of 301 accounts", timeout=15000)
+        self.expect(SSO_OPTIONS).to_have_count(240, timeout=10000)  # roles reach the page as they arrive
+        self.shot("40-sso-discovery-progress")
+        self.fake.roles_gate.set()
+        self.expect("#sso-progress").to_have_text("", timeout=20000)
+        self.expect(SSO_OPTIONS).to_have_count(602, timeout=10000)
+        self.page.focus("#find")
+        self.page.keyboard.type("team-123")
+        self.expect("#find-count").to_have_text("2 matches")
+        self.expect("#role option:not([hidden])").to_have_text(
+            ["team-123-prod (100000000123) \u2013 Admin", "team-123-prod (100000000123) \u2013 ReadOnly"])
+        self.shot("41-sso-search")
+        self.page.keyboard.press("ArrowDown")
+        self.assertEqual(self.service.active, "modern")  # moving through the list serves nothing yet
+        self.page.keyboard.press("Enter")
+        self.expect("#active").to_have_text("sso:corp:100000000123:ReadOnly", timeout=10000)
+        self.expect("#role").to_have_value("sso:corp:100000000123:ReadOnly")
+        self.assertEqual(self.served().access_key, self.fake.issued_keys[-1])
+        self.assertEqual(self.fake.calls("/federation/credentials")[-1]["query"],
+                         {"role_name": "ReadOnly", "account_id": "100000000123"})
+        self.page.reload()
+        self.expect("#role optgroup >> nth=0").to_have_attribute("label", "Recently used")
+        self.expect("#role optgroup >> nth=0 >> option").to_have_text(["team-123-prod (100000000123) \u2013 ReadOnly"])
+        self.shot("42-sso-recent-first")
+
+
+SSO_OPTIONS = '#role optgroup[label="IAM Identity Center"] option'
 START_TEXT = "d-1234567890.awsapps.com"
