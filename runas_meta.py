@@ -4546,6 +4546,244 @@ def _spawn_daemon(function):
     return thread
 
 
+# ==== Containers ==========================================================
+# `ecs --containers` serves 169.254.170.2:80 (the address every SDK's
+# AWS_CONTAINER_CREDENTIALS_RELATIVE_URI means) beside 127.0.0.1.  A client
+# there that PeerCheck cannot attribute (a container on a local bridge) is
+# served only the credentials of a grant: a secret path, as real ECS gives
+# each task, bound to one profile, with a label, an expiry and a rate limit.
+
+ECS_ADDRESS = "169.254.170.2"
+ECS_PREFIX = "169.254.170."  # the /24 the ECS address lives in: another proxy's network there is refused
+CONTAINER_HOSTS = frozenset({ECS_ADDRESS, ECS_ADDRESS + ":80"})
+GRANT_PATH = "/v2/credentials/"
+GRANT_TTL = 7 * 24 * HOUR
+GRANT_MAX_TTL = 90 * 24 * HOUR
+GRANT_RATE, GRANT_BURST = 10.0, 15  # requests a second per grant, as the ECS agent allows a task
+_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
+
+
+def grant_lifetime(text):
+    """A grant's lifetime: '7d', or what parse_duration takes ('12h', '90m')."""
+    text = str(text or "").strip().lower()
+    try:
+        return int(text[:-1]) * 24 * HOUR if re.match(r"[0-9]{1,4}d\Z", text) else parse_duration(text)
+    except ValueError:
+        raise UsageError("a lifetime is like 7d, 12h or 90m, not %r" % _printable(text, 40)) from None
+
+
+def grant_hash(grant_id):
+    return hashlib.sha256(grant_id.encode("utf-8", "replace")).hexdigest()
+
+
+def shown_path(path, label=None):
+    """A request path as logs show it: a grant's id never, its label instead."""
+    if path and path.startswith(GRANT_PATH):
+        return GRANT_PATH + "(%s)" % (label or "no grant")
+    return path
+
+
+class Grants:
+    """The grants, by the SHA-256 of their id (the id itself is never kept):
+    label, profile, expiry, and what the page shows of their use.  Kept in a
+    0600 file so containers keep working across a restart of the service."""
+
+    def __init__(self, path, clock=time.time, writer=write_private_file):
+        self.path, self.clock, self.writer = path, clock, writer
+        self._lock = threading.Lock()
+        self._grants = {}  # hash -> dict
+        self._buckets = {}  # hash -> [tokens, at]
+        self._load()
+
+    def _load(self):
+        try:
+            with open(self.path, "rb") as handle:
+                doc = json.loads(handle.read().decode("utf-8"))
+            entries = doc["grants"]
+            for entry in entries:
+                if all(isinstance(entry.get(k), str) for k in ("hash", "label", "profile")) and \
+                        isinstance(entry.get("expires"), (int, float)):
+                    self._grants[entry["hash"]] = entry
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            LOG.warning("ignoring %s: not a list of grants (containers must be granted again)", self.path)
+
+    def _save(self):
+        """Under self._lock."""
+        data = json.dumps({"grants": list(self._grants.values())}, sort_keys=True).encode()
+        try:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            self.writer(self.path, data)
+        except OSError as exc:
+            LOG.warning("cannot keep the grants in %s: %s (they last until the service stops)", self.path,
+                        _plain(exc))
+
+    def _expire(self):
+        """Under self._lock: drop what has expired; True if anything went."""
+        now = self.clock()
+        gone = [key for key, entry in self._grants.items() if entry["expires"] <= now]
+        for key in gone:
+            del self._grants[key]
+            self._buckets.pop(key, None)
+        return bool(gone)
+
+    def create(self, profile, label, ttl=GRANT_TTL):
+        if not _LABEL.match(label or ""):
+            raise HTTPError(400, "a label is 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        if not 60 <= ttl <= GRANT_MAX_TTL:
+            raise HTTPError(400, "a grant lasts from 1 minute to %d days" % (GRANT_MAX_TTL // (24 * HOUR)))
+        grant_id = secrets.token_urlsafe(32)  # 256 random bits
+        now = self.clock()
+        with self._lock:
+            self._expire()
+            if any(entry["label"] == label for entry in self._grants.values()):
+                raise HTTPError(409, "a grant labelled %r exists: revoke it first, or choose another label" % label,
+                                "Conflict")
+            self._grants[grant_hash(grant_id)] = {
+                "hash": grant_hash(grant_id), "label": label, "profile": profile, "created": now,
+                "expires": now + ttl, "last_used": None, "last_source": None, "container": None}
+            self._save()
+            view = self._view(self._grants[grant_hash(grant_id)])
+        LOG.info("grant %r created for profile %r, until %s", label, profile, view["expires"])
+        return grant_id, view
+
+    def revoke(self, label):
+        with self._lock:
+            found = [key for key, entry in self._grants.items() if entry["label"] == label]
+            for key in found:
+                del self._grants[key]
+                self._buckets.pop(key, None)
+            if found:
+                self._save()
+        if found:
+            LOG.info("grant %r revoked", label)
+        return bool(found)
+
+    def list(self):
+        with self._lock:
+            if self._expire():
+                self._save()
+            return sorted((self._view(entry) for entry in self._grants.values()), key=lambda v: v["label"])
+
+    @staticmethod
+    def _view(entry):
+        when = lambda seconds: seconds and format_time(dt.datetime.fromtimestamp(seconds, dt.timezone.utc))  # noqa: E731
+        return {"label": entry["label"], "profile": entry["profile"], "expires": when(entry["expires"]),
+                "created": when(entry["created"]), "last_used": when(entry["last_used"]),
+                "last_source": entry["last_source"], "container": entry["container"]}
+
+    def use(self, grant_id, source, container=None):
+        """The grant behind `grant_id`, its use noted, or None (unknown,
+        revoked or expired).  Over its rate: HTTPError 429."""
+        key = grant_hash(grant_id)
+        now = self.clock()
+        with self._lock:
+            entry = self._grants.get(key)
+            if entry is None or entry["expires"] <= now:
+                return None
+            tokens, at = self._buckets.get(key, (GRANT_BURST, now))
+            tokens = min(GRANT_BURST, tokens + (now - at) * GRANT_RATE)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                raise HTTPError(429, "too many requests for this grant; try again in a second", "TooManyRequests",
+                                [("Retry-After", "1")])
+            self._buckets[key] = (tokens - 1, now)
+            entry["last_used"], entry["last_source"] = now, source
+            if container:
+                entry["container"] = container
+            return dict(entry)
+
+
+def _ipv4_of(name, request):
+    """An interface's IPv4 address or netmask (SIOCGIFADDR, SIOCGIFNETMASK)."""
+    import fcntl
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        raw = fcntl.ioctl(sock.fileno(), request, struct.pack("256s", name.encode()[:15]))
+    return struct.unpack("!I", raw[20:24])[0]
+
+
+class BridgePrefixes:
+    """The IPv4 prefixes of this machine's bridge interfaces (docker0, a
+    compose network's br-*, podman0, virbr0...): the only sources a
+    container is served from.  Read again when an address is not in them."""
+
+    def __init__(self, sys_net="/sys/class/net", address_of=None):
+        self.sys_net, self.address_of = sys_net, address_of or _ipv4_of
+        self.prefixes, self._lock = [], threading.Lock()
+
+    def read(self):
+        prefixes = []
+        try:
+            names = sorted(os.listdir(self.sys_net))
+        except OSError:
+            names = []
+        for name in names:
+            if not os.path.isdir(os.path.join(self.sys_net, name, "bridge")):
+                continue
+            try:
+                address, mask = self.address_of(name, 0x8915), self.address_of(name, 0x891B)
+            except OSError:
+                continue  # a bridge without an IPv4 address
+            prefixes.append((name, address & mask, mask))
+        return prefixes
+
+    def holder(self, address):
+        """The bridge whose prefix holds `address`, or None."""
+        try:
+            value = struct.unpack("!I", socket.inet_aton(address))[0]
+        except OSError:
+            return None
+        for attempt in (0, 1):
+            for name, network, mask in self.prefixes:
+                if value & mask == network:
+                    return name
+            if attempt == 0:
+                with self._lock:
+                    self.prefixes = self.read()
+        return None
+
+
+def container_of(address, proc="/proc"):
+    """Best effort: the id of the docker or podman container whose network
+    namespace holds `address` (a process there with a TCP socket from it,
+    then its cgroup).  None when it cannot be told."""
+    wanted = _proc_address(address, 0).split(":")[0]
+    try:
+        pids = [name for name in os.listdir(proc) if name.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            with open(os.path.join(proc, pid, "net", "tcp")) as handle:
+                if not any(line.split()[1].startswith(wanted + ":") for line in list(handle)[1:] if line.split()):
+                    continue
+            with open(os.path.join(proc, pid, "cgroup")) as handle:
+                cgroups = handle.read()
+        except (OSError, IndexError):
+            continue
+        match = re.search(r"(?:docker|libpod|containerd)[-/]([0-9a-f]{12,64})", cgroups)
+        if match:
+            return match.group(1)[:12]
+    return None
+
+
+def ecs_prefix_holders(run=subprocess.run):
+    """Interfaces other than lo with an address or route in 169.254.170.0/24
+    (a compose network of another credential proxy, say)."""
+    holders = set()
+    for argv in (["ip", "-o", "-4", "addr", "show"], ["ip", "-4", "route", "show", "table", "all"]):
+        result = run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        for line in (result.stdout or "").splitlines():
+            words = line.split()
+            if not any(w.startswith(ECS_PREFIX) for w in words):
+                continue
+            device = words[1] if "addr" in argv else (words[words.index("dev") + 1] if "dev" in words else "")
+            if device and device.rstrip(":") != "lo":
+                holders.add(device.rstrip(":").split("@")[0])
+    return sorted(holders)
+
+
 # ==== HTTP service =========================================================
 # Routes are data; one dispatcher (`Service.handle`) runs the guards of the
 # route's kind, then its handler; every answer leaves through
@@ -4555,11 +4793,12 @@ def _spawn_daemon(function):
 class Request:
     """What a handler sees: method, path (no query), lower-case headers, body."""
 
-    __slots__ = ("method", "path", "query", "headers", "body", "client")
+    __slots__ = ("method", "path", "query", "headers", "body", "client", "peer", "label")
 
-    def __init__(self, method, target, headers=(), body=b"", client=("127.0.0.1", 0)):
+    def __init__(self, method, target, headers=(), body=b"", client=("127.0.0.1", 0), peer="host"):
         path, _, self.query = target.partition("?")
         self.method, self.path, self.body, self.client = method, path, body, client
+        self.peer, self.label = peer, None  # "container": served a grant only (Service._containers)
         if isinstance(headers, dict):  # already by lower-case name (the Handler's)
             self.headers = headers
         else:
@@ -4659,7 +4898,7 @@ class Router:
                     found.setdefault(route_method, (handler, guard))
                     args = {k: urllib.parse.unquote(v) for k, v in match.groupdict().items()}
         if not found:
-            raise HTTPError(404, "no such path: %s" % _printable(path), "NotFound")
+            raise HTTPError(404, "no such path: %s" % _printable(shown_path(path)), "NotFound")
         route = found.get("GET" if method == "HEAD" else method)
         if route is None:
             allowed = sorted(set(found) | ({"HEAD"} if "GET" in found else set()))
@@ -4678,8 +4917,10 @@ class Service:
     owns credentials.  `handle` never raises."""
 
     def __init__(self, engine, config, mode="ecs", imds_v2_only=False, auth_token=None,
-                 tokens=None, clock=time.monotonic, csrf_token=None):
+                 tokens=None, clock=time.monotonic, csrf_token=None, grants=None):
         self.engine, self.config, self.mode = engine, config, mode
+        self.grants, self.containers = grants, False  # containers: the ECS address is served (ecs --containers)
+        self._seen = {}  # a container's address -> (its container id or None, when looked up)
         self.csrf_token = csrf_token or secrets.token_urlsafe(32)
         self.page_html = render_page(self.csrf_token)
         self.imds_v2_only, self.auth_token = imds_v2_only, auth_token
@@ -4719,6 +4960,8 @@ class Service:
     # -- the dispatcher ------------------------------------------------------
 
     def handle(self, request):
+        if request.peer == "container" or (self.containers and request.header("host") in CONTAINER_HOSTS):
+            return self._containers(request)
         try:
             self._check_host(request)
             handler, guard, args = self.router.match(request.method, request.path)
@@ -4733,9 +4976,92 @@ class Service:
         except RunasError as exc:
             response = error_response(exc.status, exc.code, str(exc))
         except Exception:  # a bug: log the traceback (no secrets in our messages)
-            log_bug("internal error on %s %s", request.method, _printable(request.path))
+            log_bug("internal error on %s %s", request.method, _printable(shown_path(request.path)))
             response = error_response(500, "InternalError", "internal error; see the service log")
         return response
+
+    # -- containers: the ECS address ------------------------------------------
+
+    def _containers(self, request):
+        """What the ECS address serves: a grant's credentials and the health
+        check, with Host 169.254.170.2; errors as the ECS agent writes them,
+        {"code", "message"}.  A container gets nothing else."""
+        try:
+            if request.header("host") not in CONTAINER_HOSTS:
+                raise HTTPError(403, "a container is served only on Host %s" % ECS_ADDRESS, "ForbiddenPeer")
+            if request.method in ("GET", "HEAD"):
+                grant_id = request.path[len(GRANT_PATH):] if request.path.startswith(GRANT_PATH) else None
+                if grant_id and "/" not in grant_id:
+                    return self.grant_credentials(request, grant_id)
+                if request.path == "/healthcheck":
+                    return self.healthcheck(request)
+            raise HTTPError(403, "a container is served only GET %s<id> of a grant made for it on the host "
+                            "(runas_meta.py grant PROFILE --label NAME)" % GRANT_PATH, "ForbiddenPeer")
+        except (MFARequired, AuthRequired):
+            response = {"code": "CredentialsUnavailable", "message": "the grant's profile needs an MFA code or a "
+                        "sign-in on the host: open the runas-meta page there"}, 503, ()
+        except HTTPError as exc:
+            response = {"code": exc.code, "message": str(exc)}, exc.status, exc.headers
+        except RunasError as exc:
+            response = {"code": exc.code, "message": str(exc)}, exc.status, ()
+        except Exception:
+            log_bug("internal error on %s %s", request.method, _printable(shown_path(request.path)))
+            response = {"code": "InternalError", "message": "internal error; see the service log"}, 500, ()
+        return json_response(*response)
+
+    def grant_credentials(self, request, grant_id):
+        """GET /v2/credentials/<id>: the ECS document of the grant's profile."""
+        grant = None
+        if self.grants is not None:
+            container = self._container_id(request.client[0]) if request.peer == "container" else None
+            grant = self.grants.use(grant_id, request.client[0], container)
+        if grant is None:
+            raise HTTPError(404, "no such grant: it was revoked, has expired, or never existed", "GrantNotFound")
+        request.label = grant["label"]
+        return Response(200, self.engine.credentials(grant["profile"]).document("ecs"))
+
+    def _container_id(self, address):
+        """Best effort, looked up once a minute per address (container_of)."""
+        seen = self._seen.get(address)
+        now = self.clock()
+        if seen is None or now - seen[1] > MINUTE:
+            seen = self._seen[address] = (container_of(address), now)
+        return seen[0]
+
+    def healthcheck(self, request):
+        """200 while the config reads without error, else 503; no profile named."""
+        if self.config.errors:
+            return json_response({"status": "unhealthy", "message": "the AWS config has errors: see the page on "
+                                  "the host"}, 503)
+        return json_response({"status": "healthy"})
+
+    def list_grants(self, request):
+        return json_response({"containers": self.containers, "grants": self._grants().list()})
+
+    def create_grant(self, request):
+        """POST /grants (form: profile, label, ttl): the id, in this answer only."""
+        form = request.form()
+        name = form.get("profile", "").strip()
+        if not name:
+            raise HTTPError(400, "the form field profile must name the profile to grant")
+        self.config.profile(name)  # ProfileNotFound for a name that is not there
+        try:
+            ttl = grant_lifetime(form.get("ttl") or "7d")
+        except UsageError as exc:
+            raise HTTPError(400, str(exc)) from None
+        grant_id, view = self._grants().create(name, form.get("label", "").strip(), ttl)
+        return json_response(dict(view, relative_uri=GRANT_PATH + grant_id, containers=self.containers))
+
+    def revoke_grant(self, request):
+        label = request.form().get("label", "").strip()
+        if not self._grants().revoke(label):
+            raise HTTPError(404, "no grant is labelled %r" % _printable(label, 64), "GrantNotFound")
+        return json_response({"revoked": label})
+
+    def _grants(self):
+        if self.grants is None:
+            raise HTTPError(404, "this service keeps no grants", "NotFound")
+        return self.grants
 
     def _check_host(self, request):
         if request.header("host") not in self.hosts:
@@ -5186,6 +5512,11 @@ ROUTES = (
     ("POST", "/console", Service.console, "api"),
     ("GET", "/console", Service.to_page, "page"),
     ("GET", "/status", Service.get_status, "api"),
+    ("GET", GRANT_PATH + "{grant_id}", Service.grant_credentials, "ecs"),  # a peer of this namespace (--network host)
+    ("GET", "/healthcheck", Service.healthcheck, "page"),
+    ("GET", "/grants", Service.list_grants, "api"),
+    ("POST", "/grants", Service.create_grant, "api"),
+    ("POST", "/grants/revoke", Service.revoke_grant, "api"),
     ("GET", "/", Service.page, "page"),
 )
 
@@ -5234,11 +5565,14 @@ def _netlink():
 class PeerCheck:
     """On Linux, the owner of a loopback client's socket is in /proc/net/tcp:
     connections from other local users are refused (root and the service's
-    own user are served).  `uid` and `proc_dir` are parameters for tests."""
+    own user are served; with `other_users`, every user of this network
+    namespace).  A client socket that this namespace does not hold belongs
+    to a container or a VM on a local bridge: no user can be told, so it is
+    never served as one.  `uid` and `proc_dir` are parameters for tests."""
 
-    def __init__(self, uid=None, proc_dir="/proc/net"):
+    def __init__(self, uid=None, proc_dir="/proc/net", other_users=False):
         self.uid = os.geteuid() if uid is None and hasattr(os, "geteuid") else uid
-        self.proc_dir = proc_dir
+        self.proc_dir, self.other_users = proc_dir, other_users
         self._links, self._links_lock = [], threading.Lock()  # idle netlink sockets
 
     def available(self):
@@ -5274,12 +5608,33 @@ class PeerCheck:
             return None
         return None
 
-    def allowed(self, client, server):
+    def verdict(self, client, server):
+        """None when the client is served; else why not: "user" (another
+        local user) or "namespace" (no socket of this network namespace)."""
         owner = self.owner(client, server)
-        if owner in (self.uid, 0):
-            return True
+        if owner is None:
+            return "namespace"
+        if owner in (self.uid, 0) or self.other_users:
+            return None
         LOG.warning("refused a connection from %s:%d owned by uid %s", client[0], client[1], owner)
-        return False
+        return "user"
+
+    def allowed(self, client, server):
+        return self.verdict(client, server) is None
+
+
+def peer_refusal(why, address, ecs=False):
+    """The 403 for a client that PeerCheck refuses, saying what it is (on
+    the ECS address as the ECS agent writes errors: {"code", "message"})."""
+    answer = (lambda *a: json_response({"code": a[1], "message": a[2]}, a[0])) if ecs else error_response
+    if why == "namespace":
+        return answer(403, "ForbiddenPeer", (
+            "the connection from %s comes from a container or a VM (another network namespace), which "
+            "this service cannot tell apart from other users; it serves such a client only a grant of its "
+            "own: start it with 'ecs --containers' (as root) and create one with 'runas_meta.py grant "
+            "PROFILE --label NAME' (README: Containers)") % _printable(address, 64))
+    return answer(403, "ForbiddenUser", "this service serves only the user who runs it; "
+                  "connections from other local users are refused")
 
 
 MAX_HEADERS = 100
@@ -5346,10 +5701,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def handle(self):
         """Refuse connections from other local users before reading anything."""
-        if not self.server.peer_allowed(self.client_address):
+        self.peer, self.request = self.server.admit(self.client_address), None
+        if isinstance(self.peer, Response):
             self.close_connection, self.command, self.path = True, "-", "-"
-            self.respond(error_response(403, "ForbiddenUser", "this service serves only the user who "
-                                        "runs it; connections from other local users are refused"))
+            self.respond(self.peer)
             return
         super().handle()
 
@@ -5393,7 +5748,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return error_response(413, "PayloadTooLarge", "the body is over %d bytes" % MAX_BODY)
         body = self.rfile.read(length) if length else b""
         self.server.unwatch(self.connection)  # handling time (STS, IdP) is not the client's
-        request = Request(self.command, self.path, self.headers, body, self.client_address)
+        self.request = request = Request(self.command, self.path, self.headers, body, self.client_address, self.peer)
         return self.server.service.handle(request)
 
     def parse_request(self):
@@ -5452,7 +5807,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
         if started is not None:  # queued before the write, so a stop cannot lose the line
-            self.server.access.add(self.command, self.path, response.status, len(response.body),
+            path = self.path
+            if path.startswith(GRANT_PATH):  # the grant's label, never its id
+                path = shown_path(path, self.request and self.request.label)
+            self.server.access.add(self.command, path, response.status, len(response.body),
                                    time.perf_counter() - started)
         self.wfile.write(head if self.command == "HEAD" else head + response.body)
 
@@ -5473,6 +5831,7 @@ class Server(http.server.ThreadingHTTPServer):
                  peers=None, request_deadline=REQUEST_DEADLINE, idle_timeout=IDLE_TIMEOUT):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.service, self.ttl, self.peers = None, ttl, peers
+        self.bridges = None  # BridgePrefixes on the ECS address (ecs --containers)
         self.request_deadline, self.idle_timeout = request_deadline, idle_timeout
         self._slots = threading.BoundedSemaphore(max_connections)
         self._jobs, self._idle, self._pool_lock = queue.SimpleQueue(), 0, threading.Lock()
@@ -5494,8 +5853,22 @@ class Server(http.server.ThreadingHTTPServer):
         if twin:
             twin.service, twin.peers = service, self.peers
 
-    def peer_allowed(self, client_address):
-        return self.peers is None or self.peers.allowed(client_address, self.server_address)
+    def admit(self, client_address):
+        """How a client is served: "host" (a peer of this network namespace:
+        today's rules), "container" (on the ECS address, from a local
+        bridge: a grant's answer only), or the 403 Response that refuses it."""
+        if self.peers is None:
+            return "host"
+        why = self.peers.verdict(client_address, self.server_address)
+        if why is None:
+            return "host"
+        if why == "namespace" and self.bridges is not None and self.bridges.holder(client_address[0]):
+            return "container"
+        if why == "namespace":
+            LOG.warning("refused a connection from %s:%d: it comes from a container or a VM (another network "
+                        "namespace)%s", client_address[0], client_address[1],
+                        "" if self.bridges is not None else "; containers are served grants with ecs --containers")
+        return peer_refusal(why, client_address[0], ecs=self.bridges is not None)
 
     def watch(self, connection, seconds):
         self._reading[connection] = time.monotonic() + seconds  # one dict store: atomic, no lock
@@ -5659,6 +6032,12 @@ dialog { border: 1px solid var(--line); border-radius: 8px; background: var(--bg
 dialog::backdrop { background: rgba(0,0,0,.45); }
 .actions { display: flex; gap: .5rem; justify-content: flex-end; margin-top: 1rem; flex-wrap: wrap; }
 .code { font: 600 1.6rem/1.2 ui-monospace, monospace; letter-spacing: .12em; margin: .5rem 0; }
+h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+th, td { text-align: left; padding: .3rem .4rem; border-bottom: 1px solid var(--line); }
+code { overflow-wrap: anywhere; }
+.hide { position: absolute; left: -9999px; }
 """
 
 PAGE_SCRIPT = r"""
@@ -5964,6 +6343,73 @@ async function loadRoles() {
   renderPicker();
 }
 
+// Grants: one per container, each the credentials of one profile at a
+// secret path.  The id is shown once, in the answer that created it.
+async function loadGrants() {
+  const r = await call("GET", "/grants");
+  if (r.status !== 200) { return; }
+  $("grants").hidden = false;
+  $("grants-note").textContent = r.doc.containers
+    ? "Containers on this machine's bridges get credentials from 169.254.170.2, each with a grant of its own."
+    : "Containers on a bridge reach the service once it runs as 'ecs --containers' (as root); until then a grant " +
+      "serves a container run with --network host.";
+  const body = $("grants-body");
+  body.textContent = "";
+  for (const g of r.doc.grants) {
+    const row = document.createElement("tr");
+    for (const text of [g.label, g.profile, g.expires, g.last_used, g.last_source, g.container]) {
+      const cell = document.createElement("td");
+      cell.textContent = text || "\u2014";
+      row.appendChild(cell);
+    }
+    const cell = document.createElement("td");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "plain";
+    button.textContent = "Revoke";
+    button.setAttribute("aria-label", "Revoke " + g.label);
+    button.addEventListener("click", () => revokeGrant(g.label));
+    cell.appendChild(button);
+    row.appendChild(cell);
+    body.appendChild(row);
+  }
+  if (!r.doc.grants.length) {
+    const row = document.createElement("tr");
+    const cell = document.createElement("td");
+    cell.colSpan = 7;
+    cell.textContent = "No grants yet.";
+    row.appendChild(cell);
+    body.appendChild(row);
+  }
+  const select = $("grant-profile");
+  const chosen = select.value || state.active || "";
+  select.length = 0;
+  for (const e of picker.profiles) {
+    const o = document.createElement("option");
+    o.value = o.textContent = e.name;
+    select.appendChild(o);
+  }
+  select.value = chosen;
+}
+
+async function revokeGrant(label) {
+  const r = await call("POST", "/grants/revoke", form({label: label}));
+  if (r.status !== 200) { showError("Cannot revoke " + label + ": " + (r.doc.Message || ("HTTP " + r.status))); }
+  await loadGrants();
+}
+
+async function createGrant(ev) {
+  ev.preventDefault();
+  const r = await call("POST", "/grants", form({profile: $("grant-profile").value, label: $("grant-label").value,
+                                                ttl: $("grant-ttl").value}));
+  if (r.status !== 200) { showError("Cannot create the grant: " + (r.doc.Message || ("HTTP " + r.status))); return; }
+  showError("");
+  $("grant-uri").textContent = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=" + r.doc.relative_uri;
+  $("grant-result").hidden = false;
+  $("grant-label").value = "";
+  await loadGrants();
+}
+
 async function refreshNow() {
   $("refresh").disabled = true;
   handle(await call("POST", "/refresh"));
@@ -6037,9 +6483,11 @@ async function init() {
   $("sso-device-button").addEventListener("click", startDevice);
   $("sso-cancel").addEventListener("click", () => $("sso-dialog").close());
   $("sso-refresh").addEventListener("click", refreshSsoList);
+  $("grant-form").addEventListener("submit", createGrant);
   await signInOutcome();
   await loadRoles();
   await refreshStatus();
+  await loadGrants();
   setInterval(countdown, 1000);
   setInterval(refreshStatus, 5000);
 }
@@ -6081,6 +6529,21 @@ PAGE_TEMPLATE = """<!doctype html>
   <button id="auth-soon-button" type="button">Sign in</button></p>
 <p id="signed-in" class="notice" role="status" hidden></p>
 <p id="error" class="error" role="alert"></p>
+<section id="grants" aria-labelledby="grants-title" hidden>
+<h2 id="grants-title">Containers</h2>
+<p id="grants-note"></p>
+<div class="scroll"><table><thead><tr><th>Label</th><th>Profile</th><th>Expires</th><th>Last use</th><th>From</th>
+  <th>Container</th><th><span class="hide">Revoke</span></th></tr></thead><tbody id="grants-body"></tbody></table></div>
+<form id="grant-form" class="row">
+  <div><label for="grant-label">Label</label><input id="grant-label" required maxlength="63"
+    pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*" placeholder="the container's name"></div>
+  <div><label for="grant-profile">Profile</label><select id="grant-profile"></select></div>
+  <div><label for="grant-ttl">Lasts</label><input id="grant-ttl" value="7d" size="5"></div>
+  <button type="submit">Grant</button>
+</form>
+<p id="grant-result" class="notice" role="status" hidden>Give the container this variable (shown once):
+  <code id="grant-uri"></code></p>
+</section>
 </main>
 <dialog id="mfa-dialog" aria-labelledby="mfa-title">
 <form id="mfa-form">
@@ -6148,22 +6611,28 @@ def render_page(csrf_token):
 # loopback interface (/32, so the ECS address 169.254.170.2 stays free),
 # bind port 80, drop privileges, remove the address whatever ends the service.
 
-LEGACY_COMMANDS = {
-    "linux": {"show": ["ip", "-o", "addr", "show", "dev", "lo"],
-              "add": ["ip", "addr", "add", LEGACY_ADDRESS + "/32", "dev", "lo"],
-              "remove": ["ip", "addr", "del", LEGACY_ADDRESS + "/32", "dev", "lo"],
-              "present": " %s/32 " % LEGACY_ADDRESS},
-    "darwin": {"show": ["ifconfig", "lo0"],
-               "add": ["ifconfig", "lo0", "alias", LEGACY_ADDRESS + "/32"],
-               "remove": ["ifconfig", "lo0", "-alias", LEGACY_ADDRESS],
-               "present": "inet %s " % LEGACY_ADDRESS},
-    "win32": {"show": ["netsh", "interface", "ipv4", "show", "ipaddresses", "Loopback Pseudo-Interface 1"],
-              "add": ["netsh", "interface", "ipv4", "add", "address", "Loopback Pseudo-Interface 1",
-                      LEGACY_ADDRESS, "255.255.255.255"],
-              "remove": ["netsh", "interface", "ipv4", "delete", "address",
-                         "Loopback Pseudo-Interface 1", LEGACY_ADDRESS],
-              "present": LEGACY_ADDRESS},
-}
+def loopback_commands(address):
+    """Per platform: the commands that show, add and remove `address` on
+    the loopback interface, and how `show` prints it when it is there."""
+    return {
+        "linux": {"show": ["ip", "-o", "addr", "show", "dev", "lo"],
+                  "add": ["ip", "addr", "add", address + "/32", "dev", "lo"],
+                  "remove": ["ip", "addr", "del", address + "/32", "dev", "lo"],
+                  "present": " %s/32 " % address},
+        "darwin": {"show": ["ifconfig", "lo0"],
+                   "add": ["ifconfig", "lo0", "alias", address + "/32"],
+                   "remove": ["ifconfig", "lo0", "-alias", address],
+                   "present": "inet %s " % address},
+        "win32": {"show": ["netsh", "interface", "ipv4", "show", "ipaddresses", "Loopback Pseudo-Interface 1"],
+                  "add": ["netsh", "interface", "ipv4", "add", "address", "Loopback Pseudo-Interface 1",
+                          address, "255.255.255.255"],
+                  "remove": ["netsh", "interface", "ipv4", "delete", "address",
+                             "Loopback Pseudo-Interface 1", address],
+                  "present": address},
+    }
+
+
+LEGACY_COMMANDS = loopback_commands(LEGACY_ADDRESS)
 
 # Runs as root from before the privilege drop; blocks until the service's
 # end of the pipe closes (exit, exception, SIGKILL alike), then removes the
@@ -6183,12 +6652,13 @@ class LegacyAddress:
     `run` and `popen` are parameters so other platforms' commands can be
     tested here."""
 
-    def __init__(self, platform=None, run=subprocess.run, popen=subprocess.Popen):
+    def __init__(self, platform=None, run=subprocess.run, popen=subprocess.Popen, address=LEGACY_ADDRESS):
         platform = platform or sys.platform
         key = "linux" if platform.startswith("linux") else platform
-        if key not in LEGACY_COMMANDS:
+        commands = loopback_commands(address)
+        if key not in commands:
             raise UsageError("legacy mode is not supported on %s: use -p PORT" % platform)
-        self.commands, self.run, self.popen = LEGACY_COMMANDS[key], run, popen
+        self.commands, self.run, self.popen, self.address = commands[key], run, popen, address
 
     def _run(self, name):
         result = self.run(self.commands[name], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -6205,7 +6675,7 @@ class LegacyAddress:
         """Add the address unless it is there; return the cleanup helper
         (None when the address was there already: it is not ours to remove)."""
         if self.present():
-            LOG.info("%s is already on the loopback interface; it will be left there", LEGACY_ADDRESS)
+            LOG.info("%s is already on the loopback interface; it will be left there", self.address)
             return None
         helper = self.popen([sys.executable, "-c", CLEANUP_HELPER] + self.commands["remove"],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -6215,7 +6685,7 @@ class LegacyAddress:
         except BaseException:
             self.release(helper)
             raise
-        LOG.info("added %s to the loopback interface", LEGACY_ADDRESS)
+        LOG.info("added %s to the loopback interface", self.address)
         return helper
 
     def release(self, helper, timeout=10):
@@ -6226,7 +6696,7 @@ class LegacyAddress:
             helper.stdin.close()
             helper.wait(timeout)
         except (OSError, subprocess.TimeoutExpired):
-            LOG.warning("the helper did not confirm removing %s", LEGACY_ADDRESS)
+            LOG.warning("the helper did not confirm removing %s", self.address)
 
 
 # Imported lazily by the standard library (host names, XML, ...): import them
@@ -6351,7 +6821,10 @@ def build_parser():
                         help="require the Authorization value held in this file")
     parser.add_argument("--allow-other-users", action="store_true",
                         help="serve connections from other local users too (by default, on Linux, "
-                             "only this user and root are served)")
+                             "only this user and root are served); never containers or VMs")
+    parser.add_argument("--containers", action="store_true",
+                        help="ecs mode, Linux, as root: also serve %s:80 to containers on local bridges, "
+                             "each with a grant of its own (see 'grant --help')" % ECS_ADDRESS)
     parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
     return parser
 
@@ -6506,6 +6979,8 @@ def bind_twin(server):
 
 
 def serve(args, environ, stdin, stdout):
+    if args.containers:
+        return serve_containers(args, environ, stdin, stdout)
     if args.mode == "ec2" and args.port is None:
         return serve_legacy(args, environ, stdin, stdout)
     server = bind((LOOPBACK, ECS_PORT if args.port is None else args.port))
@@ -6535,6 +7010,52 @@ def serve_legacy(args, environ, stdin, stdout, address=None, admin=None):
         return run_service(server, args, environ, stdin, stdout)
     finally:
         if server is not None:
+            server.server_close()
+        address.release(helper)
+
+
+def containers_refusal(args):
+    script = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0].endswith(".py") else "runas_meta.py"
+    profile = " " + args.profile if args.profile else ""
+    return ("--containers adds %s to the loopback interface and needs root: run 'sudo %s %s ecs --containers%s'; "
+            "without root, a container run with --network host gets credentials from "
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:%d/credentials"
+            % (ECS_ADDRESS, sys.executable, script, profile, ECS_PORT))
+
+
+def serve_containers(args, environ, stdin, stdout, address=None, admin=None, holders=None):
+    """ecs --containers: 127.0.0.1:PORT as usual, and 169.254.170.2:80 with
+    IP TTL 1 for containers on local bridges (grants only).  As legacy mode:
+    the address added as root with a helper that removes it however the
+    service ends, port 80 bound, privileges dropped before any config is read."""
+    if args.mode != "ecs":
+        raise UsageError("--containers serves the ECS address: use 'ecs --containers'")
+    if not sys.platform.startswith("linux"):
+        raise UsageError("--containers is Linux-only; elsewhere run containers with the host's network")
+    if not (admin or is_admin)():
+        raise UsageError(containers_refusal(args))
+    taken = (holders or ecs_prefix_holders)()
+    if taken:
+        raise UsageError("%s already carries an address or route in %s0/24 (another credential proxy's "
+                         "network?); serving %s would take it over: remove it first"
+                         % (", ".join(taken), ECS_PREFIX, ECS_ADDRESS))
+    user = legacy_user(environ)
+    preload_modules()
+    address = address or LegacyAddress(address=ECS_ADDRESS)
+    helper = address.claim()
+    servers = []
+    try:
+        servers.append(bind((LOOPBACK, ECS_PORT if args.port is None else args.port)))
+        twin = bind_twin(servers[0])
+        if twin:
+            servers.append(twin)
+        outer = bind((ECS_ADDRESS, 80), ttl=1)
+        servers.append(outer)
+        outer.bridges = BridgePrefixes()
+        environ = drop_privileges(user, environ)
+        return run_service(servers[0], args, environ, stdin, stdout, twin, outer=outer)
+    finally:
+        for server in servers:
             server.server_close()
         address.release(helper)
 
@@ -6577,9 +7098,10 @@ def build_service(server, args, environ, stdin, stdout, peer_check=None, twin=No
     engine = Engine(config, STS(environ), environ=environ, federation=federation,
                     mfa_prompt=terminal_prompt(stdin, stdout) if headless else None)
     remove_stale_temporaries([config.directory, engine.cache_dir, engine.sso.cache_dir])
-    service = Service(engine, config, args.mode, args.imds_v2_only, auth_token)
+    grants = Grants(os.path.join(config.directory, "runas-meta", "grants.json"))
+    service = Service(engine, config, args.mode, args.imds_v2_only, auth_token, grants=grants)
     service.activate(args.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None)
-    server.peers = None if args.allow_other_users else (peer_check or PeerCheck)()
+    server.peers = (peer_check or PeerCheck)(other_users=args.allow_other_users)
     if server.peers is not None and not server.peers.available():
         print("note: this platform cannot tell which local user opens a connection; any local "
               "process can get these credentials", file=stdout)
@@ -6600,14 +7122,25 @@ def print_banner(service, server, args, auth_file, stdout):
               file=stdout)
     legacy = server.server_address[0] == LEGACY_ADDRESS
     print("\n".join(usage_lines(args.mode, service.base_url, auth_file, empty, legacy)), file=stdout)
+    if service.containers:
+        print("\ncontainers: http://%s/ (IP TTL 1) serves each container its grant; make one with\n"
+              "  %s grant PROFILE --label NAME%s" % (ECS_ADDRESS, _script_name(),
+                                                    "" if args.port is None else " -p %d" % server.server_address[1]),
+              file=stdout)
     print("\nPress Ctrl-C to stop.", file=stdout)
     stdout.flush()
 
 
-def run_service(server, args, environ, stdin, stdout, twin=None):
+def run_service(server, args, environ, stdin, stdout, twin=None, outer=None):
     """Build the service, fetch the first credentials, print the banner,
-    serve until Ctrl-C or SIGTERM (the [::1] twin, if any, in a thread)."""
+    serve until Ctrl-C or SIGTERM (the [::1] twin and the ECS address
+    `outer`, if any, in threads)."""
     engine, service, auth_file = build_service(server, args, environ, stdin, stdout, twin=twin)
+    if outer is not None:
+        if server.peers is None:
+            raise UsageError("--containers needs to tell who connects (Linux's /proc/net/tcp and sock_diag)")
+        outer.service, outer.peers, service.containers = service, server.peers, True
+        threading.Thread(target=outer.serve_forever, name="runas-meta-containers", daemon=True).start()
     if service.active:
         first_fetch(engine, service.active, stdin, stdout, headless=args.headless)
     print_banner(service, server, args, auth_file, stdout)
@@ -6620,14 +7153,122 @@ def run_service(server, args, environ, stdin, stdout, twin=None):
     finally:
         stop.set()
         restore()
-        if twin:
-            twin.shutdown()
+        for other in (twin, outer):
+            if other:
+                other.shutdown()
     return 0
+
+
+# -- grant: the command line of the management API's /grants ----------------
+
+
+def _script_name():
+    if sys.argv and sys.argv[0].endswith(".py"):
+        return "python3 " + os.path.basename(sys.argv[0])
+    return "runas-meta"
+
+
+def build_grant_parser():
+    parser = _Parser(
+        prog="runas-meta grant",
+        description="Give a container the credentials of one profile: ask the running service "
+                    "(ecs --containers) for a grant and print the variable that uses it.")
+    parser.add_argument("profile", nargs="?", help="the profile the container gets")
+    parser.add_argument("--label", metavar="NAME", help="the grant's name (the container's): logs and the page "
+                                                        "show it; --revoke takes it")
+    parser.add_argument("--ttl", default="7d", metavar="DURATION", help="how long it lasts (default 7d; 12h, 90m)")
+    parser.add_argument("-p", "--port", type=int, default=ECS_PORT, metavar="PORT",
+                        help="the service's port on 127.0.0.1 (default %d)" % ECS_PORT)
+    parser.add_argument("--env-file", metavar="PATH", help="also write the variable to PATH (mode 0600), "
+                                                            "for docker run --env-file")
+    parser.add_argument("--list", action="store_true", help="list the grants (never their ids)")
+    parser.add_argument("--revoke", metavar="NAME", help="revoke the grant with this label")
+    return parser
+
+
+def management_call(port, method, path, fields=None):
+    """The running service's management API on 127.0.0.1:PORT; its JSON, or
+    RunasError with the service's own message."""
+    body = urllib.parse.urlencode(fields).encode() if fields is not None else None
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        answer = connection.getresponse()
+        data = answer.read()
+    except OSError as exc:
+        raise RunasError("no runas-meta answers on 127.0.0.1:%d (%s): start it with 'sudo %s ecs --containers "
+                         "PROFILE', or give its port with -p" % (port, _plain(exc), _script_name())) from None
+    finally:
+        connection.close()
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except ValueError:
+        doc = {}
+    if answer.status != 200:
+        message = doc.get("Message") if isinstance(doc, dict) else None
+        raise RunasError("the service answered %d: %s" % (answer.status, message or "no message"))
+    return doc
+
+
+def grant_lines(doc):
+    """The variable, and the same as docker run, compose and devcontainer.json want it."""
+    variable = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+    value = doc["relative_uri"]
+    lines = ["grant %r for profile %r until %s" % (doc["label"], doc["profile"], doc["expires"]), "",
+             "%s=%s" % (variable, value), "",
+             "docker run:", "  docker run -e %s=%s IMAGE" % (variable, value),
+             "docker compose (the service's environment:):", "  environment:", "    %s: %s" % (variable, value),
+             "devcontainer.json:", '  "containerEnv": {"%s": "%s"}' % (variable, value)]
+    if not doc.get("containers"):
+        lines += ["", "note: the service was not started with 'ecs --containers': containers on a bridge "
+                      "cannot reach %s yet" % ECS_ADDRESS]
+    return lines
+
+
+def grant_main(argv, stdout, stderr):
+    parser = build_grant_parser()
+    args = parser.parse_args(argv)
+    chosen = [what for what, given in (("PROFILE", args.profile), ("--list", args.list),
+                                       ("--revoke", args.revoke)) if given]
+    if len(chosen) != 1:
+        parser.error("give one of PROFILE (with --label), --list or --revoke NAME")
+    if args.profile and not args.label:
+        parser.error("a grant needs --label NAME (the container's name)")
+    try:
+        if args.list:
+            doc = management_call(args.port, "GET", "/grants")
+            for grant in doc["grants"]:
+                print("%(label)s\tprofile %(profile)s\tuntil %(expires)s\tlast used %(last_used)s"
+                      "\tfrom %(last_source)s\tcontainer %(container)s" % grant, file=stdout)
+            if not doc["grants"]:
+                print("no grants", file=stdout)
+            return 0
+        if args.revoke:
+            management_call(args.port, "POST", "/grants/revoke", {"label": args.revoke})
+            print("grant %r revoked" % args.revoke, file=stdout)
+            return 0
+        grant_lifetime(args.ttl)  # a bad lifetime is refused here, in the same words
+        doc = management_call(args.port, "POST", "/grants", {"profile": args.profile, "label": args.label,
+                                                             "ttl": args.ttl})
+        if args.env_file:
+            write_private_file(os.path.expanduser(args.env_file),
+                               ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=%s\n" % doc["relative_uri"]).encode())
+        print("\n".join(grant_lines(doc)), file=stdout)
+        if args.env_file:
+            print("env-file (0600): %s\n  docker run --env-file %s IMAGE" % (args.env_file, args.env_file), file=stdout)
+        return 0
+    except (RunasError, OSError) as exc:
+        print("runas-meta grant: error: %s" % (exc if isinstance(exc, RunasError) else _plain(exc)), file=stderr)
+        return exc.exit_code if isinstance(exc, RunasError) else 1
 
 
 def main(argv=None, environ=None, stdin=None, stdout=None, stderr=None):
     environ = os.environ if environ is None else environ
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["grant"]:
+        return grant_main(argv[1:], stdout, stderr)
     args = build_parser().parse_intermixed_args(argv)
     configure_logging(args.verbose, stderr)
     try:

@@ -118,8 +118,13 @@ SECRET_HASHES = set()
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
+# Every grant id a test made (a container's secret path): in no log line or error answer either.
+GRANT_IDS = []
+
+
 def secrets_in(text):
     found = [secret for secret, pattern in _SECRET_PATTERNS if pattern.search(text)]
+    found += ["a grant id"] * any(grant_id in text for grant_id in GRANT_IDS)
     return found + ["a hash of a body with a secret"] * bool(SECRET_HASHES.intersection(_HEX64.findall(text)))
 
 
@@ -1800,6 +1805,178 @@ class LiveServerTests(FakeSTSCase):
         self.assertRegex(line, r"GET /credentials 200 \d+B \d+\.\dms\n\d\d:\d\d:\d\d INFO GET /credentials 200 ")
         self.assertNotIn("not-logged", line)
         self.assertNotIn("fakeSecret", "\n".join(logs.output))
+
+
+class GrantTests(ServiceCase):
+    """Grants for containers: the store, the management API, and what a
+    client the peer check could not attribute (a container) is served."""
+
+    def make(self, **kwargs):
+        self.grants_path = os.path.join(self.home, ".aws", "runas-meta", "grants.json")
+        self.now = [1_800_000_000.0]
+        super().make(grants=rm.Grants(self.grants_path, clock=lambda: self.now[0]), **kwargs)
+        self.service.containers = True
+
+    def grant(self, label="web", profile="nomfa", ttl=None):
+        fields = {"profile": profile, "label": label}
+        if ttl:
+            fields["ttl"] = ttl
+        doc = self.doc(self.call("POST", "/grants", {"Content-Type": "application/x-www-form-urlencoded"},
+                                 urllib.parse.urlencode(fields)))
+        grant_id = doc["relative_uri"][len(rm.GRANT_PATH):]
+        GRANT_IDS.append(grant_id)
+        return grant_id, doc
+
+    def container(self, path, host="169.254.170.2", method="GET", source="172.17.0.2"):
+        request = rm.Request(method, path, [("Host", host)], b"", (source, 40000), "container")
+        response = self.service.handle(request)
+        if response.status >= 400:
+            self.assertEqual(secrets_in(response.body.decode()), [])
+        return response, request
+
+    def test_a_grant_serves_its_profile_to_a_container(self):
+        grant_id, doc = self.grant()
+        self.assertGreaterEqual(len(base64.urlsafe_b64decode(grant_id + "==")), 16)  # >= 128 random bits
+        self.assertEqual((doc["label"], doc["profile"], doc["containers"]), ("web", "nomfa", True))
+        self.assertEqual(doc["expires"], rm.format_time(dt.datetime.fromtimestamp(self.now[0] + 7 * 86400,
+                                                                                   dt.timezone.utc)))
+        response, request = self.container(rm.GRANT_PATH + grant_id)
+        body = self.doc(response)
+        self.assertEqual(set(body), {"AccessKeyId", "SecretAccessKey", "Token", "Expiration", "RoleArn", "AccountId"})
+        self.assertEqual(body, self.doc(self.call("GET", "/credentials/nomfa")))  # the profile's own credentials
+        self.assertEqual(request.label, "web")  # what the access log writes instead of the id
+        self.assertEqual(rm.shown_path(request.path, request.label), "/v2/credentials/(web)")
+        listed = self.doc(self.call("GET", "/grants"))["grants"]
+        self.assertEqual([(g["label"], g["last_source"]) for g in listed], [("web", "172.17.0.2")])
+        self.assertNotIn(grant_id, json.dumps(listed))
+        self.assertNotIn(grant_id, self.call("GET", "/status").body.decode())
+
+    def test_kept_as_a_hash_in_a_private_file_across_a_restart(self):
+        grant_id, _ = self.grant()
+        with open(self.grants_path) as handle:
+            text = handle.read()
+        self.assertNotIn(grant_id, text)
+        self.assertIn(hashlib.sha256(grant_id.encode()).hexdigest(), text)
+        self.assertEqual(stat.S_IMODE(os.stat(self.grants_path).st_mode), 0o600)
+        self.make()  # a restart
+        self.assertEqual(self.container(rm.GRANT_PATH + grant_id)[0].status, 200)
+        write(self.grants_path, "{not json")  # a corrupt file: no grants, never a crash
+        with self.assertLogs("runas_meta", logging.WARNING) as logs:
+            self.make()
+        self.assertIn("grants.json", logs.output[0])
+        self.assertEqual(self.container(rm.GRANT_PATH + grant_id)[0].status, 404)
+
+    def test_revoked_expired_and_unknown_ids_get_nothing(self):
+        grant_id, _ = self.grant(ttl="1h")
+        other_id, _ = self.grant("db")
+        self.assertEqual(self.container(rm.GRANT_PATH + grant_id)[0].status, 200)
+        self.now[0] += 3601
+        response = self.container(rm.GRANT_PATH + grant_id)[0]
+        self.assertEqual(self.doc(response, 404)["code"], "GrantNotFound")
+        self.assertEqual(self.container(rm.GRANT_PATH + "x" * 43)[0].status, 404)
+        self.doc(self.call("POST", "/grants/revoke", {"Content-Type": "application/x-www-form-urlencoded"},
+                           "label=db"))
+        self.assertEqual(self.container(rm.GRANT_PATH + other_id)[0].status, 404)
+        self.assertEqual(self.doc(self.call("GET", "/grants"))["grants"], [])
+
+    def test_a_container_gets_nothing_else(self):
+        grant_id, _ = self.grant()
+        for method, path in [("GET", "/"), ("GET", "/credentials"), ("GET", "/credentials/nomfa"),
+                             ("GET", "/list-roles"), ("GET", "/grants"), ("POST", "/grants"), ("GET", "/status"),
+                             ("PUT", "/latest/api/token"), ("GET", "/latest/meta-data/iam/security-credentials/"),
+                             ("POST", rm.GRANT_PATH + grant_id), ("GET", rm.GRANT_PATH + grant_id + "/x")]:
+            doc = self.doc(self.container(path, method=method)[0], 403)
+            self.assertEqual(doc["code"], "ForbiddenPeer", path)
+            self.assertIn("message", doc)
+        for host in ("127.0.0.1:%d" % self.PORT, "169.254.170.2:8080", "localhost", None):
+            self.assertEqual(self.container(rm.GRANT_PATH + grant_id, host=host)[0].status, 403, host)
+        self.assertEqual(self.container(rm.GRANT_PATH + grant_id, host="169.254.170.2:80")[0].status, 200)
+
+    def test_health_check_names_no_profile(self):
+        response = self.container("/healthcheck")[0]
+        self.assertEqual(self.doc(response), {"status": "healthy"})
+        self.assertNotIn(b"nomfa", response.body)
+        self.assertEqual(self.call("GET", "/healthcheck").status, 200)
+
+    def test_each_grant_is_rate_limited(self):
+        grant_id, _ = self.grant()
+        other_id, _ = self.grant("other")
+        statuses = [self.container(rm.GRANT_PATH + grant_id)[0].status for _ in range(rm.GRANT_BURST + 1)]
+        self.assertEqual(statuses, [200] * rm.GRANT_BURST + [429])
+        self.assertEqual(self.container(rm.GRANT_PATH + other_id)[0].status, 200)  # another grant: its own limit
+        self.now[0] += 1.0  # a second later, ten more
+        self.assertEqual(self.container(rm.GRANT_PATH + grant_id)[0].status, 200)
+
+    def test_bad_requests_for_grants(self):
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        self.grant()
+        self.assertEqual(self.doc(self.call("POST", "/grants", form, "profile=nomfa&label=web"), 409)["Code"],
+                         "Conflict")
+        self.assertEqual(self.call("POST", "/grants", form, "profile=nomfa&label=bad label").status, 400)
+        self.assertEqual(self.call("POST", "/grants", form, "profile=nomfa&label=x&ttl=soon").status, 400)
+        self.assertEqual(self.call("POST", "/grants", form, "profile=nomfa&label=x&ttl=400d").status, 400)
+        self.assertEqual(self.call("POST", "/grants", form, "profile=ghost&label=x").status, 404)
+        self.assertEqual(self.call("POST", "/grants/revoke", form, "label=nothing").status, 404)
+        self.assertEqual(self.call("POST", "/grants", {"Origin": "http://evil.example"}, "profile=nomfa&label=y")
+                         .status, 403)  # the management API's cross-site rules hold
+
+    def test_the_peer_check_tells_containers_from_users(self):
+        check = rm.PeerCheck(uid=1000)
+        check.owner = lambda client, server: {"172.17.0.2": None, "127.0.0.2": 65534, "127.0.0.1": 1000}[client[0]]
+        server = ("127.0.0.1", 8080)
+        self.assertEqual(check.verdict(("172.17.0.2", 1), server), "namespace")
+        self.assertEqual(check.verdict(("127.0.0.2", 1), server), "user")
+        self.assertIsNone(check.verdict(("127.0.0.1", 1), server))
+        others = rm.PeerCheck(uid=1000, other_users=True)
+        others.owner = check.owner
+        self.assertIsNone(others.verdict(("127.0.0.2", 1), server))  # --allow-other-users: users, yes
+        self.assertEqual(others.verdict(("172.17.0.2", 1), server), "namespace")  # containers, never
+        refusal = json.loads(rm.peer_refusal("namespace", "172.17.0.2").body)
+        self.assertEqual(refusal["Code"], "ForbiddenPeer")
+        self.assertIn("172.17.0.2", refusal["Message"])
+        self.assertIn("container", refusal["Message"])
+        self.assertIn("grant", refusal["Message"])
+        self.assertNotIn("other local users", refusal["Message"])
+
+    def test_bridge_prefixes_and_the_ecs_network_check(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(_rmtree, folder)
+        for name in ("docker0", "br-0123", "eth0"):
+            os.makedirs(os.path.join(folder, name, "bridge" if name != "eth0" else "device"))
+        addresses = {("docker0", 0x8915): 0xAC110001, ("docker0", 0x891B): 0xFFFF0000,
+                     ("br-0123", 0x8915): 0xAC120001, ("br-0123", 0x891B): 0xFFFF0000}
+        bridges = rm.BridgePrefixes(folder, address_of=lambda name, request: addresses[(name, request)])
+        self.assertEqual(bridges.holder("172.17.0.2"), "docker0")
+        self.assertEqual(bridges.holder("172.18.5.9"), "br-0123")
+        self.assertIsNone(bridges.holder("10.0.0.2"))  # eth0 is no bridge: a neighbour there is not served
+
+        def run(argv, **kwargs):
+            out = {"addr": "1: lo    inet 127.0.0.1/8 scope host lo\n"
+                           "1: lo    inet 169.254.170.2/32 scope global lo\n"
+                           "7: br-9f    inet 169.254.170.1/24 brd 169.254.170.255 scope global br-9f\n",
+                   "route": "default via 10.0.0.1 dev eth0\n169.254.0.0/16 dev eth0 scope link metric 1000\n"
+                            "169.254.170.0/24 dev br-9f proto kernel scope link src 169.254.170.1\n"
+                            "local 169.254.170.2 dev lo table local proto kernel scope host src 169.254.170.2\n"}
+            return subprocess.CompletedProcess(argv, 0, out["addr" if "addr" in argv else "route"], "")
+        self.assertEqual(rm.ecs_prefix_holders(run), ["br-9f"])
+        quiet = lambda argv, **kwargs: subprocess.CompletedProcess(  # noqa: E731
+            argv, 0, "default via 10.0.0.1 dev eth0\n169.254.0.0/16 dev eth0 scope link metric 1000\n", "")
+        self.assertEqual(rm.ecs_prefix_holders(quiet), [])  # a link-local /16 on the LAN is no other proxy
+
+    def test_containers_mode_refuses_without_root_and_beside_another_proxy(self):
+        args = rm.build_parser().parse_intermixed_args(["ecs", "--containers", "dev"])
+        with self.assertRaises(rm.UsageError) as caught:
+            rm.serve_containers(args, {}, None, None, admin=lambda: False)
+        text = str(caught.exception)
+        self.assertEqual(len(text.splitlines()), 1)
+        self.assertIn("sudo ", text)
+        self.assertIn("--network host", text)
+        with self.assertRaises(rm.UsageError) as caught:
+            rm.serve_containers(args, {}, None, None, admin=lambda: True, holders=lambda: ["br-9f"])
+        self.assertIn("br-9f", str(caught.exception))
+        args = rm.build_parser().parse_intermixed_args(["ec2", "--containers"])
+        with self.assertRaises(rm.UsageError):
+            rm.serve_containers(args, {}, None, None, admin=lambda: True, holders=lambda: [])
 
 
 def _read_all(sock):

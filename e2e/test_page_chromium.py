@@ -9,6 +9,7 @@ import os
 import re
 import threading
 import unittest
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -257,6 +258,36 @@ class PageInChromium(BrowserClass, t.FakeSTSCase):
         self.page.wait_for_selector("#mfa-dialog", state="hidden")
         self.shot("07-narrow-keyboard")
         self.assertEqual(self.service.active, "long")
+
+    def test_grants_created_listed_and_revoked_on_the_page(self):
+        self.service.grants = rm.Grants(os.path.join(self.home, ".aws", "runas-meta", "grants.json"))
+        self.open_page()
+        self.expect("#grants").to_be_visible()
+        self.wait_text("#grants-note", "ecs --containers")  # not started with --containers: it says so
+        self.wait_text("#grants-body", "No grants yet")
+        self.page.fill("#grant-label", "web")
+        self.page.select_option("#grant-profile", "nomfa")
+        self.page.fill("#grant-ttl", "12h")
+        self.page.click("#grant-form button[type=submit]")
+        self.wait_text("#grant-uri", r"^AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/[\w-]{43}$")
+        grant_id = self.text("#grant-uri").rsplit("/", 1)[1]
+        t.GRANT_IDS.append(grant_id)
+        self.wait_text("#grants-body tr:nth-child(1) td:nth-child(1)", "^web$")
+        self.wait_text("#grants-body tr:nth-child(1) td:nth-child(2)", "^nomfa$")
+        self.shot("50-grants")
+        served = "http://127.0.0.1:%d/v2/credentials/%s" % (self.service.port, grant_id)
+        with urllib.request.urlopen(served, timeout=10) as response:  # --network host: a peer of this namespace
+            self.assertEqual(json.loads(response.read())["AccessKeyId"],
+                             self.service.engine.cached("nomfa").access_key_id)
+        self.page.reload()
+        self.wait_text("#grants-body tr:nth-child(1) td:nth-child(4)", "Z$")  # last use
+        self.expect("#grant-uri").to_be_hidden()  # the id is shown once, never again
+        self.assertNotIn(grant_id, self.page.content())
+        self.page.click("button[aria-label='Revoke web']")
+        self.wait_text("#grants-body", "No grants yet")
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(served, timeout=10)
+        self.assertEqual(caught.exception.code, 404)
 
     def test_console_button_opens_the_console(self):
         fake = FakeConsole(served_by(self.service))
