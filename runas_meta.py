@@ -6536,7 +6536,7 @@ PAGE_TEMPLATE = """<!doctype html>
   <th>Container</th><th><span class="hide">Revoke</span></th></tr></thead><tbody id="grants-body"></tbody></table></div>
 <form id="grant-form" class="row">
   <div><label for="grant-label">Label</label><input id="grant-label" required maxlength="63"
-    pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*" placeholder="the container's name"></div>
+    placeholder="the container's name"></div>
   <div><label for="grant-profile">Profile</label><select id="grant-profile"></select></div>
   <div><label for="grant-ttl">Lasts</label><input id="grant-ttl" value="7d" size="5"></div>
   <button type="submit">Grant</button>
