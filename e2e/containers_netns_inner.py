@@ -14,7 +14,6 @@ import json
 import os
 import pwd
 import re
-import select
 import shutil
 import signal
 import socket
@@ -28,6 +27,7 @@ sys.path.insert(0, HERE)
 
 import runas_meta as rm  # noqa: E402
 import test_runas_meta as t  # noqa: E402
+from e2e._netns import only_loopback_here, wait_until  # noqa: E402
 
 ADDRESS = rm.ECS_ADDRESS
 OTHER_UID = 23456  # another local user of the host (no passwd entry needed)
@@ -39,22 +39,8 @@ def sh(*argv, ns=None, check=True):
     return subprocess.run(argv, capture_output=True, text=True, check=check, timeout=60)
 
 
-def only_loopback_here():
-    links = sh("ip", "-o", "link").stdout
-    return [line.split(":")[1].strip().split("@")[0] for line in links.splitlines() if line.strip()] == ["lo"]
-
-
 def address_on_lo():
     return (" %s/32 " % ADDRESS) in sh("ip", "-o", "addr", "show", "dev", "lo").stdout
-
-
-def wait_until(predicate, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        select.select([], [], [], 0.05)
-    return predicate()
 
 
 def namespace():
@@ -207,24 +193,31 @@ def ids_of(pid):
         return [int(x) for x in re.search(r"^Uid:\s+(.*)$", handle.read(), re.M).group(1).split()]
 
 
+def nobody_home(sts_url, prefix):
+    """A config folder of `nobody`'s and the environment of `sudo` from
+    nobody: the service, started as root, drops to that user."""
+    nobody = pwd.getpwnam("nobody")
+    home = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(home, 0o755)
+    config, credentials = os.path.join(home, "config"), os.path.join(home, "credentials")
+    t.write(config, t.STANDARD_CONFIG)
+    t.write(credentials, t.STANDARD_CREDENTIALS)
+    for path in (home, config, credentials):
+        os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    os.chmod(credentials, 0o600)
+    return home, {"PATH": os.environ["PATH"], "HOME": "/root", "SUDO_UID": str(nobody.pw_uid),
+                  "SUDO_GID": str(nobody.pw_gid), "AWS_CONFIG_FILE": config,
+                  "AWS_SHARED_CREDENTIALS_FILE": credentials, "AWS_ENDPOINT_URL_STS": sts_url}
+
+
 def main():
     if not only_loopback_here() or os.geteuid() != 0:
         print(json.dumps({"refused": "not root inside a fresh network namespace (unshare -n -m)"}))
         return 3
-    nobody = pwd.getpwnam("nobody")
     sts = t.FakeSTS()
-    home = tempfile.mkdtemp(prefix="runas-meta-containers-")
-    os.chmod(home, 0o755)
-    config, credentials, empty = (os.path.join(home, n) for n in ("config", "credentials", "empty"))
-    t.write(config, t.STANDARD_CONFIG)
-    t.write(credentials, t.STANDARD_CREDENTIALS)
+    home, env = nobody_home(sts.url, "runas-meta-containers-")
+    empty = os.path.join(home, "empty")
     t.write(empty, "")
-    for path in (home, config, credentials):
-        os.chown(path, nobody.pw_uid, nobody.pw_gid)
-    os.chmod(credentials, 0o600)
-    env = {"PATH": os.environ["PATH"], "HOME": "/root", "SUDO_UID": str(nobody.pw_uid),
-           "SUDO_GID": str(nobody.pw_gid), "AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": credentials,
-           "AWS_ENDPOINT_URL_STS": sts.url}
     net = Topology()
     report = {"before": address_on_lo()}
     try:

@@ -26,7 +26,7 @@ sys.path.insert(0, HERE)
 import runas_meta as rm  # noqa: E402
 import test_runas_meta as t  # noqa: E402
 from e2e.fake_console import FakeConsole  # noqa: E402
-from e2e.legacy_netns_inner import only_loopback_here  # noqa: E402
+from e2e._netns import only_loopback_here  # noqa: E402
 from e2e.test_page_chromium import CHROMIUM, FLAGS, sync_api  # noqa: E402
 
 ADDRESS = rm.LEGACY_ADDRESS  # only ever used inside this namespace

@@ -9,14 +9,12 @@ import json
 import os
 import pwd
 import re
-import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -24,29 +22,14 @@ sys.path.insert(0, HERE)
 
 import runas_meta as rm  # noqa: E402
 import test_runas_meta as t  # noqa: E402
+from e2e._netns import only_loopback_here, wait_until  # noqa: E402
 
 ADDRESS = rm.LEGACY_ADDRESS  # only ever used inside this namespace
-
-
-def only_loopback_here():
-    """A fresh namespace from `unshare -n` has the loopback interface and nothing else."""
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
-    names = [line.split(":")[1].strip().split("@")[0] for line in links.splitlines() if line.strip()]
-    return names == ["lo"]
 
 
 def address_on_lo():
     out = subprocess.run(["ip", "-o", "addr", "show", "dev", "lo"], capture_output=True, text=True).stdout
     return (" %s/32 " % ADDRESS) in out
-
-
-def wait_until(predicate, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        select.select([], [], [], 0.05)
-    return predicate()
 
 
 def ids_of(pid):

@@ -4,43 +4,21 @@ two containers, a routed guest and a neighbour, as docker and a LAN would
 make them; nothing outside is touched.  The scenario runs in
 e2e/containers_netns_inner.py; this asserts on its report."""
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 import unittest
 
-from e2e._peers import FULL, need, need_command
+from e2e._netns import require_namespaces, run_inner
+from e2e._peers import need, need_command
 
 
 need("botocore")
 need_command("aws")
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def can_unshare():
-    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not all(map(shutil.which, ("unshare", "nsenter", "ip"))):
-        return False
-    return subprocess.run(["unshare", "-n", "-m", "true"], capture_output=True).returncode == 0
-
-
-if not can_unshare():
-    if FULL:
-        raise AssertionError("the containers tests need root, unshare, nsenter and ip (CI runs as root)")
-    raise unittest.SkipTest("needs root, unshare -n -m, nsenter and ip")
+require_namespaces("the containers tests", ["-n", "-m"], ("unshare", "nsenter", "ip"))
 
 
 class ContainersInNamespaces(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        result = subprocess.run(["unshare", "-n", "-m", "--propagation", "private", sys.executable,
-                                 os.path.join(HERE, "containers_netns_inner.py")],
-                                capture_output=True, text=True, timeout=400, cwd=os.path.dirname(HERE))
-        if result.returncode != 0:
-            raise AssertionError("the namespace scenario failed (%d):\n%s\n%s"
-                                 % (result.returncode, result.stdout[-2000:], result.stderr[-4000:]))
-        cls.report = json.loads(result.stdout.strip().splitlines()[-1])
+        cls.report = run_inner(["unshare", "-n", "-m", "--propagation", "private"], "containers_netns_inner.py")
 
     def test_the_granted_container_gets_the_role_with_one_variable(self):
         r = self.report

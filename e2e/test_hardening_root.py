@@ -9,45 +9,26 @@
 Nothing outside the namespaces is touched; the inner scripts refuse to run
 outside them."""
 
-import json
 import os
 import pwd
-import shutil
 import socket
-import subprocess
-import sys
 import unittest
 import urllib.error
 import urllib.request
 
-from e2e._peers import FULL, need
+from e2e import _netns
+from e2e._peers import need
 
 import runas_meta as rm
 import test_runas_meta as t
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+_netns.require_namespaces("the hardening tests", ["-n"])
+_netns.require_namespaces("the hardening tests", ["-m"])
 
 
-def can_unshare(flag):
-    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("unshare"):
-        return False
-    return subprocess.run(["unshare", flag, "true"], capture_output=True).returncode == 0
-
-
-if not (can_unshare("-n") and can_unshare("-m")):
-    if FULL:
-        raise AssertionError("the hardening tests need root and unshare -n / -m (CI runs as root)")
-    raise unittest.SkipTest("needs root, unshare -n and unshare -m")
-
-
-def run_inner(command, script, timeout=240):
+def run_inner(command, script):
     env = dict(os.environ, RUNAS_META_PARENT_MNT_NS=os.readlink("/proc/self/ns/mnt"))
-    result = subprocess.run(command + [sys.executable, os.path.join(HERE, script)], capture_output=True,
-                            text=True, timeout=timeout, cwd=os.path.dirname(HERE), env=env)
-    if result.returncode != 0:
-        raise AssertionError("%s failed (%d):\n%s\n%s" % (script, result.returncode, result.stdout,
-                                                          result.stderr[-4000:]))
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return _netns.run_inner(command, script, timeout=240, env=env)
 
 
 class FullCache(unittest.TestCase):

@@ -2,42 +2,20 @@
 namespace that this test creates (`unshare -n`, as root): never outside one.
 The scenario runs in e2e/legacy_netns_inner.py; this asserts on its report."""
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 import unittest
 
-from e2e._peers import FULL, need
+from e2e._netns import require_namespaces, run_inner
+from e2e._peers import need
 
 
 need("botocore")
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def can_unshare():
-    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
-        return False
-    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
-
-
-if not can_unshare():
-    if FULL:
-        raise AssertionError("the legacy-mode tests need root, unshare and ip (CI runs as root)")
-    raise unittest.SkipTest("needs root, unshare -n and ip")
+require_namespaces("the legacy-mode tests", ["-n"], ("unshare", "ip"))
 
 
 class LegacyModeInANamespace(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        result = subprocess.run(["unshare", "-n", sys.executable, os.path.join(HERE, "legacy_netns_inner.py")],
-                                capture_output=True, text=True, timeout=240, cwd=os.path.dirname(HERE))
-        cls.stderr = result.stderr
-        if result.returncode != 0:
-            raise AssertionError("the namespace scenario failed (%d):\n%s\n%s"
-                                 % (result.returncode, result.stdout, result.stderr[-4000:]))
-        cls.report = json.loads(result.stdout.strip().splitlines()[-1])
+        cls.report = run_inner(["unshare", "-n"], "legacy_netns_inner.py", timeout=240)
 
     def test_address_added_and_serving_as_the_sudo_user(self):
         r = self.report
