@@ -1963,6 +1963,38 @@ class GrantTests(ServiceCase):
             argv, 0, "default via 10.0.0.1 dev eth0\n169.254.0.0/16 dev eth0 scope link metric 1000\n", "")
         self.assertEqual(rm.ecs_prefix_holders(quiet), [])  # a link-local /16 on the LAN is no other proxy
 
+    def test_container_id_from_cgroups_with_one_tcp_table_per_container(self):
+        header = "  sl  local_address rem_address   st\n"
+        socket_from = lambda address: "   0: %s:9C40 0202FEA9:0050 01\n" % rm._proc_address(address, 0)[:8]  # noqa: E731
+        files = {}
+        for pid in range(1, 301):  # the host's processes: no container in their cgroup
+            files[(str(pid), "cgroup")] = "0::/user.slice/user-1000.slice/session-2.scope\n"
+            files[(str(pid), "net/tcp")] = header + socket_from("172.17.0.2")  # never read
+        web, api = "a" * 12 + "0" * 52, "b" * 64
+        for pid, container in ((401, web), (402, web), (403, web), (501, api)):
+            files[(str(pid), "cgroup")] = "12:pids:/docker/%s\n0::/docker/%s\n" % (container, container)
+            files[(str(pid), "net/tcp")] = header + socket_from("172.17.0.2" if container == web else "172.18.0.2")
+        files[("601", "cgroup")] = "0::/machine.slice/libpod-%s.scope\n" % ("c" * 64)  # podman, no table readable
+        proc = tempfile.mkdtemp()
+        self.addCleanup(_rmtree, proc)
+        for pid in {pid for pid, _ in files} | {"self", "sys"}:
+            os.mkdir(os.path.join(proc, pid))
+        tables = []
+
+        def read(path):
+            pid, _, rest = os.path.relpath(path, proc).partition(os.sep)
+            if rest != "cgroup":
+                tables.append(pid)
+            if (pid, rest.replace(os.sep, "/")) not in files:
+                raise PermissionError(13, "Permission denied")
+            return files[(pid, rest.replace(os.sep, "/"))]
+        for address, expected in (("172.18.0.2", "b" * 12), ("172.17.0.2", "a" * 12), ("172.19.0.2", None)):
+            del tables[:]
+            self.assertEqual(rm.container_of(address, proc, read), expected)
+            self.assertTrue(set(tables) <= {"401", "402", "403", "501", "601"}, tables)  # no host process's
+            self.assertLessEqual(len([pid for pid in tables if pid in ("401", "402", "403")]), 1)  # once per container
+            self.assertLessEqual(len([pid for pid in tables if pid == "601"]), 1)
+
     def test_containers_mode_refuses_without_root_and_beside_another_proxy(self):
         args = rm.build_parser().parse_intermixed_args(["ecs", "--containers", "dev"])
         with self.assertRaises(rm.UsageError) as caught:
