@@ -6731,12 +6731,17 @@ def is_admin():
         return False
 
 
-def legacy_refusal(args):
+def _this_command():
+    """This program as a command line sudo can run: the interpreter and the script, by full paths."""
     script = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0].endswith(".py") else "runas_meta.py"
-    profile = " " + args.profile if args.profile else ""
-    return ("legacy mode listens on %s:80 and needs root: run 'sudo %s %s ec2%s', or without root "
-            "'%s %s ec2 -p 8000%s' and set AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:8000/"
-            % (LEGACY_ADDRESS, sys.executable, script, profile, sys.executable, script, profile))
+    return "%s %s" % (sys.executable, script)
+
+
+def legacy_refusal(args):
+    command, profile = _this_command(), " " + args.profile if args.profile else ""
+    return ("legacy mode listens on %s:80 and needs root: run 'sudo %s ec2%s', or without root "
+            "'%s ec2 -p 8000%s' and set AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:8000/"
+            % (LEGACY_ADDRESS, command, profile, command, profile))
 
 
 @dataclass(frozen=True)
@@ -7009,28 +7014,37 @@ def serve_legacy(args, environ, stdin, stdout, address=None, admin=None):
     A helper started first removes the address when the service ends."""
     if not (admin or is_admin)():
         raise UsageError(legacy_refusal(args))
+
+    def listen(servers):
+        servers.append(bind((LEGACY_ADDRESS, 80), ttl=1))
+        return servers[0], None, None
+    return serve_on_address(address or LegacyAddress(), listen, args, environ, stdin, stdout)
+
+
+def serve_on_address(address, listen, args, environ, stdin, stdout):
+    """What legacy mode and --containers share, run as root: the user to
+    become is known first, the address is claimed (its helper removes it
+    however the service ends), `listen(servers)` binds and appends each
+    socket, privileges are dropped before any config is read."""
     user = legacy_user(environ)
     preload_modules()
-    address = address or LegacyAddress()
     helper = address.claim()
-    server = None
+    servers = []
     try:
-        server = bind((LEGACY_ADDRESS, 80), ttl=1)
+        server, twin, outer = listen(servers)
         environ = drop_privileges(user, environ)
-        return run_service(server, args, environ, stdin, stdout)
+        return run_service(server, args, environ, stdin, stdout, twin, outer=outer)
     finally:
-        if server is not None:
-            server.server_close()
+        for bound in servers:
+            bound.server_close()
         address.release(helper)
 
 
 def containers_refusal(args):
-    script = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0].endswith(".py") else "runas_meta.py"
-    profile = " " + args.profile if args.profile else ""
-    return ("--containers adds %s to the loopback interface and needs root: run 'sudo %s %s ecs --containers%s'; "
+    return ("--containers adds %s to the loopback interface and needs root: run 'sudo %s ecs --containers%s'; "
             "without root, a container run with --network host gets credentials from "
             "AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:%d/credentials"
-            % (ECS_ADDRESS, sys.executable, script, profile, ECS_PORT))
+            % (ECS_ADDRESS, _this_command(), " " + args.profile if args.profile else "", ECS_PORT))
 
 
 def serve_containers(args, environ, stdin, stdout, address=None, admin=None, holders=None):
@@ -7049,12 +7063,8 @@ def serve_containers(args, environ, stdin, stdout, address=None, admin=None, hol
         raise UsageError("%s already carries an address or route in %s0/24 (another credential proxy's "
                          "network?); serving %s would take it over: remove it first"
                          % (", ".join(taken), ECS_PREFIX, ECS_ADDRESS))
-    user = legacy_user(environ)
-    preload_modules()
-    address = address or LegacyAddress(address=ECS_ADDRESS)
-    helper = address.claim()
-    servers = []
-    try:
+
+    def listen(servers):
         servers.append(bind((LOOPBACK, ECS_PORT if args.port is None else args.port)))
         twin = bind_twin(servers[0])
         if twin:
@@ -7062,12 +7072,8 @@ def serve_containers(args, environ, stdin, stdout, address=None, admin=None, hol
         outer = bind((ECS_ADDRESS, 80), ttl=1)
         servers.append(outer)
         outer.bridges = BridgePrefixes()
-        environ = drop_privileges(user, environ)
-        return run_service(servers[0], args, environ, stdin, stdout, twin, outer=outer)
-    finally:
-        for server in servers:
-            server.server_close()
-        address.release(helper)
+        return servers[0], twin, outer
+    return serve_on_address(address or LegacyAddress(address=ECS_ADDRESS), listen, args, environ, stdin, stdout)
 
 
 def auth_token_from(args, environ):
