@@ -77,6 +77,14 @@ REFRESH_FRACTION = 0.75  # ... or from 3/4 of the lifetime left, if that is less
 MIN_SERVE = 60  # credentials with less left are fetched anew before serving
 MFA_WARN = 30 * MINUTE  # report "an MFA code will be needed" this early
 RETRY_RENEWAL = MINUTE  # a failed background renewal is retried this often
+# A layer whose fetch failed answers from that failure for a pause that grows
+# with each failure (jittered; a Retry-After sets it; a user's action ends it),
+# so STS sees a bounded rate however many clients ask.  Throttling: harder.
+FAILURE_PAUSE = (1.0, 30.0)  # (first, longest) seconds
+THROTTLED_PAUSE = (5.0, 120.0)
+THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
+                              "SlowDown"})
+RENEWAL_INTERVAL = 30  # seconds between the renewal loop's rounds (unwritten grant revocations too)
 RENEW_IDLE = 2 * HOUR  # layers nobody asked for in this long are left to expire
 STATIC_TOKEN_LIFETIME = HOUR  # advertised for keys with a session token and no known expiry
 
@@ -120,6 +128,7 @@ IMDS_CREDS = "/latest/meta-data/iam/security-credentials"
 AUTH_TYPE_HEADER = "X-AwsRunas-Authentication-Type"
 MAX_BODY = 64 * 1024
 MAX_CONNECTIONS = 1024  # one thread each; the benchmark holds 1,000 open
+MAX_PER_SOURCE = 32  # connections one address from off this host (a container, a VM) may hold at once
 IDLE_TIMEOUT = 30.0  # an idle connection is closed after this
 REQUEST_DEADLINE = 10.0  # from a request's first byte to its last, at most this
 LISTEN_BACKLOG = 1024  # bursts of new connections must not meet SYN drops
@@ -332,6 +341,12 @@ def with_retries(attempt, retryable, attempts, sleep, rand, what):
             delay = min(8.0, 0.25 * 2 ** (number - 1)) * (0.5 + rand())
             LOG.warning("%s failed (%s); retry %d in %.2fs", what, exc, number, delay)
             sleep(delay)
+
+
+def retry_after_of(headers):
+    """A Retry-After in seconds (not its HTTP-date form), or None."""
+    text = str((headers or {}).get("Retry-After") or "").strip()
+    return float(text) if re.match(r"\d{1,4}(\.\d+)?\Z", text) else None
 
 
 def log_bug(message, *args):
@@ -1276,7 +1291,9 @@ class STS:
                                 retryable, self.attempts, self.sleep, self.rand, "STS " + action)
         except STSError as exc:
             if retryable(exc) and not isinstance(exc, STSUnavailable):
-                raise STSUnavailable(str(exc), exc.aws_code, exc.http_status) from None
+                unavailable = STSUnavailable(str(exc), exc.aws_code, exc.http_status)
+                unavailable.retry_after = exc.retry_after
+                raise unavailable from None
             raise
 
     def _attempt(self, profile, url, region, action, body, creds):
@@ -1292,7 +1309,11 @@ class STS:
             with self._open(profile)(request, timeout=self.timeout) as response:
                 return self._parse(action, response.status, response.read(STS_MAX_RESPONSE + 1))
         except urllib.error.HTTPError as exc:
-            return self._parse(action, exc.code, exc.read(STS_MAX_RESPONSE + 1))
+            try:
+                return self._parse(action, exc.code, exc.read(STS_MAX_RESPONSE + 1))
+            except STSError as error:
+                error.retry_after = retry_after_of(exc.headers)
+                raise
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             raise STSUnavailable("STS %s at %s unreachable: %s" % (action, url, _plain(reason))) from None
@@ -3015,8 +3036,7 @@ class AwsJson:
                 or "HTTP%d" % status).split(":")[0].split("#")[-1]
         message = doc.get("error_description") or doc.get("message") or doc.get("Message") or doc.get("error") or ""
         error = self.error("%s: %s: %s" % (what, _printable(str(code), 80), _message(str(message))), code, status)
-        retry_after = str(answer_headers.get("Retry-After") or "").strip()
-        error.retry_after = float(retry_after) if re.match(r"\d{1,4}(\.\d+)?\Z", retry_after) else None
+        error.retry_after = retry_after_of(answer_headers)
         raise error
 
 
@@ -3883,13 +3903,39 @@ class Layer:
         self.auth_pending = None  # the AuthRequired a renewal ran into
         self.fetched = False  # has had credentials in this run (a sign-in is then "again")
         self.prompt = None  # () -> {"at", "what"[, "note"]}: when this layer next needs the user
+        self.failure = None  # _Failure: what the last fetch ran into, answered until it may be asked again
+        self.stale_told = None  # the failure last logged as "serving what is still valid"
+
+
+class _Failure:
+    """A layer's failed fetch: the error, its pause and when it ends."""
+
+    __slots__ = ("error", "pause", "until")
+
+    def __init__(self, error, pause, until):
+        self.error, self.pause, self.until = error, pause, until
+
+
+def failure_pause(error, previous, rand):
+    """(pause, seconds to wait) after `error`: the pause doubles from the
+    kind's first to its longest; the wait is half of it plus a random half,
+    or the service's Retry-After."""
+    throttled = isinstance(error, AwsServiceError) and (
+        error.aws_code in THROTTLING_CODES or error.http_status == 429)
+    first, longest = THROTTLED_PAUSE if throttled else FAILURE_PAUSE
+    pause = min(longest, previous.pause * 2) if previous is not None and previous.pause >= first else first
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        return pause, min(max(float(retry_after), 1.0), 5 * MINUTE)
+    return pause, pause / 2 + rand() * pause / 2
 
 
 # credential_source: the service process's own environment, or the real
 # container endpoint / instance metadata service it runs under.  Never the
-# service itself (legacy mode on 169.254.169.254, a FULL_URI at our listener).
+# service itself (legacy mode on 169.254.169.254, ecs --containers on
+# 169.254.170.2, a FULL_URI at our listener), and no redirect, as botocore.
 SOURCE_TIMEOUT = 2.0
-ECS_ADDRESS = "http://169.254.170.2"  # where AWS_CONTAINER_CREDENTIALS_RELATIVE_URI points
+ECS_URL = "http://169.254.170.2"  # where AWS_CONTAINER_CREDENTIALS_RELATIVE_URI points
 
 
 class CredentialSourceError(RunasError):
@@ -3897,9 +3943,10 @@ class CredentialSourceError(RunasError):
     code = "CredentialSourceError"
 
 
-def fetch_credential_source(profile, environ, own_urls=(), opener=None):
+def fetch_credential_source(profile, environ, own_addresses=(), opener=None):
     """Credentials for a role's credential_source (Profile.kind "environment",
-    "container" or "imds"); errors name the profile and the source."""
+    "container" or "imds"); errors name the profile and the source.
+    `own_addresses`: the (address, port) of each of the service's listeners."""
     where = "credential_source %s of profile %r" % (profile.credential_source, profile.name)
     if profile.kind == "environment":
         key, secret = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
@@ -3908,14 +3955,14 @@ def fetch_credential_source(profile, environ, own_urls=(), opener=None):
                                         "service's environment" % where)
         token = environ.get("AWS_SESSION_TOKEN") or environ.get("AWS_SECURITY_TOKEN") or ""
         return Credentials(key, secret, token, utcnow() + dt.timedelta(seconds=STATIC_TOKEN_LIFETIME))
-    opener = opener or web()["request"].build_opener(web()["request"].ProxyHandler({}))
+    opener = opener or web()["request"].build_opener(web()["request"].ProxyHandler({}), web()["NoRedirect"])
     if profile.kind == "container":
         url, headers = _container_source(environ, where)
     else:
         if environ.get("AWS_EC2_METADATA_DISABLED", "").lower() == "true":
             raise CredentialSourceError("%s: AWS_EC2_METADATA_DISABLED is true" % where)
         url, headers = (environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") or "http://" + LEGACY_ADDRESS).rstrip("/"), {}
-    if _origin_of(url) in own_urls:
+    if _asks_itself(url, own_addresses):
         raise CredentialSourceError("%s points at this service itself (%s): it would ask itself" % (where, _origin_of(url)))
     if profile.kind == "imds":
         headers = _imds_token(opener, url, where)
@@ -3932,9 +3979,21 @@ def fetch_credential_source(profile, environ, own_urls=(), opener=None):
         raise CredentialSourceError("%s answered without AccessKeyId, SecretAccessKey and Expiration" % where) from None
 
 
+def _asks_itself(url, own_addresses):
+    """Whether `url` leads to one of our listeners, however it names it
+    (localhost, 127.0.0.1, [::1], 169.254.170.2, with or without :80)."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        found = {(info[4][0], port) for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)}
+    except (OSError, ValueError, UnicodeError):
+        return False  # the fetch fails on its own, and names the source
+    return not found.isdisjoint(own_addresses)
+
+
 def _container_source(environ, where):
     url = environ.get("AWS_CONTAINER_CREDENTIALS_FULL_URI") or (
-        ECS_ADDRESS + environ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+        ECS_URL + environ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
         if environ.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") else "")
     if not url:
         raise CredentialSourceError("%s: neither AWS_CONTAINER_CREDENTIALS_FULL_URI nor _RELATIVE_URI is set "
@@ -3983,8 +4042,8 @@ class Engine:
 
     def __init__(self, config, sts, clock=utcnow, mfa_prompt=None, spawn=None,
                  cache_dir=None, environ=None, federation=None, writer=None, sso=None,
-                 popen=subprocess.Popen, process_timeout=PROCESS_TIMEOUT):
-        self.config, self.sts, self.clock = config, sts, clock
+                 popen=subprocess.Popen, process_timeout=PROCESS_TIMEOUT, rand=random.random):
+        self.config, self.sts, self.clock, self.rand = config, sts, clock, rand
         self.environ = os.environ if environ is None else environ
         self.writer = writer or write_private_file
         self.federation = federation or Federation(config, environ, clock)
@@ -3998,7 +4057,7 @@ class Engine:
         self._plans = {}
         self._lock = threading.Lock()
         self._session_names = {}
-        self.own_urls = set()  # the service's own origins: a credential_source never asks them
+        self.own_addresses = set()  # (address, port) of our listeners: a credential_source never asks them
         self._cache_warned = False
 
     # -- planning ------------------------------------------------------------
@@ -4047,7 +4106,7 @@ class Engine:
             return self._federated_plan(base)
         if kind in CREDENTIAL_SOURCES.values():
             return [self._layer((kind, base.name), "", base.name + " (%s)" % base.credential_source, "",
-                                lambda code: fetch_credential_source(base, self.environ, self.own_urls))]
+                                lambda code: fetch_credential_source(base, self.environ, self.own_addresses))]
         if base.aws_session_token:  # temporary keys: used as they are (STS refuses them for GetSessionToken)
             return [self._layer(("static", base.name), "", base.name, "",
                                 lambda code, b=base: self._static(b.aws_access_key_id, b.aws_secret_access_key,
@@ -4202,8 +4261,9 @@ class Engine:
         """Sign in through the identity provider now (a new password, or the
         id_token /oidc/callback just stored), then serve the role."""
         layers = self.plan(name)
-        self._fly(layers[0], None)
-        return self._get(layers[-1], None)
+        with user_action():
+            self._fly(layers[0], None)
+            return self._get(layers[-1], None)
 
     def _static(self, access_key, secret_key, token="", account_id=""):
         """Keys with no known expiry, served with STATIC_TOKEN_LIFETIME ahead."""
@@ -4245,8 +4305,9 @@ class Engine:
         layers = self.plan(name)
         try:
             if mfa_code:  # a code the user just typed: this is a sign-in the user started
-                with self.federation.user_sign_in():
+                with self.federation.user_sign_in(), user_action():
                     self._use_code(layers, mfa_code)
+                    return self._get(layers[-1], None)
             return self._get(layers[-1], None)
         except MFARequired as exc:
             exc.profile = name  # the profile asked for, not the layer's: the one the user knows
@@ -4294,7 +4355,22 @@ class Engine:
             if creds.remaining(now) < creds.refresh_window():
                 self._renew_in_background(layer, now)
             return creds
-        return self._fly(layer, code)
+        try:
+            return self._fly(layer, code)
+        except RunasError as exc:
+            if code or _user_action() or creds is None or creds.remaining(self.clock()) <= 0:
+                raise
+            return self._still_valid(layer, creds, exc)
+
+    def _still_valid(self, layer, creds, exc):
+        """Credentials under MIN_SERVE whose renewal failed are still good
+        for their last seconds: served (and said in the log, once a failure),
+        so a short STS outage costs clients nothing."""
+        if layer.stale_told is not exc:
+            layer.stale_told = exc
+            LOG.warning("serving the credentials of %s for their last %d s: renewing them failed: %s",
+                        layer.label, creds.remaining(self.clock()), exc)
+        return creds
 
     def _fly(self, layer, code):
         with layer.lock:
@@ -4320,6 +4396,9 @@ class Engine:
             flight.done.set()
 
     def _fetch(self, layer, code):
+        failure = layer.failure
+        if failure is not None and not code and not _user_action() and self.clock() < failure.until:
+            raise failure.error.with_traceback(None)  # asked again once the pause ends
         try:
             creds = self._fetch_idp_prompting(layer, code) if layer.idp else layer.fetch(code)
         except MFARequired:
@@ -4336,17 +4415,32 @@ class Engine:
                 raise MFAInvalid("the MFA code was not accepted; try the next one",
                                  layer.label, layer.mfa_serial) from None
             layer.error = str(exc)
+            self._remember(layer, exc)
             raise
         except RunasError as exc:  # the IdP, a token file, the config
             layer.error = str(exc)
+            if not isinstance(exc, ConfigError):
+                self._remember(layer, exc)
             raise
         creds.obtained = min(self.clock(), creds.expiration)
         layer.creds, layer.error, layer.mfa_pending, layer.retry_at = creds, None, False, None
+        layer.failure = None
         layer.auth_pending, layer.fetched = None, True
         LOG.info("new credentials for %s (%s), valid until %s", layer.label, layer.key[0],
                  format_time(creds.expiration))
         self._write_cache(layer, creds)
         return creds
+
+    def _remember(self, layer, exc):
+        """Answer from this failure until its pause ends (one remembered by a
+        layer below is that layer's: it is not paused twice)."""
+        if getattr(exc, "paused_by", None) is not None:
+            return
+        exc.paused_by = layer.key
+        pause, wait = failure_pause(exc, layer.failure, self.rand)
+        layer.failure = _Failure(exc, pause, self.clock() + dt.timedelta(seconds=wait))
+        LOG.warning("%s: %s; asked again in %.1f s at the earliest (meanwhile requests get this answer; a new MFA "
+                    "code, Refresh Now or a sign-in asks at once)", layer.label, exc, wait)
 
     def _fetch_idp_prompting(self, layer, code):
         """An identity provider asks for its code in the middle of a sign-in;
@@ -4396,7 +4490,8 @@ class Engine:
         token): one call, no dialog.  A layer STS refuses is dropped and
         asked for anew (_role_layer)."""
         self._drop(self.plan(name)[-1])
-        return self.credentials(name, mfa_code)
+        with user_action():
+            return self.credentials(name, mfa_code)
 
     def _drop(self, layer):
         with layer.lock:
@@ -4534,10 +4629,27 @@ def _read_token_file(path):
 
 
 _BACKGROUND = threading.local()
+_USER_ACTION = threading.local()
 
 
 def _in_background():
     return getattr(_BACKGROUND, "active", False)
+
+
+@contextlib.contextmanager
+def user_action():
+    """The user asked on this thread (a new MFA code, Refresh Now, a
+    sign-in): a remembered failure does not hold the fetch back."""
+    before = getattr(_USER_ACTION, "active", False)
+    _USER_ACTION.active = True
+    try:
+        yield
+    finally:
+        _USER_ACTION.active = before
+
+
+def _user_action():
+    return getattr(_USER_ACTION, "active", False)
 
 
 def _spawn_daemon(function):
@@ -4560,6 +4672,10 @@ GRANT_PATH = "/v2/credentials/"
 GRANT_TTL = 7 * 24 * HOUR
 GRANT_MAX_TTL = 90 * 24 * HOUR
 GRANT_RATE, GRANT_BURST = 10.0, 15  # requests a second per grant, as the ECS agent allows a task
+# What a container is told when its grant's credentials cannot be had: fixed texts (the full one is the host's)
+CONTAINER_SIGN_IN = "the grant's profile needs an MFA code or a sign-in on the host: open the runas-meta page there"
+CONTAINER_UNAVAILABLE = ("the grant's credentials cannot be had now; the runas-meta page and log on the host "
+                         "say why")
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
 
 
@@ -4576,48 +4692,142 @@ def grant_hash(grant_id):
     return hashlib.sha256(grant_id.encode("utf-8", "replace")).hexdigest()
 
 
+_GRANTISH = re.compile(r"v2/+credentials", re.I)
+
+
 def shown_path(path, label=None):
-    """A request path as logs show it: a grant's id never, its label instead."""
-    if path and path.startswith(GRANT_PATH):
-        return GRANT_PATH + "(%s)" % (label or "no grant")
-    return path
+    """A request path as logs and 404s show it: a grant's id never, its
+    label instead; also in a path that only resembles the grant path
+    (//v2/credentials/<id>, percent-encoded)."""
+    if not path or not ("v2" in path or "V2" in path or "%" in path):
+        return path  # the common case, on every request's way to the access log
+    plain = urllib.parse.unquote(path)
+    found = _GRANTISH.search(plain)
+    if found is None:
+        return path
+    return plain[:found.start()] + GRANT_PATH[1:] + "(%s)" % (label or "no-grant")
 
 
 class Grants:
     """The grants, by the SHA-256 of their id (the id itself is never kept):
-    label, profile, expiry, and what the page shows of their use.  Kept in a
-    0600 file so containers keep working across a restart of the service."""
+    label, profile, expiry, the container a grant is bound to, and what the
+    page shows of their use.  The 0600 file is the truth, shared by every
+    instance of the same user: it is read again whenever it has changed, and
+    each change is made under an exclusive lock on the file beside it (read,
+    change, write), so a revocation made by one instance is never written
+    back by another.  A revocation takes effect here at once; when the file
+    cannot be written (a full disk) the revoked entry is struck out in place
+    (no new space needed), else it is kept in memory and in a file in the
+    temporary directory, reported as not kept, and written again every
+    retry() until it is on disk."""
 
-    def __init__(self, path, clock=time.time, writer=write_private_file):
-        self.path, self.clock, self.writer = path, clock, writer
+    def __init__(self, path, clock=time.time, writer=write_private_file, spare=None, strike=None):
+        self.path, self.clock, self.writer, self.strike = path, clock, writer, strike or _strike_out
+        self.spare = spare if spare is not None else _spare_revocations(path)
         self._lock = threading.Lock()
-        self._grants = {}  # hash -> dict
+        self._grants, self._stamp = {}, None  # hash -> dict; the file's (inode, mtime, size) when read
         self._buckets = {}  # hash -> [tokens, at]
-        self._load()
+        self._unkept = {}  # hash -> label: revoked here, not yet struck from the file
+        with self._lock:
+            self._unkept.update(dict.fromkeys(self._read_spare(), "(an earlier revocation)"))
+            self._refresh()
 
-    def _load(self):
+    # -- the file ----------------------------------------------------------------
+
+    def _refresh(self):
+        """Under self._lock: read the file again if it changed since."""
+        stamp = _file_stamp(self.path)
+        if stamp == self._stamp:
+            return
+        self._stamp, before, self._grants = stamp, self._grants, {}
+        for entry in self._read():
+            key = entry["hash"]
+            if key in self._unkept:
+                continue
+            old = before.get(key)
+            if old is not None and (old["last_used"] or 0) > (entry.get("last_used") or 0):
+                entry.update((k, old.get(k)) for k in ("last_used", "last_source", "container", "last_error"))
+            if old is not None and not entry.get("bound"):
+                entry["bound"] = old.get("bound")  # bound here a moment ago, being written
+            self._grants[key] = entry
+
+    def _read(self):
         try:
             with open(self.path, "rb") as handle:
-                doc = json.loads(handle.read().decode("utf-8"))
-            entries = doc["grants"]
-            for entry in entries:
-                if all(isinstance(entry.get(k), str) for k in ("hash", "label", "profile")) and \
-                        isinstance(entry.get("expires"), (int, float)):
-                    self._grants[entry["hash"]] = entry
+                entries = json.loads(handle.read().decode("utf-8"))["grants"]
+            return [entry for entry in entries if _GRANT_HASH.match(str(entry.get("hash"))) and
+                    all(isinstance(entry.get(k), str) for k in ("label", "profile")) and
+                    isinstance(entry.get("expires"), (int, float))]
         except FileNotFoundError:
-            return
+            return []
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             LOG.warning("ignoring %s: not a list of grants (containers must be granted again)", self.path)
+            return []
+
+    @contextlib.contextmanager
+    def _changing(self):
+        """Under self._lock and the file lock, with what is on disk."""
+        with self._lock, file_lock(self.path + ".lock"):
+            self._stamp = None  # read again: another instance may have written within our mtime's tick
+            self._refresh()
+            yield
 
     def _save(self):
-        """Under self._lock."""
+        """Under _changing: write the grants; True when every revocation
+        made here is on disk (in the file, or struck out in place)."""
         data = json.dumps({"grants": list(self._grants.values())}, sort_keys=True).encode()
         try:
             os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
             self.writer(self.path, data)
+            self._unkept.clear()
         except OSError as exc:
-            LOG.warning("cannot keep the grants in %s: %s (they last until the service stops)", self.path,
-                        _plain(exc))
+            struck = self.strike(self.path, list(self._unkept))
+            for key in struck:
+                del self._unkept[key]
+            LOG.warning("cannot write the grants to %s: %s%s", self.path, _plain(exc),
+                        "; revocations struck out in place" if struck else "")
+        self._stamp = _file_stamp(self.path)
+        self._write_spare()
+        return not self._unkept
+
+    def _read_spare(self):
+        try:
+            if os.lstat(os.path.dirname(self.spare)).st_uid != os.geteuid():
+                return []  # a folder another user made in the shared temporary directory
+            with open(self.spare, encoding="ascii") as handle:
+                return [key for key in handle.read().split() if _GRANT_HASH.match(key)]
+        except (OSError, ValueError, TypeError):
+            return []
+
+    def _write_spare(self):
+        """Revocations not on disk, kept where they can be written, so a
+        restart of the service still refuses them; removed once they are."""
+        try:
+            if not self._unkept:
+                os.unlink(self.spare)
+                return
+            os.makedirs(os.path.dirname(self.spare), mode=0o700, exist_ok=True)
+            if os.lstat(os.path.dirname(self.spare)).st_uid != os.geteuid():
+                raise PermissionError(errno.EPERM, "not ours")
+            self.writer(self.spare, "\n".join(sorted(self._unkept)).encode())
+        except (OSError, TypeError, AttributeError):
+            pass  # TypeError: no spare file (tests); AttributeError: no geteuid (Windows)
+
+    def retry(self):
+        """Write revocations that are not on disk yet (the renewal loop calls
+        this); True when none is left."""
+        if not self._unkept:
+            return True
+        with self._changing():
+            kept = self._save()
+        if kept:
+            LOG.info("the revocations are now kept in %s", self.path)
+        return kept
+
+    def unkept(self):
+        return sorted(set(self._unkept.values()))
+
+    # -- grants ------------------------------------------------------------------
 
     def _expire(self):
         """Under self._lock: drop what has expired; True if anything went."""
@@ -4635,64 +4845,187 @@ class Grants:
             raise HTTPError(400, "a grant lasts from 1 minute to %d days" % (GRANT_MAX_TTL // (24 * HOUR)))
         grant_id = secrets.token_urlsafe(32)  # 256 random bits
         key, now = grant_hash(grant_id), self.clock()
-        with self._lock:
+        with self._changing():
             self._expire()
             if any(entry["label"] == label for entry in self._grants.values()):
                 raise HTTPError(409, "a grant labelled %r exists: revoke it first, or choose another label" % label,
                                 "Conflict")
-            entry = self._grants[key] = {"hash": key, "label": label, "profile": profile, "created": now,
-                                         "expires": now + ttl, "last_used": None, "last_source": None,
-                                         "container": None}
+            entry = {"hash": key, "label": label, "profile": profile, "created": now, "expires": now + ttl,
+                     "last_used": None, "last_source": None, "container": None, "bound": None}
+            self._grants[key] = entry
             self._save()
+            if _file_stamp(self.path) is None or key not in {e["hash"] for e in self._read()}:
+                del self._grants[key]
+                raise HTTPError(503, "the grant could not be written to %s (see the service log): no grant was "
+                                "made" % self.path, "GrantNotKept")
             view = self._view(entry)
         LOG.info("grant %r created for profile %r, until %s", label, profile, view["expires"])
         return grant_id, view
 
     def revoke(self, label):
-        with self._lock:
+        """(found, kept): the grant is refused from now on; `kept` says
+        whether that is on disk (else: retried, and said on the page)."""
+        with self._changing():
             found = [key for key, entry in self._grants.items() if entry["label"] == label]
             for key in found:
                 del self._grants[key]
                 self._buckets.pop(key, None)
-            if found:
-                self._save()
+                self._unkept[key] = label
+            kept = self._save() if found else True
         if found:
-            LOG.info("grant %r revoked", label)
-        return bool(found)
+            LOG.info("grant %r revoked%s", label, "" if kept else
+                     " in this service; the revocation is not on disk yet (retried every %d s)" % RENEWAL_INTERVAL)
+        return bool(found), kept
 
     def list(self):
         with self._lock:
-            if self._expire():
+            self._refresh()
+            expired = self._expire()
+        if expired:
+            with self._changing():
+                self._expire()
                 self._save()
+        with self._lock:
             return sorted((self._view(entry) for entry in self._grants.values()), key=lambda v: v["label"])
 
     @staticmethod
     def _view(entry):
         when = lambda seconds: seconds and format_time(dt.datetime.fromtimestamp(seconds, dt.timezone.utc))  # noqa: E731
+        bound = entry.get("bound") or {}
         return {"label": entry["label"], "profile": entry["profile"], "expires": when(entry["expires"]),
                 "created": when(entry["created"]), "last_used": when(entry["last_used"]),
-                "last_source": entry["last_source"], "container": entry["container"]}
+                "last_source": entry["last_source"], "container": entry["container"],
+                "bound_to": bound.get("container") or bound.get("source"), "last_error": entry.get("last_error")}
 
-    def use(self, grant_id, source, container=None):
+    def use(self, grant_id, source, container=None, bind=True):
         """The grant behind `grant_id`, its use noted, or None (unknown,
-        revoked or expired).  Over its rate: HTTPError 429."""
+        revoked or expired).  Over its rate: HTTPError 429.  With `bind`
+        (a container asks), the first use binds the grant to that container
+        and another source is refused: HTTPError 403."""
         key = grant_hash(grant_id)
         now = self.clock()
         with self._lock:
+            self._refresh()
             entry = self._grants.get(key)
             if entry is None or entry["expires"] <= now:
                 return None
-            tokens, at = self._buckets.get(key, (GRANT_BURST, now))
-            tokens = min(GRANT_BURST, tokens + (now - at) * GRANT_RATE)
-            if tokens < 1:
-                self._buckets[key] = (tokens, now)
-                raise HTTPError(429, "too many requests for this grant; try again in a second", "TooManyRequests",
-                                [("Retry-After", "1")])
-            self._buckets[key] = (tokens - 1, now)
+            self._take_token(key, now)
+            first = bind and not entry.get("bound")
+            if first:
+                entry["bound"] = {"source": source, "container": container}
+            elif bind:
+                self._check_bound(entry, source, container)
             entry["last_used"], entry["last_source"] = now, source
             if container:
                 entry["container"] = container
-            return dict(entry)
+            found = dict(entry)
+        if first:
+            self._keep_binding(entry["label"], source, container)
+        return found
+
+    def _take_token(self, key, now):
+        tokens, at = self._buckets.get(key, (GRANT_BURST, now))
+        tokens = min(GRANT_BURST, tokens + (now - at) * GRANT_RATE)
+        if tokens < 1:
+            self._buckets[key] = (tokens, now)
+            raise HTTPError(429, "too many requests for this grant; try again in a second", "TooManyRequests",
+                            [("Retry-After", "1")])
+        self._buckets[key] = (tokens - 1, now)
+
+    @staticmethod
+    def _check_bound(entry, source, container):
+        """A grant serves the container it is bound to: the same container id
+        where both are known (its address may change with a restart), else
+        the same address."""
+        bound = entry["bound"]
+        if bound.get("container") and container:
+            if bound["container"] == container:
+                bound["source"] = source
+                return
+        elif bound.get("source") == source:
+            return
+        LOG.warning("grant %r was asked for from %s (container %s) but is bound to %s (container %s): refused",
+                    entry["label"], source, container or "unknown", bound.get("source"),
+                    bound.get("container") or "unknown")
+        raise HTTPError(403, "this grant is bound to another container", "GrantBoundElsewhere")
+
+    def _keep_binding(self, label, source, container):
+        """Written at once, so a restart keeps the binding."""
+        with self._changing():
+            self._save()
+        LOG.info("grant %r is now bound to %s (container %s)", label, source, container or "unknown")
+
+    def note_error(self, grant_id, message):
+        """What the page shows of a grant's last failure (the container gets a fixed text)."""
+        with self._lock:
+            entry = self._grants.get(grant_hash(grant_id))
+            if entry is not None:
+                entry["last_error"] = message
+
+
+_GRANT_HASH = re.compile(r"[0-9a-f]{64}\Z")
+
+
+def _file_stamp(path):
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns, info.st_size
+
+
+def _spare_revocations(path):
+    """Where revocations go that the grants file cannot take: a folder of
+    this user's in the temporary directory (another file system, as a rule)."""
+    uid = os.geteuid() if hasattr(os, "geteuid") else 0
+    return os.path.join(tempfile.gettempdir(), "runas-meta-%d" % uid,
+                        "revoked-" + hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:16])
+
+
+def _strike_out(path, keys):
+    """Overwrite each of these hashes in the file in place with dashes (the
+    entry then matches no id): rewriting bytes a file already has needs no
+    new space, so this works on a full disk.  The keys struck out (or not
+    in the file at all) are returned."""
+    done = []
+    try:
+        with open(path, "r+b") as handle:
+            data = handle.read()
+            for key in keys:
+                at = data.find(('"%s"' % key).encode())
+                if at >= 0:
+                    handle.seek(at + 1)
+                    handle.write(b"-" * len(key))
+                done.append(key)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except FileNotFoundError:
+        return list(keys)
+    except OSError:
+        return []
+    return done
+
+
+@contextlib.contextmanager
+def file_lock(path):
+    """An exclusive lock between processes (flock on `path`, kept 0600);
+    where none can be had (no fcntl, the file cannot be made) the change
+    goes ahead unlocked."""
+    handle = None
+    try:
+        import fcntl
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    except (ImportError, OSError):
+        if handle is not None:
+            os.close(handle)
+        handle = None
+    try:
+        yield
+    finally:
+        if handle is not None:
+            os.close(handle)  # closing releases the lock
 
 
 def _ipv4_of(name, request):
@@ -4958,8 +5291,7 @@ class Service:
         self.origins = frozenset("http://" + h for h in hosts)
         shown = "[%s]" % host if ":" in host else host
         self.base_url = "http://%s" % shown if port == 80 else "http://%s:%d" % (shown, port)
-        self.engine.own_urls.update(self.origins | {"http://%s:%d" % (n, port) for n in ("127.0.0.1", "localhost", "[::1]")
-                                                    if host in (LOOPBACK, "::1")})
+        self.engine.own_addresses.add((host, port))
 
     def activate(self, name):
         if name is not None:
@@ -4999,6 +5331,7 @@ class Service:
         try:
             if request.header("host") not in CONTAINER_HOSTS:
                 raise HTTPError(403, "a container is served only on Host %s" % ECS_ADDRESS, "ForbiddenPeer")
+            self._refuse_proxied(request)
             if request.method in ("GET", "HEAD"):
                 grant_id = request.path[len(GRANT_PATH):] if request.path.startswith(GRANT_PATH) else None
                 if grant_id and "/" not in grant_id:
@@ -5007,9 +5340,6 @@ class Service:
                     return self.healthcheck(request)
             raise HTTPError(403, "a container is served only GET %s<id> of a grant made for it on the host "
                             "(runas_meta.py grant PROFILE --label NAME)" % GRANT_PATH, "ForbiddenPeer")
-        except (MFARequired, AuthRequired):
-            response = {"code": "CredentialsUnavailable", "message": "the grant's profile needs an MFA code or a "
-                        "sign-in on the host: open the runas-meta page there"}, 503, ()
         except HTTPError as exc:
             response = {"code": exc.code, "message": str(exc)}, exc.status, exc.headers
         except RunasError as exc:
@@ -5020,15 +5350,26 @@ class Service:
         return json_response(*response)
 
     def grant_credentials(self, request, grant_id):
-        """GET /v2/credentials/<id>: the ECS document of the grant's profile."""
-        grant = None
+        """GET /v2/credentials/<id>: the ECS document of the grant's profile.
+        A container is bound to the grant by its first use; why its
+        credentials cannot be had goes to the log and the page, never to
+        the container (the text names the user's files, profiles and ARNs)."""
+        grant, container_peer = None, request.peer == "container"
         if self.grants is not None:
-            container = self._container_id(request.client[0]) if request.peer == "container" else None
-            grant = self.grants.use(grant_id, request.client[0], container)
+            container = self._container_id(request.client[0]) if container_peer else None
+            grant = self.grants.use(grant_id, request.client[0], container, bind=container_peer)
         if grant is None:
             raise HTTPError(404, "no such grant: it was revoked, has expired, or never existed", "GrantNotFound")
         request.label = grant["label"]
-        return Response(200, self.engine.credentials(grant["profile"]).document("ecs"))
+        try:
+            return Response(200, self.engine.credentials(grant["profile"]).document("ecs"))
+        except RunasError as exc:
+            self.grants.note_error(grant_id, str(exc))
+            if not container_peer:
+                raise
+            LOG.warning("grant %r (profile %r): %s", grant["label"], grant["profile"], exc)
+            raise HTTPError(503, CONTAINER_SIGN_IN if isinstance(exc, (MFARequired, AuthRequired)) else
+                            CONTAINER_UNAVAILABLE, "CredentialsUnavailable") from None
 
     def _container_id(self, address):
         """Best effort, looked up once a minute per address (container_of)."""
@@ -5046,7 +5387,8 @@ class Service:
         return json_response({"status": "healthy"})
 
     def list_grants(self, request):
-        return json_response({"containers": self.containers, "grants": self._grants().list()})
+        grants = self._grants()
+        return json_response({"containers": self.containers, "grants": grants.list(), "unkept": grants.unkept()})
 
     def create_grant(self, request):
         """POST /grants (form: profile, label, ttl): the id, in this answer only."""
@@ -5063,10 +5405,18 @@ class Service:
         return json_response(dict(view, relative_uri=GRANT_PATH + grant_id, containers=self.containers))
 
     def revoke_grant(self, request):
+        """200 when the revocation is on disk; 202 when it holds in this
+        service but the grants file could not take it yet (retried)."""
         label = request.form().get("label", "").strip()
-        if not self._grants().revoke(label):
+        found, kept = self._grants().revoke(label)
+        if not found:
             raise HTTPError(404, "no grant is labelled %r" % _printable(label, 64), "GrantNotFound")
-        return json_response({"revoked": label})
+        if kept:
+            return json_response({"revoked": label, "kept": True})
+        return json_response({"revoked": label, "kept": False, "Message": (
+            "grant %r is refused by this service from now on, but %s could not be written (see the service log): "
+            "the service writes it again every %d s; until then a restart of the service refuses it only while "
+            "%s lasts" % (label, self.grants.path, RENEWAL_INTERVAL, self.grants.spare))}, 202)
 
     def _grants(self):
         if self.grants is None:
@@ -5146,8 +5496,16 @@ class Service:
             raise HTTPError(401, "IMDSv1 is disabled: get a token with PUT /latest/api/token",
                             "Unauthorized")
 
+    @staticmethod
+    def _refuse_proxied(request):
+        """Credentials go to a client that connects itself, never through a
+        proxy (which could be a web page's way in): as the IMDS token path."""
+        if request.header("x-forwarded-for") is not None or request.header("via") is not None:
+            raise HTTPError(403, "credential requests through a proxy are refused", "Forbidden")
+
     def _guard_ecs(self, request):
         self._refuse_browsers(request)
+        self._refuse_proxied(request)
         if self.auth_token is not None:
             given = (request.header("authorization") or "").encode("utf-8", "replace")
             if not hmac.compare_digest(given, self.auth_token.encode()):
@@ -5552,17 +5910,32 @@ def _sock_diag_owner(client, server, link=None):
     family = socket.AF_INET6 if ":" in client[0] else socket.AF_INET
     src = socket.inet_pton(family, client[0]).ljust(16, b"\0")
     dst = socket.inet_pton(family, server[0]).ljust(16, b"\0")
-    request = (struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF)
-               + struct.pack("!HH", client[1], server[1]) + src + dst
+    sockid = struct.pack("!HH", client[1], server[1]) + src + dst
+    request = (struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF) + sockid
                + struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF))  # any interface, no cookie
     message = struct.pack("=IHHII", 16 + len(request), SOCK_DIAG_BY_FAMILY, 1, 1, 0) + request
     if link is None:
         with _netlink() as link:
             return _sock_diag_owner(client, server, link)
     link.sendto(message, (0, 0))
-    answer = link.recv(8192)
+    return _diag_uid(link.recv(8192), family, sockid)
+
+
+TCP_ESTABLISHED = 1
+
+
+def _diag_uid(answer, family, sockid):
+    """idiag_uid of an inet_diag_msg that is this very connection, else None.
+    The kernel's exact lookup falls back to a *listening* socket on the
+    client's port when no connection matches (a container's socket lives in
+    another namespace): a container that picks port 22 as its source port
+    would be taken for sshd's owner.  So the answer counts only for an
+    established socket whose both ends are the ones asked about."""
     if len(answer) < 84 or struct.unpack_from("=H", answer, 4)[0] != SOCK_DIAG_BY_FAMILY:
         return None  # NLMSG_ERROR: no such socket
+    msg_family, state = struct.unpack_from("=BB", answer, 16)
+    if msg_family != family or state != TCP_ESTABLISHED or answer[20:20 + len(sockid)] != sockid:
+        return None
     return struct.unpack_from("=I", answer, 16 + 64)[0]  # inet_diag_msg.idiag_uid
 
 
@@ -5612,8 +5985,8 @@ class PeerCheck:
             with open(os.path.join(self.proc_dir, table)) as handle:
                 for line in handle:
                     fields = line.split()
-                    if len(fields) > 7 and fields[1] == local and fields[2] == remote:
-                        return int(fields[7])
+                    if len(fields) > 7 and fields[1] == local and fields[2] == remote and fields[3] == "01":
+                        return int(fields[7])  # an established socket with both ends ours (see _diag_uid)
         except OSError:
             return None
         return None
@@ -5817,9 +6190,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
         if started is not None:  # queued before the write, so a stop cannot lose the line
-            path = self.path
-            if path.startswith(GRANT_PATH):  # the grant's label, never its id
-                path = shown_path(path, self.request and self.request.label)
+            path = shown_path(self.path, self.request and self.request.label)  # a grant's label, never its id
             self.server.access.add(self.command, path, response.status, len(response.body),
                                    time.perf_counter() - started)
         self.wfile.write(head if self.command == "HEAD" else head + response.body)
@@ -5838,12 +6209,14 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address, service=None, max_connections=MAX_CONNECTIONS, ttl=None,
-                 peers=None, request_deadline=REQUEST_DEADLINE, idle_timeout=IDLE_TIMEOUT):
+                 peers=None, request_deadline=REQUEST_DEADLINE, idle_timeout=IDLE_TIMEOUT,
+                 per_source=MAX_PER_SOURCE):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.service, self.ttl, self.peers = None, ttl, peers
         self.bridges = None  # BridgePrefixes on the ECS address (ecs --containers)
         self.request_deadline, self.idle_timeout = request_deadline, idle_timeout
         self._slots = threading.BoundedSemaphore(max_connections)
+        self.per_source, self._sources, self._sources_lock = per_source, collections.Counter(), threading.Lock()
         self._jobs, self._idle, self._pool_lock = queue.SimpleQueue(), 0, threading.Lock()
         self._closed = False
         self._reading = {}
@@ -5862,6 +6235,7 @@ class Server(http.server.ThreadingHTTPServer):
         service.set_address(self.server_address[0], self.server_address[1], localhost=twin is not False)
         if twin:
             twin.service, twin.peers = service, self.peers
+            service.engine.own_addresses.add(twin.server_address[:2])
 
     def admit(self, client_address):
         """How a client is served: "host" (a peer of this network namespace:
@@ -5929,7 +6303,7 @@ class Server(http.server.ThreadingHTTPServer):
         self.server_name, self.server_port = self.server_address[:2]
 
     def process_request(self, request, client_address):
-        if not self._slots.acquire(blocking=False):
+        if not self._take_slot(client_address[0]):
             try:
                 request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
                                 b"Connection: close\r\nRetry-After: 1\r\n\r\n")
@@ -5940,8 +6314,38 @@ class Server(http.server.ThreadingHTTPServer):
         try:
             self._hand_over((request, client_address))
         except BaseException:
-            self._slots.release()
+            self._give_slot(client_address[0])
             raise
+
+    def _counted(self, source):
+        """Sources from off this host (a container on a bridge, a VM) each get
+        at most `per_source` of the slots, so that one of them cannot take
+        every slot from the others and from the host's own clients.  The
+        host's clients come from loopback or from this listener's address."""
+        return not (source.startswith("127.") or source == "::1" or source == self.server_address[0])
+
+    def _take_slot(self, source):
+        if self._counted(source):
+            with self._sources_lock:
+                if self._sources[source] >= self.per_source:
+                    LOG.debug("refused a connection from %s: it holds %d already", source, self.per_source)
+                    return False
+                self._sources[source] += 1
+        if self._slots.acquire(blocking=False):
+            return True
+        self._give_back(source)
+        return False
+
+    def _give_slot(self, source):
+        self._slots.release()
+        self._give_back(source)
+
+    def _give_back(self, source):
+        if self._counted(source):
+            with self._sources_lock:
+                self._sources[source] -= 1
+                if self._sources[source] <= 0:
+                    del self._sources[source]
 
     def _hand_over(self, job):
         """To an idle connection thread if there is one, else to a new one."""
@@ -5976,7 +6380,7 @@ class Server(http.server.ThreadingHTTPServer):
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._slots.release()
+            self._give_slot(client_address[0])
 
     def server_close(self):
         """Idle connection threads end with the server."""
@@ -5993,16 +6397,18 @@ class Server(http.server.ThreadingHTTPServer):
         log_bug("error on a connection from %s", client_address[0])
 
 
-def start_renewals(engine, interval=30.0, stop=None):
-    """A daemon thread that renews whatever is due every `interval` seconds."""
+def start_renewals(engine, interval=RENEWAL_INTERVAL, stop=None, jobs=()):
+    """A daemon thread that renews whatever is due every `interval` seconds
+    (and runs `jobs`: writing revocations the disk did not take)."""
     stop = stop or threading.Event()
 
     def loop():
         while not stop.wait(interval):
-            try:
-                engine.renew_due()
-            except Exception:
-                log_bug("renewal loop")
+            for job in (engine.renew_due,) + tuple(jobs):
+                try:
+                    job()
+                except Exception:
+                    log_bug("renewal loop")
     threading.Thread(target=loop, name="runas-meta-renewals", daemon=True).start()
     return stop
 
@@ -7156,11 +7562,12 @@ def run_service(server, args, environ, stdin, stdout, twin=None, outer=None):
         if server.peers is None:
             raise UsageError("--containers needs to tell who connects (Linux's /proc/net/tcp and sock_diag)")
         outer.service, outer.peers, service.containers = service, server.peers, True
+        engine.own_addresses.add(outer.server_address[:2])
         threading.Thread(target=outer.serve_forever, name="runas-meta-containers", daemon=True).start()
     if service.active:
         first_fetch(engine, service.active, stdin, stdout, headless=args.headless)
     print_banner(service, server, args, auth_file, stdout)
-    stop = start_renewals(engine)
+    stop = start_renewals(engine, jobs=(service.grants.retry,) if service.grants else ())
     restore = stop_on_signals(server)
     if twin:
         threading.Thread(target=twin.serve_forever, name="runas-meta-ipv6", daemon=True).start()
@@ -7172,6 +7579,10 @@ def run_service(server, args, environ, stdin, stdout, twin=None, outer=None):
         for other in (twin, outer):
             if other:
                 other.shutdown()
+        if service.grants and not service.grants.retry():
+            LOG.error("revoked grants not written to %s: %s; a restart refuses them only while %s lasts "
+                      "(not after a reboot): revoke them again once the disk has room", service.grants.path,
+                      ", ".join(service.grants.unkept()), service.grants.spare)
     return 0
 
 
@@ -7221,7 +7632,7 @@ def management_call(port, method, path, fields=None):
         doc = json.loads(data.decode("utf-8"))
     except ValueError:
         doc = {}
-    if answer.status != 200:
+    if answer.status not in (200, 202):
         message = doc.get("Message") if isinstance(doc, dict) else None
         raise RunasError("the service answered %d: %s" % (answer.status, message or "no message"))
     return doc
@@ -7261,7 +7672,10 @@ def grant_main(argv, stdout, stderr):
                 print("no grants", file=stdout)
             return 0
         if args.revoke:
-            management_call(args.port, "POST", "/grants/revoke", {"label": args.revoke})
+            doc = management_call(args.port, "POST", "/grants/revoke", {"label": args.revoke})
+            if doc.get("kept") is False:
+                print("runas-meta grant: revoked, but not kept: %s" % doc.get("Message"), file=stderr)
+                return 1
             print("grant %r revoked" % args.revoke, file=stdout)
             return 0
         grant_lifetime(args.ttl)  # a bad lifetime is refused here, in the same words

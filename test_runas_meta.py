@@ -10,6 +10,7 @@ need third-party peers live in e2e/.
 import base64
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import http.client
 import io
@@ -202,6 +203,7 @@ class FakeSTS:
         self.calls, self.lock = [], threading.Lock()
         self.throttle = self.fail = self.garbage = 0
         self.lifetime_cap = None
+        self.retry_after = None  # a Retry-After header on errors, when set
         self.delay = 0.0
         self.gate = None  # an Event every call waits for, when set
         self.first_call = threading.Event()
@@ -221,6 +223,8 @@ class FakeSTS:
                 status, data = fake.answer(dict(urllib.parse.parse_qsl(body.decode())),
                                            dict(self.headers.items()), self.path)
                 self.send_response(status)
+                if status >= 400 and fake.retry_after is not None:
+                    self.send_header("Retry-After", str(fake.retry_after))
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -249,7 +253,7 @@ class FakeSTS:
         with self.lock:
             signed_by = re.search(r"Credential=([^/]+)/", headers.get("Authorization", ""))
             self.calls.append(dict(params, _signed="Authorization" in headers, _key=signed_by and signed_by.group(1),
-                                   _token=headers.get("X-Amz-Security-Token", ""), _path=path))
+                                   _token=headers.get("X-Amz-Security-Token", ""), _path=path, _at=self.clock()))
         self.first_call.set()
         gate = self.gate  # read once: a test may reset it meanwhile
         if gate is not None:
@@ -904,17 +908,38 @@ class BotocoreRulesTests(TempHome):
         config = self.config()
         ecs = config.chain("p")[-1]
         self.assertEqual(ecs.kind, "container")
-        own = {"http://127.0.0.1:12319"}
-        with self.assertRaisesRegex(rm.CredentialSourceError, "points at this service itself"):
-            rm.fetch_credential_source(ecs, {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:12319/credentials"},
-                                       own, NoTraffic())
-        legacy = {"http://" + rm.LEGACY_ADDRESS}  # legacy mode serves the metadata address itself
+        own = {("127.0.0.1", 12319), ("::1", 12319), (rm.ECS_ADDRESS, 80)}  # ecs --containers' listeners
+        for variable, value in (("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:12319/credentials"),
+                                ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://localhost:12319/credentials"),
+                                ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://[::1]:12319/credentials/x"),
+                                ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://169.254.170.2:80/v2/credentials/x"),
+                                ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/x")):
+            with self.subTest(url=value), \
+                    self.assertRaisesRegex(rm.CredentialSourceError, "points at this service itself"):
+                rm.fetch_credential_source(ecs, {variable: value}, own, NoTraffic())
+        legacy = {(rm.LEGACY_ADDRESS, 80)}  # legacy mode serves the metadata address itself
         with self.assertRaisesRegex(rm.CredentialSourceError, "points at this service itself"):
             rm.fetch_credential_source(config.chain("i")[-1], {}, legacy, NoTraffic())
         with self.assertRaisesRegex(rm.CredentialSourceError, "AWS_EC2_METADATA_DISABLED"):
             rm.fetch_credential_source(config.chain("i")[-1], {"AWS_EC2_METADATA_DISABLED": "true"}, set(), NoTraffic())
         with self.assertRaisesRegex(rm.CredentialSourceError, "neither AWS_CONTAINER_CREDENTIALS_FULL_URI"):
             rm.fetch_credential_source(ecs, {}, set(), NoTraffic())
+
+    def test_a_credential_source_follows_no_redirect(self):
+        """As botocore: a redirect is an error, so it cannot lead to the service itself."""
+        target, hop = FakeHTTP(), FakeHTTP()
+        self.addCleanup(target.close)
+        self.addCleanup(hop.close)
+        target.route = lambda *a: (200, [], json.dumps({"AccessKeyId": "AKIAX", "SecretAccessKey": "x",
+                                                        "Expiration": "2030-01-01T00:00:00Z"}))
+        hop.route = lambda *a: (302, [("Location", target.base + "/creds")], "")
+        write(self.config_path, "[profile p]\nrole_arn = %s\ncredential_source = EcsContainer\n" % ROLE)
+        ecs = self.config().chain("p")[-1]
+        with self.assertRaisesRegex(rm.CredentialSourceError, "answered HTTP 302"):
+            rm.fetch_credential_source(ecs, {"AWS_CONTAINER_CREDENTIALS_FULL_URI": hop.base + "/creds"}, set())
+        self.assertEqual(target.requests, [])
+        creds = rm.fetch_credential_source(ecs, {"AWS_CONTAINER_CREDENTIALS_FULL_URI": target.base + "/creds"}, set())
+        self.assertEqual(creds.access_key_id, "AKIAX")
 
     def test_file_locations_expand_home_and_variables(self):
         environ = {"HOME": "/home/u", "DIR": "/etc/aws"}
@@ -1378,7 +1403,87 @@ class EngineTests(FakeSTSCase):
         with self.assertRaises(rm.STSUnavailable):
             engine.credentials("nomfa")
         self.sts_server.fail = 0  # STS is back
+        self.clock.advance(rm.FAILURE_PAUSE[1])  # once the remembered failure's pause ends
         self.assertIsNot(engine.credentials("nomfa"), first)
+
+    def flight_starts(self, profile, seconds, step=0.1, attempts=4, **engine_args):
+        """Ask for `profile` every `step` seconds of the injected clock while
+        STS fails: the clock times at which a flight of STS calls began."""
+        sts = rm.STS(self.environ, clock=self.clock, sleep=lambda s: None, timeout=2, attempts=attempts)
+        engine = rm.Engine(self.config(), sts, clock=self.clock, environ=self.environ, spawn=self.spawned.append,
+                           rand=lambda: 1.0, **engine_args)  # no jitter: the wait is the whole pause
+        start = self.clock()
+        for _ in range(int(seconds / step)):
+            self.clock.advance(step)
+            with self.assertRaises(rm.STSUnavailable):
+                engine.credentials(profile)
+        times = [(call["_at"] - start).total_seconds() for call in self.sts_server.calls]
+        self.assertEqual(len(times) % attempts, 0)
+        return engine, times[::attempts]
+
+    def test_a_failing_sts_is_asked_at_a_bounded_rate(self):
+        """450 requests in 45 s of an STS outage: a flight of STS calls after
+        1, 2, 4, 8, 16 s (doubling, at most 30), not one per request."""
+        self.sts_server.fail = 10 ** 6
+        _, starts = self.flight_starts("base", 45)
+        gaps = [round(b - a, 1) for a, b in zip(starts, starts[1:])]
+        self.assertEqual(gaps, [1.0, 2.0, 4.0, 8.0, 16.0])
+        self.assertEqual(len(self.sts_server.calls), 6 * 4)  # before: 450 flights of 4
+
+    def test_the_pause_stops_at_thirty_seconds_and_is_jittered(self):
+        pauses, previous = [], None
+        for _ in range(10):
+            pause, wait = rm.failure_pause(rm.STSUnavailable("down"), previous, lambda: 0.0)
+            previous = rm._Failure(None, pause, None)
+            pauses.append((pause, wait))
+        self.assertEqual([p for p, _ in pauses], [1, 2, 4, 8, 16, 30, 30, 30, 30, 30])
+        self.assertEqual([w for _, w in pauses], [p / 2 for p, _ in pauses])  # half of it, plus a random half
+
+    def test_throttling_backs_off_harder_and_retry_after_sets_the_pause(self):
+        self.sts_server.throttle = 10 ** 6
+        _, starts = self.flight_starts("base", 40)
+        self.assertEqual([round(b - a, 1) for a, b in zip(starts, starts[1:])], [5.0, 10.0, 20.0])
+        del self.sts_server.calls[:]
+        self.sts_server.retry_after = 7
+        _, starts = self.flight_starts("base", 22)
+        self.assertEqual([round(b - a, 1) for a, b in zip(starts, starts[1:])], [7.0, 7.0, 7.0])
+
+    def test_a_user_action_asks_at_once(self):
+        self.sts_server.fail = 10 ** 6
+        engine, _ = self.flight_starts("nomfa", 0.1)  # one failed flight: paused for a second
+        asked = len(self.sts_server.calls)
+        with self.assertRaises(rm.STSUnavailable):
+            engine.credentials("nomfa")  # within the pause: no call
+        self.assertEqual(len(self.sts_server.calls), asked)
+        self.sts_server.fail = 0
+        self.assertEqual(engine.refresh("nomfa").access_key_id[:8], "ASIAFAKE")  # Refresh Now: at once
+        self.assertGreater(len(self.sts_server.calls), asked)
+        self.sts_server.fail = 10 ** 6
+        with self.assertRaises(rm.MFARequired):
+            engine.credentials("dev")  # no code yet: nothing to ask STS
+        with self.assertRaises(rm.STSUnavailable):
+            engine.credentials("dev", mfa_code=GOOD_CODE)
+        asked = len(self.sts_server.calls)
+        self.sts_server.fail = 0
+        engine.credentials("dev", mfa_code=GOOD_CODE)  # a new code: asked at once, within the pause
+        self.assertGreater(len(self.sts_server.calls), asked)
+
+    def test_valid_credentials_are_served_while_sts_fails(self):
+        engine = self.engine()
+        first = engine.credentials("nomfa")
+        self.clock.advance(first.remaining(self.clock()) - 30)  # 30 s left: under MIN_SERVE
+        self.sts_server.fail = 10 ** 6
+        with self.assertLogs("runas_meta", logging.WARNING) as logs:
+            self.assertIs(engine.credentials("nomfa"), first)  # still valid for 30 s: served
+            self.assertIs(engine.credentials("nomfa"), first)
+        told = [line for line in logs.output if "for their last 30 s" in line]
+        self.assertEqual(len(told), 1, logs.output)  # said once per failure, not per request
+        self.assertIn("InternalFailure", told[0])
+        self.clock.advance(31)  # expired: nothing valid is held
+        with self.assertRaises(rm.STSUnavailable):
+            engine.credentials("nomfa")
+        with self.assertRaises(rm.STSUnavailable):
+            engine.refresh("nomfa")  # the user asked: the error, not what is left
 
     def test_secrets_never_in_logs(self):
         stream = io.StringIO()
@@ -1557,7 +1662,9 @@ class EcsTests(ServiceCase):
         self.assertIn("InternalFailure", doc["Message"])
         self.sts_server.fail = 0
         self.sts_server.garbage = 1
+        self.clock.advance(rm.FAILURE_PAUSE[1])  # the remembered failure's pause ends
         self.assertEqual(self.doc(self.call("GET", "/credentials/base"), 502)["Code"], "STSError")
+        self.clock.advance(rm.FAILURE_PAUSE[1])
         self.assertEqual(self.call("GET", "/credentials/base").status, 200)
 
     def test_config_error_is_a_4xx_with_file_and_line(self):
@@ -1754,6 +1861,33 @@ class LiveServerTests(FakeSTSCase):
             thread.join(5)
             self.assertFalse(thread.is_alive())
 
+    def test_one_source_from_off_the_host_holds_at_most_its_share(self):
+        """A container's address gets `per_source` connections; the next is a
+        503 at once, while another address and the host are still served."""
+        server = serve(self, self.service, max_connections=10, per_source=3)
+        server._counted = lambda source: source != "127.0.0.3"  # here: 127.0.0.1 and .2 stand for containers
+        host = b"Host: 127.0.0.1:%d\r\n" % server.server_address[1]
+
+        def connect(source):
+            sock = socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5,
+                                            source_address=(source, 0))
+            self.addCleanup(sock.close)
+            return sock
+
+        def ask(sock):
+            sock.sendall(b"GET /credentials HTTP/1.1\r\n" + host + b"\r\n")
+            return sock.recv(65536)
+        held = [connect("127.0.0.1") for _ in range(3)]
+        for sock in held:
+            self.assertIn(b" 200 OK", ask(sock))  # served: each holds a slot
+        refused = connect("127.0.0.1")
+        self.assertIn(b" 503 ", _read_all(refused))
+        self.assertIn(b" 200 OK", ask(connect("127.0.0.2")))  # another container: its own share
+        self.assertIn(b" 200 OK", ask(connect("127.0.0.3")))  # the host: not counted
+        held[0].close()
+        self.assertTrue(wait_for(lambda: server._sources["127.0.0.1"] == 2))
+        self.assertIn(b" 200 OK", ask(connect("127.0.0.1")))  # a slot given back is taken again
+
     def test_keep_alive_many_requests_one_connection(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
         for _ in range(20):
@@ -1811,11 +1945,15 @@ class GrantTests(ServiceCase):
     """Grants for containers: the store, the management API, and what a
     client the peer check could not attribute (a container) is served."""
 
-    def make(self, **kwargs):
+    def make(self, writer=rm.write_private_file, strike=None, **kwargs):
         self.grants_path = os.path.join(self.home, ".aws", "runas-meta", "grants.json")
-        self.now = [1_800_000_000.0]
-        super().make(grants=rm.Grants(self.grants_path, clock=lambda: self.now[0]), **kwargs)
+        self.spare = os.path.join(self.home, "tmp", "runas-meta-0", "revoked")  # the temporary directory's
+        self.now = getattr(self, "now", [1_800_000_000.0])
+        super().make(grants=self.grants(writer, strike), **kwargs)
         self.service.containers = True
+
+    def grants(self, writer=rm.write_private_file, strike=None):
+        return rm.Grants(self.grants_path, clock=lambda: self.now[0], writer=writer, spare=self.spare, strike=strike)
 
     def grant(self, label="web", profile="nomfa", ttl=None):
         fields = {"profile": profile, "label": label}
@@ -1891,6 +2029,168 @@ class GrantTests(ServiceCase):
         for host in ("127.0.0.1:%d" % self.PORT, "169.254.170.2:8080", "localhost", None):
             self.assertEqual(self.container(rm.GRANT_PATH + grant_id, host=host)[0].status, 403, host)
         self.assertEqual(self.container(rm.GRANT_PATH + grant_id, host="169.254.170.2:80")[0].status, 200)
+
+    def revoke(self, label):
+        return self.call("POST", "/grants/revoke", {"Content-Type": "application/x-www-form-urlencoded"},
+                         "label=" + label)
+
+    def test_a_grant_is_bound_to_the_container_that_first_used_it(self):
+        grant_id, _ = self.grant()
+        self.assertEqual(self.container(rm.GRANT_PATH + grant_id)[0].status, 200)  # first use: bound to .2
+        with self.assertLogs("runas_meta", logging.WARNING) as logs:
+            doc = self.doc(self.container(rm.GRANT_PATH + grant_id, source="172.17.0.3")[0], 403)
+        self.assertEqual(doc["code"], "GrantBoundElsewhere")
+        self.assertIn("'web' was asked for from 172.17.0.3", logs.output[0])
+        self.make()  # a restart keeps the binding
+        self.assertEqual(self.container(rm.GRANT_PATH + grant_id, source="172.17.0.3")[0].status, 403)
+        self.assertEqual(self.container(rm.GRANT_PATH + grant_id)[0].status, 200)
+        self.assertEqual(self.doc(self.call("GET", "/grants"))["grants"][0]["bound_to"], "172.17.0.2")
+        # the user's own programs (--network host) are no container: any grant serves them
+        host = rm.Request("GET", rm.GRANT_PATH + grant_id, [("Host", "127.0.0.1:%d" % self.PORT)])
+        self.assertEqual(self.service.handle(host).status, 200)
+
+    def test_a_container_id_holds_the_binding_across_new_addresses(self):
+        grant_id, _ = self.grant()
+        seen = self.service._seen
+        seen["172.17.0.2"] = ("c0ffee000001", self.service.clock())
+        self.assertEqual(self.container(rm.GRANT_PATH + grant_id)[0].status, 200)
+        seen["172.17.0.9"] = ("c0ffee000001", self.service.clock())  # restarted: a new address, the same id
+        self.assertEqual(self.container(rm.GRANT_PATH + grant_id, source="172.17.0.9")[0].status, 200)
+        seen["172.17.0.2"] = ("badbad000002", self.service.clock())  # another container took the old address
+        with self.assertLogs("runas_meta", logging.WARNING):
+            self.assertEqual(self.container(rm.GRANT_PATH + grant_id)[0].status, 403)
+        self.assertEqual(self.doc(self.call("GET", "/grants"))["grants"][0]["bound_to"], "c0ffee000001")
+
+    def test_a_container_reads_a_fixed_text_the_log_and_page_the_whole_one(self):
+        grant_id, _ = self.grant()
+        mfa_id, _ = self.grant("mfa", profile="dev")
+        write(self.config_path, STANDARD_CONFIG.replace("[profile nomfa]", "[profile renamed]"))
+        with self.assertLogs("runas_meta", logging.WARNING) as logs:
+            doc = self.doc(self.container(rm.GRANT_PATH + grant_id)[0], 503)
+        self.assertEqual(doc, {"code": "CredentialsUnavailable", "message": rm.CONTAINER_UNAVAILABLE})
+        self.assertIn("nomfa", "\n".join(logs.output))  # the log names what went wrong
+        listed = {g["label"]: g for g in self.doc(self.call("GET", "/grants"))["grants"]}
+        self.assertIn("nomfa", listed["web"]["last_error"])  # and so does the page
+        doc = self.doc(self.container(rm.GRANT_PATH + mfa_id)[0], 503)
+        self.assertEqual(doc["message"], rm.CONTAINER_SIGN_IN)
+        self.files(STANDARD_CONFIG, STANDARD_CREDENTIALS)
+        self.sts_server.fail = 10 ** 6  # STS's text names roles and accounts: not for the container either
+        with self.assertLogs("runas_meta", logging.WARNING):
+            doc = self.doc(self.container(rm.GRANT_PATH + grant_id)[0], 503)
+        self.assertEqual(doc["message"], rm.CONTAINER_UNAVAILABLE)
+        for word in (self.home, "renamed", ACCOUNT, "InternalFailure"):
+            self.assertNotIn(word, json.dumps(doc))
+
+    def test_a_path_that_resembles_the_grant_path_never_shows_the_id(self):
+        grant_id, _ = self.grant()
+        for path in ("//v2/credentials/" + grant_id, "/v2//credentials/" + grant_id,
+                     "/v2%2Fcredentials/" + grant_id, "/x/V2/credentials/" + grant_id):
+            with self.subTest(path=path):
+                self.assertNotIn(grant_id, rm.shown_path(path, None))
+                self.assertNotIn(grant_id, self.call("GET", path).body.decode())
+                self.assertNotIn(grant_id, self.container(path)[0].body.decode())
+        server = serve(self, self.service)
+        lines = []
+        server.access.log = type("Log", (), {"isEnabledFor": lambda self, level: True,
+                                             "info": lambda self, fmt, text: lines.append(text)})()
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=5)
+        connection.request("GET", "//v2/credentials/" + grant_id)
+        answer = connection.getresponse()
+        self.assertEqual(answer.status, 404)
+        self.assertNotIn(grant_id, answer.read().decode())
+        connection.close()
+        server.access.flush()
+        self.assertIn("//v2/credentials/(no-grant) 404", "\n".join(lines))
+        self.assertNotIn(grant_id, "\n".join(lines))
+
+    def test_credential_paths_refuse_proxies(self):
+        grant_id, _ = self.grant()
+        for header in ("X-Forwarded-For", "Via"):
+            with self.subTest(header=header):
+                self.assertEqual(self.call("GET", "/credentials", {header: "1.2.3.4"}).status, 403)
+                self.assertEqual(self.call("GET", "/credentials/nomfa", {header: "1.1 proxy"}).status, 403)
+                request = rm.Request("GET", rm.GRANT_PATH + grant_id, [("Host", rm.ECS_ADDRESS), (header, "x")],
+                                     b"", ("172.17.0.2", 40000), "container")
+                self.assertEqual(self.service.handle(request).status, 403)
+        self.assertEqual(self.call("GET", "/credentials").status, 200)
+
+    def test_a_revocation_on_a_full_disk_is_struck_out_in_place(self):
+        grant_id, _ = self.grant()
+        other_id, _ = self.grant("db")
+
+        def full(path, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.make(writer=full)
+        with self.assertLogs("runas_meta", logging.WARNING):
+            self.assertEqual(self.doc(self.revoke("web")), {"revoked": "web", "kept": True})
+        self.assertEqual(self.container(rm.GRANT_PATH + grant_id)[0].status, 404)
+        self.make()  # a restart: the revocation holds, the other grant is still there
+        self.assertEqual(self.container(rm.GRANT_PATH + grant_id)[0].status, 404)
+        self.assertEqual(self.container(rm.GRANT_PATH + other_id)[0].status, 200)
+        self.assertEqual([g["label"] for g in self.doc(self.call("GET", "/grants"))["grants"]], ["db"])
+
+    def test_a_revocation_that_cannot_be_written_is_said_and_retried(self):
+        grant_id, _ = self.grant()
+        broken = [True]
+
+        def writer(path, data):
+            if broken[0] and path == self.grants_path:
+                raise OSError(errno.EROFS, "Read-only file system")
+            rm.write_private_file(path, data)
+        self.make(writer=writer, strike=lambda path, keys: [])
+        with self.assertLogs("runas_meta", logging.WARNING):
+            doc = self.doc(self.revoke("web"), 202)
+        self.assertEqual((doc["revoked"], doc["kept"]), ("web", False))
+        self.assertIn("could not be written", doc["Message"])
+        self.assertEqual(self.container(rm.GRANT_PATH + grant_id)[0].status, 404)  # refused here at once
+        self.assertEqual(self.doc(self.call("GET", "/grants"))["unkept"], ["web"])
+        self.assertIn(hashlib.sha256(grant_id.encode()).hexdigest(), open(self.spare).read())
+        self.make(writer=writer, strike=lambda path, keys: [])  # a restart before the disk has room
+        self.assertEqual(self.container(rm.GRANT_PATH + grant_id)[0].status, 404)
+        self.assertFalse(self.service.grants.retry())
+        broken[0] = False  # room again: the retry writes it, the spare file goes
+        self.assertTrue(self.service.grants.retry())
+        self.assertNotIn(hashlib.sha256(grant_id.encode()).hexdigest(), open(self.grants_path).read())
+        self.assertFalse(os.path.exists(self.spare))
+        self.assertEqual(self.doc(self.call("GET", "/grants"))["unkept"], [])
+
+    def test_the_command_line_says_a_revocation_was_not_kept(self):
+        fake = FakeHTTP()  # the service's two answers, on a port of its own
+        self.addCleanup(fake.close)
+        answers = iter([(202, {"revoked": "web", "kept": False, "Message": "grants.json could not be written"}),
+                        (200, {"revoked": "web", "kept": True})])
+        fake.route = lambda *a: (lambda status, doc: (status, [("Content-Type", "application/json")],
+                                                       json.dumps(doc)))(*next(answers))
+        out, err = io.StringIO(), io.StringIO()
+        port = fake.base.rsplit(":", 1)[1]
+        self.assertEqual(rm.grant_main(["--revoke", "web", "-p", port], out, err), 1)
+        self.assertIn("not kept: grants.json could not be written", err.getvalue())
+        self.assertEqual(rm.grant_main(["--revoke", "web", "-p", port], out, err), 0)
+        self.assertIn("grant 'web' revoked", out.getvalue())
+
+    def test_two_instances_never_undo_each_others_revocations(self):
+        first, second = self.grants(), self.grants()  # two services of the same user, one HOME
+        web_id, _ = first.create("nomfa", "web")
+        GRANT_IDS.append(web_id)
+        self.assertEqual(second.use(web_id, "172.17.0.2")["label"], "web")  # made by the other: served
+        self.assertEqual(first.revoke("web"), (True, True))
+        self.assertIsNone(second.use(web_id, "172.17.0.2"))  # revoked by the other: refused at once
+        db_id, _ = second.create("nomfa", "db")  # a change in the second ...
+        GRANT_IDS.append(db_id)
+        self.assertIsNone(first.use(web_id, "172.17.0.2"))  # ... never writes the revoked grant back
+        self.assertIsNone(self.grants().use(web_id, "172.17.0.2"))  # nor does a restart find it
+        self.assertEqual(first.use(db_id, "172.17.0.3")["label"], "db")
+        self.assertEqual([g["label"] for g in self.grants().list()], ["db"])
+
+    def test_a_grant_that_cannot_be_written_is_not_made(self):
+        def full(path, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.make(writer=full)
+        with self.assertLogs("runas_meta", logging.WARNING):
+            response = self.call("POST", "/grants", {"Content-Type": "application/x-www-form-urlencoded"},
+                                 "profile=nomfa&label=web")
+        self.assertEqual(self.doc(response, 503)["Code"], "GrantNotKept")
+        self.assertEqual(self.doc(self.call("GET", "/grants"))["grants"], [])
 
     def test_health_check_names_no_profile(self):
         response = self.container("/healthcheck")[0]
@@ -2009,6 +2309,15 @@ class GrantTests(ServiceCase):
         args = rm.build_parser().parse_intermixed_args(["ec2", "--containers"])
         with self.assertRaises(rm.UsageError):
             rm.serve_containers(args, {}, None, None, admin=lambda: True, holders=lambda: [])
+
+
+def wait_for(predicate, seconds=5.0):
+    """Poll `predicate` every millisecond until it holds or `seconds` pass
+    (for state another thread changes with no event to wait on)."""
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        threading.Event().wait(0.001)
+    return predicate()
 
 
 def _read_all(sock):
@@ -2699,6 +3008,22 @@ class SockDiagTests(unittest.TestCase):
                     self.assertEqual(check._proc_owner(address, listener.getsockname()), os.geteuid())
                     self.assertIsNone(rm._sock_diag_owner(("127.0.0.1", 1), listener.getsockname()))
 
+    def test_a_listener_is_not_this_connection(self):
+        """The kernel answers an exact lookup that matches no connection with
+        a listener on the client's port (any address, for 0.0.0.0): a
+        container whose source port is that port is not that listener's owner."""
+        with socket.socket() as listener, socket.socket() as anywhere:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+            anywhere.bind(("0.0.0.0", 0))  # sshd, docker-proxy, a dev server
+            anywhere.listen()
+            port = anywhere.getsockname()[1]
+            for client in (("172.17.0.2", port), ("127.0.0.1", port)):
+                with self.subTest(client=client):
+                    self.assertIsNone(rm._sock_diag_owner(client, listener.getsockname()))
+                    self.assertIsNone(rm.PeerCheck()._proc_owner(client, listener.getsockname()))
+                    self.assertEqual(rm.PeerCheck().verdict(client, listener.getsockname()), "namespace")
+
 
 class LiveHardeningTests(FakeSTSCase):
     def setUp(self):
@@ -2798,6 +3123,7 @@ class FaultTests(FakeSTSCase):
             engine.credentials("nomfa")
         self.assertEqual(caught.exception.status, status)
         stop_fault()
+        self.clock.advance(rm.THROTTLED_PAUSE[1])  # the remembered failure's pause ends
         self.assertIsNot(engine.credentials("nomfa"), first)  # recovered by itself
         return caught.exception
 
