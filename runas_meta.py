@@ -4794,8 +4794,8 @@ class Grants:
         try:
             if os.lstat(os.path.dirname(self.spare)).st_uid != os.geteuid():
                 return []  # a folder another user made in the shared temporary directory
-            with open(self.spare, encoding="ascii") as handle:
-                return [key for key in handle.read().split() if _GRANT_HASH.match(key)]
+            with open(self.spare, "rb") as handle:  # bytes: no codec to import after privileges are dropped
+                return [key for key in handle.read().decode("utf-8", "replace").split() if _GRANT_HASH.match(key)]
         except (OSError, ValueError, TypeError):
             return []
 

@@ -3394,9 +3394,9 @@ class ServiceProcess:
     """`python runas_meta.py ...` as a user runs it; reads its start-up output.
     Its log goes to a file, so a chatty -v run can never block on a full pipe."""
 
-    def __init__(self, args, env, stdin=None, before_banner=None):
+    def __init__(self, args, env, stdin=None, before_banner=None, script=None):
         self.log = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "runas_meta.py")] + args,
+        self.proc = subprocess.Popen([sys.executable, script or os.path.join(HERE, "runas_meta.py")] + args,
                                      env=env, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
         if stdin:
