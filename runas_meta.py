@@ -1267,7 +1267,18 @@ class STS:
         self.timeout, self.attempts = timeout, attempts
         self._opener = opener
         self._openers = {}
+        self._probe = threading.local()
         self.calls = 0
+
+    @contextlib.contextmanager
+    def probing(self):
+        """One attempt per call on this thread: a layer known to be failing
+        asks once when its pause ends (the pause is its backoff)."""
+        self._probe.active = True
+        try:
+            yield
+        finally:
+            self._probe.active = False
 
     def _open(self, profile):
         if self._opener is not None:
@@ -1287,8 +1298,9 @@ class STS:
             return isinstance(exc, STSUnavailable) or exc.aws_code in RETRYABLE_CODES \
                 or exc.http_status == 429 or exc.http_status >= 500
         try:
+            attempts = 1 if getattr(self._probe, "active", False) else self.attempts
             return with_retries(lambda: self._attempt(profile, url, region, action, body, creds),
-                                retryable, self.attempts, self.sleep, self.rand, "STS " + action)
+                                retryable, attempts, self.sleep, self.rand, "STS " + action)
         except STSError as exc:
             if retryable(exc) and not isinstance(exc, STSUnavailable):
                 unavailable = STSUnavailable(str(exc), exc.aws_code, exc.http_status)
@@ -4400,7 +4412,8 @@ class Engine:
         if failure is not None and not code and not _user_action() and self.clock() < failure.until:
             raise failure.error.with_traceback(None)  # asked again once the pause ends
         try:
-            creds = self._fetch_idp_prompting(layer, code) if layer.idp else layer.fetch(code)
+            with self.sts.probing() if failure is not None else contextlib.nullcontext():
+                creds = self._fetch_idp_prompting(layer, code) if layer.idp else layer.fetch(code)
         except MFARequired:
             layer.mfa_pending = True  # reported as mfa_needed, not as an error
             raise

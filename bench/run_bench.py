@@ -23,7 +23,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -41,6 +43,11 @@ region = eu-west-1
 role_arn = arn:aws:iam::123456789012:role/bench
 source_profile = base
 role_session_name = bench
+
+[profile outage]
+role_arn = arn:aws:iam::123456789012:role/outage
+source_profile = base
+role_session_name = outage
 """
 CREDENTIALS = "[base]\naws_access_key_id = AKIABENCHEXAMPLE\naws_secret_access_key = benchSecretKey\n"
 TARGETS = {"keepalive_ratio": 0.9, "close_ratio": 0.9, "moto_factor": 10, "sdk20_p99_ms": 5,
@@ -145,11 +152,12 @@ def wrk(url, seconds, connections, close):
     if close:
         argv[1:1] = ["-H", "Connection: close"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60).stdout
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))  # none when every request timed out
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50_ms": round(_ms(latency["50"]), 3), "p99_ms": round(_ms(latency["99"]), 3),
+            "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+            "p50_ms": latency and round(_ms(latency["50"]), 3), "p99_ms": latency and round(_ms(latency["99"]), 3),
             "errors": int(errors.group(1)) if errors else 0,
             "socket_errors": sum(map(int, socket_errors.groups())) if socket_errors else 0}
 
@@ -254,6 +262,47 @@ def scenario_renewal(quick, sts):
         return result
     finally:
         sts.delay = 0.0
+        service.stop()
+        home.close()
+
+
+def scenario_outage(quick, use_wrk, sts):
+    """(9) STS fails (HTTP 500) for 45 s while 20 keep-alive and 20
+    new-connection clients ask for a profile with nothing cached: STS's calls
+    per second during the outage, and how soon the first credentials come
+    once STS is back."""
+    seconds = 5 if quick else 45
+    home = Home(sts.url)
+    service = Service(home)
+    url = service.url + "/credentials/outage"
+    try:
+        urllib.request.urlopen(service.url + "/credentials", timeout=10).read()  # the base session: cached
+        sts.fail, before = 10 ** 9, len(sts.calls)
+        results = {}
+        clients = [threading.Thread(target=lambda kind=kind: results.update(
+            {kind: throughput(service.port, "/credentials/outage", seconds, kind == "close", use_wrk)}))
+            for kind in ("keepalive", "close")]
+        started = time.monotonic()
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join()
+        outage = time.monotonic() - started
+        calls = len(sts.calls) - before
+        sts.fail, back = 0, time.monotonic()
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=10).read()
+                break
+            except urllib.error.HTTPError:
+                time.sleep(0.05)
+        recovered = time.monotonic() - back
+        return {"outage_s": round(outage, 1), "sts_calls": calls, "sts_calls_per_s": round(calls / outage, 2),
+                "requests": sum(r["requests"] for r in results.values()),
+                "errors": sum(r.get("errors", 0) for r in results.values()),
+                "recovery_s": round(recovered, 2), "pause_max_s": 30}
+    finally:
+        sts.fail = 0
         service.stop()
         home.close()
 
@@ -416,6 +465,11 @@ def table(report):
         "%s %.2f ms (two profiles %.2f ms, %.1fx)" % (path, c[path]["2000_profiles"]["median_ms"],
                                                      c[path]["two_profiles"]["median_ms"], c[path]["ratio"])
         for path in ("/", "/list-profiles", "/list-roles")))
+    o = r["outage"]
+    lines.append("(9) STS down for %.0f s under 40 clients (%d requests answered, %d of them 503): %d STS calls, %.2f "
+                 "a second; first credentials %.2f s after STS is back (pause at most %d s)" % (
+                     o["outage_s"], o["requests"], o["errors"], o["sts_calls"], o["sts_calls_per_s"], o["recovery_s"],
+                     o["pause_max_s"]))
     return "\n".join(lines)
 
 
@@ -442,6 +496,7 @@ def main(argv=None):
         report["renewal"] = scenario_renewal(args.quick, sts)
         report["large_config"] = scenario_large_config(args.quick, sts)
         report["discovery"] = scenario_discovery(args.quick)
+        report["outage"] = scenario_outage(args.quick, use_wrk, sts)
     finally:
         sts.close()
     print(table(report))
