@@ -6778,15 +6778,17 @@ async function loadGrants() {
   const r = await call("GET", "/grants");
   if (r.status !== 200) { return; }
   $("grants").hidden = false;
-  $("grants-note").textContent = r.doc.containers
+  $("grants-note").textContent = (r.doc.containers
     ? "Containers on this machine's bridges get credentials from 169.254.170.2, each with a grant of its own."
     : "Containers on a bridge reach the service once it runs as 'ecs --containers' (as root); until then a grant " +
-      "serves a container run with --network host.";
+      "serves a container run with --network host.") + (r.doc.unkept.length
+    ? " Revoked, but not yet written to disk (retried): " + r.doc.unkept.join(", ") + "." : "");
   const body = $("grants-body");
   body.textContent = "";
   for (const g of r.doc.grants) {
     const row = document.createElement("tr");
-    for (const text of [g.label, g.profile, g.expires, g.last_used, g.last_source, g.container]) {
+    const bound = g.bound_to ? "bound to " + g.bound_to : "not used yet";
+    for (const text of [g.label, g.profile, g.expires, g.last_used, g.last_source, bound]) {
       const cell = document.createElement("td");
       cell.textContent = text || "\u2014";
       row.appendChild(cell);
@@ -6801,6 +6803,15 @@ async function loadGrants() {
     cell.appendChild(button);
     row.appendChild(cell);
     body.appendChild(row);
+    if (g.last_error) {  // what the container was not told
+      const note = document.createElement("tr");
+      const text = document.createElement("td");
+      text.colSpan = 7;
+      text.className = "error";
+      text.textContent = "Last failure for " + g.label + ": " + g.last_error;
+      note.appendChild(text);
+      body.appendChild(note);
+    }
   }
   if (!r.doc.grants.length) {
     const row = document.createElement("tr");
@@ -6823,7 +6834,8 @@ async function loadGrants() {
 
 async function revokeGrant(label) {
   const r = await call("POST", "/grants/revoke", form({label: label}));
-  if (r.status !== 200) { showError("Cannot revoke " + label + ": " + (r.doc.Message || ("HTTP " + r.status))); }
+  if (r.status === 202) { showError("Revoked, but not kept: " + r.doc.Message); }
+  else if (r.status !== 200) { showError("Cannot revoke " + label + ": " + (r.doc.Message || ("HTTP " + r.status))); }
   await loadGrants();
 }
 

@@ -283,6 +283,16 @@ class PageInChromium(BrowserClass, t.FakeSTSCase):
         self.wait_text("#grants-body tr:nth-child(1) td:nth-child(4)", "Z$")  # last use
         self.expect("#grant-uri").to_be_hidden()  # the id is shown once, never again
         self.assertNotIn(grant_id, self.page.content())
+        # a container's first use binds the grant; what it is not told of a failure, the page shows
+        t.write(self.config_path, t.STANDARD_CONFIG.replace("[profile nomfa]", "[profile renamed]"))
+        answer = self.service.handle(rm.Request("GET", "/v2/credentials/" + grant_id, [("Host", rm.ECS_ADDRESS)], b"",
+                                                ("172.17.0.2", 40000), "container"))
+        self.assertEqual(json.loads(answer.body)["message"], rm.CONTAINER_UNAVAILABLE)
+        t.write(self.config_path, t.STANDARD_CONFIG)
+        self.page.reload()
+        self.wait_text("#grants-body tr:nth-child(1) td:nth-child(6)", "^bound to 172.17.0.2$")
+        self.wait_text("#grants-body tr:nth-child(2) td", "^Last failure for web: .*nomfa")
+        self.shot("51-grant-failure")
         self.page.click("button[aria-label='Revoke web']")
         self.wait_text("#grants-body", "No grants yet")
         with self.assertRaises(urllib.error.HTTPError) as caught:
