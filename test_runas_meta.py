@@ -146,6 +146,11 @@ def _ipv6_loopback():
         return False
 
 
+def read_text(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
 def write(path, text):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as handle:
@@ -2140,13 +2145,13 @@ class GrantTests(ServiceCase):
         self.assertIn("could not be written", doc["Message"])
         self.assertEqual(self.container(rm.GRANT_PATH + grant_id)[0].status, 404)  # refused here at once
         self.assertEqual(self.doc(self.call("GET", "/grants"))["unkept"], ["web"])
-        self.assertIn(hashlib.sha256(grant_id.encode()).hexdigest(), open(self.spare).read())
+        self.assertIn(hashlib.sha256(grant_id.encode()).hexdigest(), read_text(self.spare))
         self.make(writer=writer, strike=lambda path, keys: [])  # a restart before the disk has room
         self.assertEqual(self.container(rm.GRANT_PATH + grant_id)[0].status, 404)
         self.assertFalse(self.service.grants.retry())
         broken[0] = False  # room again: the retry writes it, the spare file goes
         self.assertTrue(self.service.grants.retry())
-        self.assertNotIn(hashlib.sha256(grant_id.encode()).hexdigest(), open(self.grants_path).read())
+        self.assertNotIn(hashlib.sha256(grant_id.encode()).hexdigest(), read_text(self.grants_path))
         self.assertFalse(os.path.exists(self.spare))
         self.assertEqual(self.doc(self.call("GET", "/grants"))["unkept"], [])
 

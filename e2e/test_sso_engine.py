@@ -357,7 +357,9 @@ class SSOFaultTests(SSOCase):
         self.run_background()
         self.assertEqual(self.engine_.status("modern")["auth_needed"]["type"], "SSO")
         self.assertIs(self.engine_.credentials("modern"), first)
-        self.clock.advance(19 * 60 + 30)
+        self.clock.advance(19 * 60 + 30)  # 30 s left: still valid, so still served (issue 26.7)
+        self.assertIs(self.engine_.credentials("modern"), first)
+        self.clock.advance(31)  # nothing valid left: the sign-in dialog
         self.assert_sso_dialog(self.call("GET", "/credentials/modern"))
 
     def test_403_names_account_and_role(self):
