@@ -4045,39 +4045,27 @@ def _source_get(opener, url, headers, where):
         raise CredentialSourceError("%s unreachable: %s" % (where, _plain(getattr(exc, "reason", exc)))) from None
 
 
-class Engine:
-    """Credentials for any profile: plans the layers of a profile's chain,
-    caches each in memory and on disk, renews ahead of expiry.
+class LayerPlanner:
+    """The layers of a profile's chain, bottom first: which call makes each
+    one (STS, the identity provider, IAM Identity Center, a process, a
+    credential source), which layer carries the MFA code, which cache file
+    keeps it.  Planned once per version of the config files; layers are
+    kept by key, so a new plan keeps what its layers hold.  A role's fetch
+    asks the engine for the layer below (`get`, `drop`)."""
 
-    Side effects are parameters: `sts`, `clock`, `mfa_prompt(profile, serial)
-    -> code` (None: raise MFARequired), `spawn(function)` for background work."""
-
-    def __init__(self, config, sts, clock=utcnow, mfa_prompt=None, spawn=None,
-                 cache_dir=None, environ=None, federation=None, writer=None, sso=None,
-                 popen=subprocess.Popen, process_timeout=PROCESS_TIMEOUT, rand=random.random):
-        self.config, self.sts, self.clock, self.rand = config, sts, clock, rand
-        self.environ = os.environ if environ is None else environ
-        self.writer = writer or write_private_file
-        self.federation = federation or Federation(config, environ, clock)
-        self.sso = sso or IdentityCenter(self.environ, clock)
-        self.popen, self.process_timeout = popen, process_timeout
-        self.console_api = ConsoleJson(self.environ, attempts=2)
-        self.mfa_prompt = mfa_prompt
-        self.spawn = spawn or _spawn_daemon
-        self.cache_dir = cache_dir if cache_dir is not None else config.directory
-        self._layers = {}
-        self._plans = {}
+    def __init__(self, engine, get, drop):
+        self.engine, self.get, self.drop = engine, get, drop
+        self._layers, self._plans, self._session_names = {}, {}, {}
         self._lock = threading.Lock()
-        self._session_names = {}
-        self.own_addresses = set()  # (address, port) of our listeners: a credential_source never asks them
-        self._cache_warned = False
 
-    # -- planning ------------------------------------------------------------
+    def layers(self):
+        with self._lock:
+            return list(self._layers.values())
 
     def plan(self, name):
         """The layers of `name`, bottom first.  Planned once per version of
         the config files: this is on every request's path."""
-        generation = self.config.current_generation()
+        generation = self.engine.config.current_generation()
         planned = self._plans.get(name)
         if planned is not None and planned[0] == generation:
             return planned[1]
@@ -4086,10 +4074,10 @@ class Engine:
         return layers
 
     def _plan(self, name):
-        federated = self.config.federated(name)
+        federated = self.engine.config.federated(name)
         if federated is not None:
             return self._federated_plan(federated)
-        chain = self.config.chain(name)
+        chain = self.engine.config.chain(name)
         base, roles = chain[-1], chain[-2::-1]  # every profile above the base is a role, bottom first
         serial = (roles[0].mfa_serial if roles else "") or base.mfa_serial
         layers, session_carries_mfa = self._base_layers(base, roles, serial), False
@@ -4118,7 +4106,7 @@ class Engine:
             return self._federated_plan(base)
         if kind in CREDENTIAL_SOURCES.values():
             return [self._layer((kind, base.name), "", base.name + " (%s)" % base.credential_source, "",
-                                lambda code: fetch_credential_source(base, self.environ, self.own_addresses))]
+                                lambda code: fetch_credential_source(base, self.engine.environ, self.engine.own_addresses))]
         if base.aws_session_token:  # temporary keys: used as they are (STS refuses them for GetSessionToken)
             return [self._layer(("static", base.name), "", base.name, "",
                                 lambda code, b=base: self._static(b.aws_access_key_id, b.aws_secret_access_key,
@@ -4131,8 +4119,8 @@ class Engine:
         """Role credentials from IAM Identity Center, in memory only."""
         sso_settings(base)
         layer = self._layer(("sso", sso_token_key(base), base.sso_account_id, base.sso_role_name), "",
-                            base.name, "", lambda code: self.sso.role_credentials(base))
-        layer.prompt = lambda: self.sso.next_sign_in(base)
+                            base.name, "", lambda code: self.engine.sso.role_credentials(base))
+        layer.prompt = lambda: self.engine.sso.next_sign_in(base)
         return layer
 
     def _process_layer(self, base):
@@ -4142,8 +4130,8 @@ class Engine:
 
         def fetch(code):
             if not static:
-                creds = run_credential_process(base.credential_process, base.name, self.process_timeout,
-                                               self.popen)
+                creds = run_credential_process(base.credential_process, base.name, self.engine.process_timeout,
+                                               self.engine.popen)
                 if creds.expiration is not None:
                     return creds
                 static.append(creds)
@@ -4151,6 +4139,206 @@ class Engine:
             return self._static(keys.access_key_id, keys.secret_access_key, keys.session_token, keys.account_id)
         command = hashlib.sha256(base.credential_process.encode()).hexdigest()[:16]
         return self._layer(("process", base.name, command), "", base.name, "", fetch)
+
+    def sso_base(self, name):
+        """The IAM Identity Center profile at the bottom of `name`'s chain, or None."""
+        if self.engine.config.federated(name) is not None:
+            return None
+        base = self.engine.config.chain(name)[-1]
+        return base if base.source_kind == "sso" else None
+
+    def _layer(self, key, prefix, cache_name, serial, fetch, label=None):
+        with self._lock:
+            layer = self._layers.get(key)
+            if layer is None:
+                cache_file = os.path.join(self.engine.cache_dir, prefix + cache_name) if prefix else ""
+                layer = self._layers[key] = Layer(key, cache_file, label or cache_name, serial)
+        layer.fetch = fetch
+        return layer
+
+    def _session_layer(self, base, serial, owner):
+        # session_token_duration may sit on the role profile or on the keys' profile
+        duration = owner.session_duration
+        if duration == SESSION_DURATION[0]:
+            duration = base.session_duration
+
+        def fetch(code):
+            keys = Credentials(base.aws_access_key_id, base.aws_secret_access_key)
+            token = self._mfa_code(base.name, serial, code) if serial else ""
+            creds = self.engine.sts.get_session_token(base, keys, duration, serial, token)
+            creds.account_id = account_from_arn(serial)
+            return creds
+        layer = self._layer(("session", base.name, serial, duration), CACHE_PREFIX["session"],
+                            _session_cache_name(base, serial), serial, fetch, label=base.name)
+        layer.prompt = _prompt_at_expiry(layer, "MFA code") if serial else None
+        return layer
+
+    def _role_layer(self, role, base, below, serial, chained, session_name):
+        duration = min(role.role_duration, CHAINED_ROLE_MAX) if chained else role.role_duration
+
+        def assume(source, code):
+            token = self._mfa_code(role.name, serial, code) if serial else ""
+            name = session_name or self._session_name(base)
+            return self.engine.sts.assume_role(role, source, role.role_arn, name, duration,
+                                        role.external_id, serial, token)
+
+        def fetch(code):
+            if below is None:
+                return assume(Credentials(base.aws_access_key_id, base.aws_secret_access_key), code)
+            try:
+                return assume(self.get(below, None), code)
+            except STSError as exc:
+                if exc.aws_code not in SOURCE_REFUSED:
+                    raise
+                # the session below was revoked or has expired early: drop it and ask anew
+                LOG.info("STS refused the credentials of %s (%s); fetching them anew", below.label, exc.aws_code)
+                self.drop(below)
+                return assume(self.get(below, None), code)
+        layer = self._layer(("role", role.name, role.role_arn, below and below.key),
+                            CACHE_PREFIX["role"], role.name, serial, fetch)
+        layer.prompt = _prompt_at_expiry(layer, "MFA code") if serial else None
+        return layer
+
+    def _federated_plan(self, fed):
+        """The identity provider's layer (SAML, OIDC or a token file) for the
+        first role, then the target role when a jump role comes first."""
+        kind = "saml" if fed.saml_auth_url else "web"
+        first = fed.jump_role_arn or fed.role_arn
+        session_name = fed.role_session_name or _session_safe(
+            fed.federated_username or _idp_username(fed)) or os_user(self.engine.environ)
+        token_file = fed.web_identity_token_file if kind == "web" and not fed.web_identity_auth_url else ""
+        duration = fed.role_duration  # the jump role's hop to role_arn is chained: 1 h (_role_layer)
+
+        def fetch(code):
+            if kind == "saml":
+                assertion = self.engine.federation.saml_assertion(fed, code)
+                principal = pick_saml_role(assertion, first)
+                seconds = min(duration, assertion.duration) if assertion.duration else duration
+                return self.engine.sts.assume_role_with_saml(fed, first, principal, assertion.raw,
+                                                      max(ROLE_DURATION[1], seconds))
+            token = _read_token_file(token_file) if token_file else self.engine.federation.id_token(fed, code)
+            return self.engine.sts.assume_role_with_web_identity(fed, first, token, session_name, duration)
+        layer = self._layer((kind, fed.name, first), CACHE_PREFIX[kind], fed.name,
+                            "" if token_file else "idp", fetch)
+        layer.idp = not token_file
+        if layer.idp:
+            at_expiry = _prompt_at_expiry(layer, "sign-in")
+            layer.prompt = lambda: ({"at": None, "what": "sign-in", "note": "renewed without asking (refresh "
+                                     "token) while your identity provider's session lasts"}
+                                    if self.engine.federation.renews_silently(fed) else at_expiry())
+        layers = [layer]
+        if fed.jump_role_arn:
+            layers.append(self._role_layer(fed, fed, layer, "", True, session_name))
+        return layers
+
+    def _static(self, access_key, secret_key, token="", account_id=""):
+        """Keys with no known expiry, served with STATIC_TOKEN_LIFETIME ahead."""
+        now = self.engine.clock()
+        return Credentials(access_key, secret_key, token, now + dt.timedelta(seconds=STATIC_TOKEN_LIFETIME),
+                           account_id=account_id, obtained=now)
+
+    def _mfa_code(self, profile, serial, code):
+        if code:
+            return code
+        if self.engine.mfa_prompt is not None and not _in_background():
+            code = self.engine.mfa_prompt(profile, serial)
+            if code:
+                return code
+        raise MFARequired("an MFA code from device %s is needed" % serial, profile, serial)
+
+    def _session_name(self, base):
+        """The IAM user name (GetCallerIdentity with the base keys, once per
+        base profile), else the OS user."""
+        if not base.has_keys:  # IAM Identity Center, credential_process: no user to ask about
+            return os_user(self.engine.environ)
+        if base.name not in self._session_names:
+            keys = Credentials(base.aws_access_key_id, base.aws_secret_access_key, base.aws_session_token)
+            try:
+                arn = self.engine.sts.get_caller_identity(base, keys).get("Arn", "")
+                name = arn.rsplit("/", 1)[-1] if ":user/" in arn else ""
+            except STSError as exc:
+                LOG.info("GetCallerIdentity for %r failed (%s); using the OS user name", base.name, exc)
+                name = ""
+            self._session_names[base.name] = name if SESSION_NAME.match(name) else os_user(self.engine.environ)
+        return self._session_names[base.name]
+
+
+class LayerCache:
+    """aws-runas's cache files: one JSON line per layer (session token,
+    assumed role, SAML, web identity) in the config's folder, 0600 and
+    written atomically; read when a layer has nothing in memory, written
+    after each fetch, removed when STS refuses what it held."""
+
+    def __init__(self, clock, writer=None):
+        self.clock, self.writer = clock, writer or write_private_file
+        self._warned = False
+
+    def read(self, layer):
+        if not layer.cache_file:
+            return None
+        try:
+            with open(layer.cache_file, "rb") as handle:
+                creds = Credentials.from_cache(handle.read(64 * 1024), role_arn=_role_of(layer),
+                                               now=self.clock())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            LOG.warning("ignoring cache file %s: %s", layer.cache_file, type(exc).__name__)
+            return None
+        if creds.remaining(self.clock()) <= MIN_SERVE:
+            return None
+        LOG.info("using cached credentials for %s from %s", layer.label, layer.cache_file)
+        return creds
+
+    def write(self, layer, creds):
+        if not layer.cache_file:
+            return
+        try:
+            self.writer(layer.cache_file, creds.to_cache())
+        except OSError as exc:
+            if not self._warned:
+                LOG.warning("cannot write cache %s (%s): keeping credentials in memory only",
+                            layer.cache_file, exc.strerror)
+                self._warned = True
+
+    def remove(self, layer):
+        if layer.cache_file:
+            try:
+                os.unlink(layer.cache_file)
+            except OSError:
+                pass
+
+
+class Engine:
+    """Credentials for any profile: the fetch of each layer the planner
+    made (one flight at a time, a failure remembered for its pause, what is
+    still valid served), kept in memory and in the cache files, renewed in
+    the background ahead of expiry; and what /status says of it.
+
+    Side effects are parameters: `sts`, `clock`, `mfa_prompt(profile, serial)
+    -> code` (None: raise MFARequired), `spawn(function)` for background work."""
+
+    def __init__(self, config, sts, clock=utcnow, mfa_prompt=None, spawn=None,
+                 cache_dir=None, environ=None, federation=None, writer=None, sso=None,
+                 popen=subprocess.Popen, process_timeout=PROCESS_TIMEOUT, rand=random.random):
+        self.config, self.sts, self.clock, self.rand = config, sts, clock, rand
+        self.environ = os.environ if environ is None else environ
+        self.disk = LayerCache(clock, writer)
+        self.federation = federation or Federation(config, environ, clock)
+        self.sso = sso or IdentityCenter(self.environ, clock)
+        self.popen, self.process_timeout = popen, process_timeout
+        self.console_api = ConsoleJson(self.environ, attempts=2)
+        self.mfa_prompt = mfa_prompt
+        self.spawn = spawn or _spawn_daemon
+        self.cache_dir = cache_dir if cache_dir is not None else config.directory
+        self.own_addresses = set()  # (address, port) of our listeners: a credential_source never asks them
+        self.planner = LayerPlanner(self, self._get, self._drop)
+
+    def plan(self, name):
+        return self.planner.plan(name)
+
+    def sso_base(self, name):
+        return self.planner.sso_base(name)
 
     def console_url(self, name):
         """A federated console sign-in for `name`'s served credentials;
@@ -4167,97 +4355,6 @@ class Engine:
         url = console_sign_in_url(creds, self.config.region(name), self.environ, self.console_api, profile)
         LOG.info("console sign-in for profile %r", name)
         return url
-
-    def sso_base(self, name):
-        """The IAM Identity Center profile at the bottom of `name`'s chain, or None."""
-        if self.config.federated(name) is not None:
-            return None
-        base = self.config.chain(name)[-1]
-        return base if base.source_kind == "sso" else None
-
-    def _layer(self, key, prefix, cache_name, serial, fetch, label=None):
-        with self._lock:
-            layer = self._layers.get(key)
-            if layer is None:
-                cache_file = os.path.join(self.cache_dir, prefix + cache_name) if prefix else ""
-                layer = self._layers[key] = Layer(key, cache_file, label or cache_name, serial)
-        layer.fetch = fetch
-        return layer
-
-    def _session_layer(self, base, serial, owner):
-        # session_token_duration may sit on the role profile or on the keys' profile
-        duration = owner.session_duration
-        if duration == SESSION_DURATION[0]:
-            duration = base.session_duration
-
-        def fetch(code):
-            keys = Credentials(base.aws_access_key_id, base.aws_secret_access_key)
-            token = self._mfa_code(base.name, serial, code) if serial else ""
-            creds = self.sts.get_session_token(base, keys, duration, serial, token)
-            creds.account_id = account_from_arn(serial)
-            return creds
-        layer = self._layer(("session", base.name, serial, duration), CACHE_PREFIX["session"],
-                            _session_cache_name(base, serial), serial, fetch, label=base.name)
-        layer.prompt = _prompt_at_expiry(layer, "MFA code") if serial else None
-        return layer
-
-    def _role_layer(self, role, base, below, serial, chained, session_name):
-        duration = min(role.role_duration, CHAINED_ROLE_MAX) if chained else role.role_duration
-
-        def assume(source, code):
-            token = self._mfa_code(role.name, serial, code) if serial else ""
-            name = session_name or self._session_name(base)
-            return self.sts.assume_role(role, source, role.role_arn, name, duration,
-                                        role.external_id, serial, token)
-
-        def fetch(code):
-            if below is None:
-                return assume(Credentials(base.aws_access_key_id, base.aws_secret_access_key), code)
-            try:
-                return assume(self._get(below, None), code)
-            except STSError as exc:
-                if exc.aws_code not in SOURCE_REFUSED:
-                    raise
-                # the session below was revoked or has expired early: drop it and ask anew
-                LOG.info("STS refused the credentials of %s (%s); fetching them anew", below.label, exc.aws_code)
-                self._drop(below)
-                return assume(self._get(below, None), code)
-        layer = self._layer(("role", role.name, role.role_arn, below and below.key),
-                            CACHE_PREFIX["role"], role.name, serial, fetch)
-        layer.prompt = _prompt_at_expiry(layer, "MFA code") if serial else None
-        return layer
-
-    def _federated_plan(self, fed):
-        """The identity provider's layer (SAML, OIDC or a token file) for the
-        first role, then the target role when a jump role comes first."""
-        kind = "saml" if fed.saml_auth_url else "web"
-        first = fed.jump_role_arn or fed.role_arn
-        session_name = fed.role_session_name or _session_safe(
-            fed.federated_username or _idp_username(fed)) or os_user(self.environ)
-        token_file = fed.web_identity_token_file if kind == "web" and not fed.web_identity_auth_url else ""
-        duration = fed.role_duration  # the jump role's hop to role_arn is chained: 1 h (_role_layer)
-
-        def fetch(code):
-            if kind == "saml":
-                assertion = self.federation.saml_assertion(fed, code)
-                principal = pick_saml_role(assertion, first)
-                seconds = min(duration, assertion.duration) if assertion.duration else duration
-                return self.sts.assume_role_with_saml(fed, first, principal, assertion.raw,
-                                                      max(ROLE_DURATION[1], seconds))
-            token = _read_token_file(token_file) if token_file else self.federation.id_token(fed, code)
-            return self.sts.assume_role_with_web_identity(fed, first, token, session_name, duration)
-        layer = self._layer((kind, fed.name, first), CACHE_PREFIX[kind], fed.name,
-                            "" if token_file else "idp", fetch)
-        layer.idp = not token_file
-        if layer.idp:
-            at_expiry = _prompt_at_expiry(layer, "sign-in")
-            layer.prompt = lambda: ({"at": None, "what": "sign-in", "note": "renewed without asking (refresh "
-                                     "token) while your identity provider's session lasts"}
-                                    if self.federation.renews_silently(fed) else at_expiry())
-        layers = [layer]
-        if fed.jump_role_arn:
-            layers.append(self._role_layer(fed, fed, layer, "", True, session_name))
-        return layers
 
     def authenticate(self, name, username, password):
         """Keep the IdP password (memory only) and sign in with it now."""
@@ -4276,37 +4373,6 @@ class Engine:
         with user_action():
             self._fly(layers[0], None)
             return self._get(layers[-1], None)
-
-    def _static(self, access_key, secret_key, token="", account_id=""):
-        """Keys with no known expiry, served with STATIC_TOKEN_LIFETIME ahead."""
-        now = self.clock()
-        return Credentials(access_key, secret_key, token, now + dt.timedelta(seconds=STATIC_TOKEN_LIFETIME),
-                           account_id=account_id, obtained=now)
-
-    def _mfa_code(self, profile, serial, code):
-        if code:
-            return code
-        if self.mfa_prompt is not None and not _in_background():
-            code = self.mfa_prompt(profile, serial)
-            if code:
-                return code
-        raise MFARequired("an MFA code from device %s is needed" % serial, profile, serial)
-
-    def _session_name(self, base):
-        """The IAM user name (GetCallerIdentity with the base keys, once per
-        base profile), else the OS user."""
-        if not base.has_keys:  # IAM Identity Center, credential_process: no user to ask about
-            return os_user(self.environ)
-        if base.name not in self._session_names:
-            keys = Credentials(base.aws_access_key_id, base.aws_secret_access_key, base.aws_session_token)
-            try:
-                arn = self.sts.get_caller_identity(base, keys).get("Arn", "")
-                name = arn.rsplit("/", 1)[-1] if ":user/" in arn else ""
-            except STSError as exc:
-                LOG.info("GetCallerIdentity for %r failed (%s); using the OS user name", base.name, exc)
-                name = ""
-            self._session_names[base.name] = name if SESSION_NAME.match(name) else os_user(self.environ)
-        return self._session_names[base.name]
 
     # -- serving -------------------------------------------------------------
 
@@ -4356,7 +4422,7 @@ class Engine:
     def _cached(self, layer):
         if layer.creds is None and not layer.disk_checked:
             layer.disk_checked = True
-            layer.creds = self._read_cache(layer)
+            layer.creds = self.disk.read(layer)
         return layer.creds
 
     def _get(self, layer, code):
@@ -4441,7 +4507,7 @@ class Engine:
         layer.auth_pending, layer.fetched = None, True
         LOG.info("new credentials for %s (%s), valid until %s", layer.label, layer.key[0],
                  format_time(creds.expiration))
-        self._write_cache(layer, creds)
+        self.disk.write(layer, creds)
         return creds
 
     def _remember(self, layer, exc):
@@ -4489,9 +4555,7 @@ class Engine:
         of profiles nobody asks for any more)."""
         now = self.clock()
         recent = now - dt.timedelta(seconds=RENEW_IDLE)
-        with self._lock:
-            layers = list(self._layers.values())
-        for layer in layers:
+        for layer in self.planner.layers():
             creds = layer.creds
             if creds is not None and layer.fetch is not None and layer.used_at and \
                     layer.used_at > recent and creds.remaining(now) < creds.refresh_window():
@@ -4510,7 +4574,7 @@ class Engine:
         with layer.lock:
             layer.creds, layer.retry_at = None, None
             layer.disk_checked = True
-        self._remove_cache(layer)
+        self.disk.remove(layer)
 
     def cached(self, name):
         """The profile's served credentials if there are valid ones; no fetch."""
@@ -4566,41 +4630,6 @@ class Engine:
                 "error": (errors[-1] if errors else None) or ended}
 
     # -- disk cache ----------------------------------------------------------
-
-    def _read_cache(self, layer):
-        if not layer.cache_file:
-            return None
-        try:
-            with open(layer.cache_file, "rb") as handle:
-                creds = Credentials.from_cache(handle.read(64 * 1024), role_arn=_role_of(layer),
-                                               now=self.clock())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            LOG.warning("ignoring cache file %s: %s", layer.cache_file, type(exc).__name__)
-            return None
-        if creds.remaining(self.clock()) <= MIN_SERVE:
-            return None
-        LOG.info("using cached credentials for %s from %s", layer.label, layer.cache_file)
-        return creds
-
-    def _write_cache(self, layer, creds):
-        if not layer.cache_file:
-            return
-        try:
-            self.writer(layer.cache_file, creds.to_cache())
-        except OSError as exc:
-            if not self._cache_warned:
-                LOG.warning("cannot write cache %s (%s): keeping credentials in memory only",
-                            layer.cache_file, exc.strerror)
-                self._cache_warned = True
-
-    def _remove_cache(self, layer):
-        if layer.cache_file:
-            try:
-                os.unlink(layer.cache_file)
-            except OSError:
-                pass
 
 
 def _prompt_at_expiry(layer, what):
