@@ -3066,49 +3066,37 @@ def _sso_expiry(doc):
         return dt.datetime.min.replace(tzinfo=UTC)
 
 
-class IdentityCenter:
-    """IAM Identity Center for the engine: the token cache shared with the
-    AWS CLI, sign-in (PKCE and device code), role credentials, role lists.
+def _read_json(path):
+    """A JSON object from a file of ours or the AWS CLI's, or None (missing, unreadable)."""
+    try:
+        with open(path, "rb") as handle:
+            doc = json.loads(handle.read(STS_MAX_RESPONSE).decode("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        LOG.warning("ignoring %s: %s", path, type(exc).__name__)
+        return None
+    return doc if isinstance(doc, dict) else None
 
-    Side effects are parameters: `api` (AwsJson), `clock`, `monotonic`,
-    `sleep` (device polling), `spawn(function)` (the poller's thread)."""
 
-    def __init__(self, environ=None, clock=utcnow, monotonic=time.monotonic, sleep=time.sleep,
-                 api=None, writer=None, spawn=None, cache_dir=None, roles_dir=None):
-        self.environ = os.environ if environ is None else environ
-        home = self.environ.get("HOME") or os.path.expanduser("~")
-        self.cache_dir = cache_dir or os.path.join(home, ".aws", "sso", "cache")
-        self.clock, self.monotonic, self.sleep = clock, monotonic, sleep
-        self.api = api or AwsJson(self.environ)
-        self.writer = writer or write_private_file
-        self.spawn = spawn or _spawn_daemon
-        self.logins = {}  # state -> a PKCE sign-in waiting for its callback
-        self.devices = {}  # token key -> the device sign-in shown on the page
-        self.role_lists = {}  # token key -> its role discovery (roles, state, progress; kept on disk)
-        self.roles_dir = roles_dir or os.path.join(home, ".aws", "runas-meta")
-        self.discovery_workers = DISCOVERY_WORKERS
+
+class SSOTokens:
+    """IAM Identity Center's token cache, shared with the AWS CLI
+    (~/.aws/sso/cache, the CLI's file names and format): the token a
+    profile's session has, refreshed and written back as the CLI does; a
+    token the cache cannot take is kept in memory and written later."""
+
+    def __init__(self, environ, clock, monotonic, api, writer, cache_dir):
+        self.environ, self.clock, self.monotonic, self.api, self.writer = environ, clock, monotonic, api, writer
+        self.cache_dir = cache_dir
         self.rejected = {}  # token key -> the access token the portal refused
         self.unwritten = {}  # token key -> a token the cache could not take: served from memory, written later
         self._refreshed_at = {}
-        self._lock = threading.Lock()
 
-    # -- the token cache, shared with the AWS CLI -----------------------------
-
-    def _path(self, text):
+    def path(self, text):
         return os.path.join(self.cache_dir, cache_file_name(text))
 
-    def _read(self, path):
-        try:
-            with open(path, "rb") as handle:
-                doc = json.loads(handle.read(STS_MAX_RESPONSE).decode("utf-8"))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            LOG.warning("ignoring %s: %s", path, type(exc).__name__)
-            return None
-        return doc if isinstance(doc, dict) else None
-
-    def _write(self, path, doc):
+    def write(self, path, doc):
         try:
             os.makedirs(self.cache_dir, exist_ok=True)
             self.writer(path, json.dumps(doc).encode())
@@ -3121,7 +3109,7 @@ class IdentityCenter:
         (a rotated refresh token exists nowhere else) and try again on each
         use, as long as the file holds nothing newer."""
         try:
-            self._write(self._path(key), doc)
+            self.write(self.path(key), doc)
         except SSOCacheError as exc:
             if key not in self.unwritten:
                 LOG.warning("%s: the new token is kept in memory and written once the cache takes it", exc)
@@ -3146,7 +3134,7 @@ class IdentityCenter:
         """(token document, expiry) from the cache, or None: missing, without
         accessToken (old CLI leftovers), unreadable, or refused by the portal."""
         key = sso_token_key(profile)
-        doc = self._current(key, self._read(self._path(key)))
+        doc = self._current(key, _read_json(self.path(key)))
         if not doc or not doc.get("accessToken") or not doc.get("expiresAt"):
             return None
         if self.rejected.get(key) == doc["accessToken"]:
@@ -3216,7 +3204,7 @@ class IdentityCenter:
         LOG.info("refreshed the IAM Identity Center token of %s", sso_owner(profile))
         return new["accessToken"]
 
-    def _store(self, profile, registration, answer):
+    def store(self, profile, registration, answer):
         """The token file as the CLI writes it (Z times, 0600, atomic)."""
         _need(answer, "accessToken", "expiresIn", what="sso-oidc CreateToken")
         doc = {"startUrl": profile.sso_start_url, "region": profile.sso_region,
@@ -3230,7 +3218,6 @@ class IdentityCenter:
         key = sso_token_key(profile)
         self._save_token(key, doc)
         self.rejected.pop(key, None)
-        self.forget_roles(profile)
         LOG.info("signed in to IAM Identity Center (%s); token stored in %s", sso_owner(profile), self.cache_dir)
 
     def login_required(self, profile, message):
@@ -3239,14 +3226,30 @@ class IdentityCenter:
             "device_url": "/sso/device", "start_url": profile.sso_start_url, "profile": profile.name,
             "pkce": bool(profile.sso_session)})
 
-    # -- client registration, cached as the CLI does --------------------------
+
+class SSOSignIns:
+    """Signing in to IAM Identity Center: the client registration (cached as
+    the CLI does), the authorization code with PKCE, and the device code
+    polled in a thread; a new token goes to the token store, and
+    `on_signed_in(profile)` hears of it (the role list is then another's)."""
+
+    def __init__(self, tokens, environ, clock, monotonic, sleep, api, spawn, on_signed_in):
+        self.tokens, self.environ, self.api, self.on_signed_in = tokens, environ, api, on_signed_in
+        self.clock, self.monotonic, self.sleep, self.spawn = clock, monotonic, sleep, spawn
+        self.logins = {}  # state -> a PKCE sign-in waiting for its callback
+        self.devices = {}  # token key -> the device sign-in shown on the page
+        self._lock = threading.Lock()
+
+    def _store(self, profile, registration, answer):
+        self.tokens.store(profile, registration, answer)
+        self.on_signed_in(profile)
 
     def registration(self, profile, pkce, fresh=False):
         scopes = sso_scopes(profile)
-        path = self._path(json.dumps({"tool": "botocore", "startUrl": profile.sso_start_url,
+        path = self.tokens.path(json.dumps({"tool": "botocore", "startUrl": profile.sso_start_url,
                                       "region": profile.sso_region, "scopes": scopes,
                                       "session_name": profile.sso_session or None}, sort_keys=True))
-        doc = None if fresh else self._read(path)
+        doc = None if fresh else _read_json(path)
         if doc and doc.get("clientId") and doc.get("clientSecret") and \
                 ("authorization_code" in (doc.get("grantTypes") or ())) == pkce:
             try:
@@ -3273,10 +3276,8 @@ class IdentityCenter:
             doc["scopes"] = scopes
         if pkce:
             doc["grantTypes"] = body["grantTypes"]
-        self._write(path, doc)
+        self.tokens.write(path, doc)
         return doc
-
-    # -- sign-in: authorization code with PKCE --------------------------------
 
     def start_pkce(self, profile, name, redirect_uri):
         """The authorize URL to send the browser to; remembers state and verifier."""
@@ -3310,8 +3311,6 @@ class IdentityCenter:
             "redirectUri": login["redirect_uri"]}, what="sso-oidc CreateToken")
         self._store(profile, registration, answer)
         return login["name"]
-
-    # -- sign-in: device code -------------------------------------------------
 
     def start_device(self, profile, name, on_success=None):
         """Start (or show the running) device sign-in; a thread polls."""
@@ -3386,6 +3385,7 @@ class IdentityCenter:
         LOG.warning("IAM Identity Center device sign-in for %s: %s", sso_owner(profile), outcome)
 
     @staticmethod
+
     def _end_device(device, status, message):
         device["status"], device["message"] = status, message
         device["ended"].set()
@@ -3404,18 +3404,30 @@ class IdentityCenter:
         device = self.devices.get(sso_token_key(profile))
         return device is not None and device["ended"].wait(timeout) and device["status"] == "done"
 
-    # -- the portal ---------------------------------------------------------
+
+class SSORoles:
+    """The portal: a role's credentials, and every account and role the
+    signed-in user may use, found in parallel (throttling slows it, never
+    ends it) and kept in ~/.aws/runas-meta/sso-roles-<key>.json (ours, not
+    the CLI's cache) so a restart shows them at once."""
+
+    def __init__(self, tokens, environ, sleep, api, writer, roles_dir):
+        self.tokens, self.environ, self.sleep, self.api, self.writer = tokens, environ, sleep, api, writer
+        self.roles_dir = roles_dir
+        self.role_lists = {}  # token key -> its role discovery (roles, state, progress; kept on disk)
+        self.discovery_workers = DISCOVERY_WORKERS
+        self._lock = threading.Lock()
 
     def _portal(self, profile, path, query, what, retry_throttled=True):
-        token = self.access_token(profile)
+        token = self.tokens.access_token(profile)
         url = sso_portal_endpoint(profile, self.environ) + path + "?" + urllib.parse.urlencode(query)
         try:
             return self.api.call(profile, "GET", url, headers={"x-amz-sso_bearer_token": token}, what=what,
                                  retry_throttled=retry_throttled)
         except SSOError as exc:
             if exc.http_status == 401:
-                self.rejected[sso_token_key(profile)] = token
-                raise self.login_required(profile, "IAM Identity Center no longer accepts the sign-in of "
+                self.tokens.rejected[sso_token_key(profile)] = token
+                raise self.tokens.login_required(profile, "IAM Identity Center no longer accepts the sign-in of "
                                           "%s: sign in again" % sso_owner(profile)) from None
             raise
 
@@ -3454,15 +3466,13 @@ class IdentityCenter:
                 break
         return found
 
-    # -- role discovery: every account and role, in parallel, kept on disk ------
-
     def list_roles(self, profile, wait=True):
         """Every account and role the signed-in user may use, each with the
         name it is served under.  The list found last (this run, or on disk
         from an earlier one) is answered at once; a discovery runs in the
         background when there is none or it is a day old.  `wait` waits for
         a running discovery to end."""
-        self.access_token(profile)  # no sign-in: the 401 with its dialog, here and not in the background
+        self.tokens.access_token(profile)  # no sign-in: the 401 with its dialog, here and not in the background
         discovery = self._discovery(profile)
         if wait:
             discovery["finished"].wait()
@@ -3582,8 +3592,6 @@ class IdentityCenter:
                 break
         return roles
 
-    # the list on disk: ~/.aws/runas-meta/sso-roles-<key>.json (ours, not the CLI's cache)
-
     def _roles_path(self, profile):
         return os.path.join(self.roles_dir, "sso-roles-%s.json" % sso_token_key(profile))
 
@@ -3592,7 +3600,7 @@ class IdentityCenter:
                      "accounts_done": 0, "accounts_total": None, "finished": threading.Event()}
         discovery["finished"].set()
         path = self._roles_path(profile)
-        doc = self._read(path)
+        doc = _read_json(path)
         roles = doc.get("roles") if isinstance(doc, dict) else None
         if isinstance(roles, list) and all(isinstance(r, dict) and isinstance(r.get("name"), str) for r in roles) \
                 and isinstance(doc.get("updated_at"), (int, float)):
@@ -3619,6 +3627,27 @@ class IdentityCenter:
             os.unlink(self._roles_path(profile))
         except OSError:
             pass
+
+
+class IdentityCenter:
+    """IAM Identity Center for the engine, in three rooms that share the
+    token store: `tokens` (the cache shared with the AWS CLI), `sign_ins`
+    (PKCE and device code) and `roles` (role credentials, role discovery).
+
+    Side effects are parameters: `api` (AwsJson), `clock`, `monotonic`,
+    `sleep` (device polling), `spawn(function)` (the poller's thread)."""
+
+    def __init__(self, environ=None, clock=utcnow, monotonic=time.monotonic, sleep=time.sleep,
+                 api=None, writer=None, spawn=None, cache_dir=None, roles_dir=None):
+        environ = os.environ if environ is None else environ
+        home = environ.get("HOME") or os.path.expanduser("~")
+        api, writer = api or AwsJson(environ), writer or write_private_file
+        self.tokens = SSOTokens(environ, clock, monotonic, api, writer,
+                                cache_dir or os.path.join(home, ".aws", "sso", "cache"))
+        self.roles = SSORoles(self.tokens, environ, sleep, api, writer,
+                              roles_dir or os.path.join(home, ".aws", "runas-meta"))
+        self.sign_ins = SSOSignIns(self.tokens, environ, clock, monotonic, sleep, api, spawn or _spawn_daemon,
+                                   self.roles.forget_roles)
 
 
 class Limiter:
@@ -4119,8 +4148,8 @@ class LayerPlanner:
         """Role credentials from IAM Identity Center, in memory only."""
         sso_settings(base)
         layer = self._layer(("sso", sso_token_key(base), base.sso_account_id, base.sso_role_name), "",
-                            base.name, "", lambda code: self.engine.sso.role_credentials(base))
-        layer.prompt = lambda: self.engine.sso.next_sign_in(base)
+                            base.name, "", lambda code: self.engine.sso.roles.role_credentials(base))
+        layer.prompt = lambda: self.engine.sso.tokens.next_sign_in(base)
         return layer
 
     def _process_layer(self, base):
@@ -5794,16 +5823,16 @@ class Service:
         if not base.sso_session or not self._on_loopback():
             raise HTTPError(400, "sign-in through the browser needs an sso_session profile and the service "
                             "on 127.0.0.1: use the device code (POST /sso/device)")
-        return self._start_sign_in(request, self.engine.sso.start_pkce(base, name, self.base_url + SSO_CALLBACK_PATH))
+        return self._start_sign_in(request, self.engine.sso.sign_ins.start_pkce(base, name, self.base_url + SSO_CALLBACK_PATH))
 
     def sso_callback(self, request):
         """IAM Identity Center's redirect: check state, exchange the code,
         store the token where the AWS CLI keeps it, serve the role."""
-        return self._finish_sign_in(request, "IAM Identity Center", self.engine.sso.finish_pkce)
+        return self._finish_sign_in(request, "IAM Identity Center", self.engine.sso.sign_ins.finish_pkce)
 
     def sso_device_start(self, request):
         name, base = self._sso_profile(request)
-        return json_response(self.engine.sso.start_device(base, name, self._signed_in))
+        return json_response(self.engine.sso.sign_ins.start_device(base, name, self._signed_in))
 
     def _signed_in(self, name):
         """After a device sign-in: fetch the role now, so no client waits."""
@@ -5814,20 +5843,20 @@ class Service:
 
     def sso_device_status(self, request):
         _, base = self._sso_profile(request)
-        return json_response(self.engine.sso.device_view(base))
+        return json_response(self.engine.sso.sign_ins.device_view(base))
 
     def sso_roles(self, request):
         """Every account and role of the signed-in session, with the names
         they are served under (/credentials/<name>, POST /profile)."""
         _, base = self._sso_profile(request)
         partial = dict(urllib.parse.parse_qsl(request.query)).get("partial") == "1"  # the page: what is found so far
-        return json_response(self.engine.sso.list_roles(base, wait=not partial))
+        return json_response(self.engine.sso.roles.list_roles(base, wait=not partial))
 
     def sso_roles_refresh(self, request):
         """The page's "Refresh list": discover the accounts and roles anew."""
         _, base = self._sso_profile(request)
-        self.engine.sso.access_token(base)
-        return json_response(self.engine.sso.refresh_roles(base))
+        self.engine.sso.tokens.access_token(base)
+        return json_response(self.engine.sso.roles.refresh_roles(base))
 
     def _sso_status(self, name):
         try:
@@ -5836,12 +5865,12 @@ class Service:
             return None
         if base is None:
             return None
-        ends = self.engine.sso.session_ends(base)
+        ends = self.engine.sso.tokens.session_ends(base)
         return {"profile": base.name, "start_url": base.sso_start_url, "session": sso_owner(base),
                 "token_expires": ends and format_time(ends),
                 "signed_in": bool(ends and ends > self.engine.clock()),
-                "device": self.engine.sso.device_view(base),
-                "discovery": self.engine.sso.discovery_view(base)}
+                "device": self.engine.sso.sign_ins.device_view(base),
+                "discovery": self.engine.sso.roles.discovery_view(base)}
 
     def console(self, request):
         """The federation endpoint's login URL that opens the AWS console as
@@ -7372,14 +7401,14 @@ def first_fetch(engine, name, stdin, stdout, tries=3, headless=False):
 def sso_on_terminal(engine, name, stdout, timeout=LOGIN_TIMEOUT * 2):
     """The device-code sign-in on the terminal: the URL and code, then wait."""
     base = engine.sso_base(name)
-    view = engine.sso.start_device(base, name)
+    view = engine.sso.sign_ins.start_device(base, name)
     stdout.write("Sign in to IAM Identity Center (%s): open %s and enter the code %s\n  (or open %s)\n"
                  % (base.sso_start_url, view["verification_uri"], view["user_code"],
                     view["verification_uri_complete"]))
     stdout.flush()
-    if engine.sso.wait_device(base, timeout):
+    if engine.sso.sign_ins.wait_device(base, timeout):
         return True
-    stdout.write("IAM Identity Center sign-in: %s\n" % engine.sso.device_view(base).get("message"))
+    stdout.write("IAM Identity Center sign-in: %s\n" % engine.sso.sign_ins.device_view(base).get("message"))
     return False
 
 
@@ -7573,7 +7602,7 @@ def build_service(server, args, environ, stdin, stdout, peer_check=None, twin=No
                             notify=terminal_notice(stdout) if headless else None)
     engine = Engine(config, STS(environ), environ=environ, federation=federation,
                     mfa_prompt=terminal_prompt(stdin, stdout) if headless else None)
-    remove_stale_temporaries([config.directory, engine.cache_dir, engine.sso.cache_dir])
+    remove_stale_temporaries([config.directory, engine.cache_dir, engine.sso.tokens.cache_dir])
     grants = Grants(os.path.join(config.directory, "runas-meta", "grants.json"))
     service = Service(engine, config, args.mode, args.imds_v2_only, auth_token, grants=grants)
     service.activate(args.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None)

@@ -65,7 +65,7 @@ class Portal:
 
     def center(self, workers=rm.DISCOVERY_WORKERS):
         center = rm.IdentityCenter(self.environ)
-        center.discovery_workers = workers
+        center.roles.discovery_workers = workers
         return center
 
     def portal_calls(self):
@@ -83,9 +83,9 @@ def timed_list(portal, workers, fresh=True):
     center, profile = portal.center(workers), portal.profile()
     before, refused = portal.portal_calls(), portal.fake.refused
     started = time.perf_counter()
-    roles = center.list_roles(profile)
+    roles = center.roles.list_roles(profile)
     seconds = time.perf_counter() - started
-    view = center.discovery_view(profile)
+    view = center.roles.discovery_view(profile)
     if view["state"] != "done":
         raise RuntimeError("discovery ended in %s: %s" % (view["state"], view["message"]))
     return {"seconds": round(seconds, 3), "roles": len(roles), "portal_calls": portal.portal_calls() - before,
@@ -104,7 +104,7 @@ def run(quick):
         center, profile = portal.center(), portal.profile()
         before = portal.portal_calls()
         started = time.perf_counter()
-        roles = center.list_roles(profile, wait=False)
+        roles = center.roles.list_roles(profile, wait=False)
         report["restart"] = {"seconds": round(time.perf_counter() - started, 4), "roles": len(roles),
                              "portal_calls_before": portal.portal_calls() - before}
         portal.fake.rate = rate

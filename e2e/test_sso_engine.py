@@ -265,29 +265,29 @@ class SSOTokenCacheTests(SSOCase):
             if full[0]:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             rm.write_private_file(path, data)
-        self.sso.writer = writer
+        self.sso.tokens.writer = writer
         with self.assertLogs("runas_meta", "WARNING") as logs:
             self.assertIn("AccessKeyId", self.doc(self.call("GET", "/credentials/modern")))
         self.assertIn("cannot write the IAM Identity Center cache %s: No space left on device" % self.cache,
                       "\n".join(logs.output))
         self.assertIn("kept in memory", "\n".join(logs.output))
         self.assertEqual(self.token_file("corp")[0]["accessToken"], old["accessToken"])  # the file lags
-        kept = self.sso.unwritten[rm.sso_token_key(self.config().profile("modern"))]
+        kept = self.sso.tokens.unwritten[rm.sso_token_key(self.config().profile("modern"))]
         bearer = self.fake.calls("/federation/credentials")[0]["headers"]["x-amz-sso_bearer_token"]
         self.assertEqual(bearer, kept["accessToken"])
-        self.assertEqual(self.sso.access_token(self.config().profile("modern")), kept["accessToken"])
+        self.assertEqual(self.sso.tokens.access_token(self.config().profile("modern")), kept["accessToken"])
         self.assertEqual(len(self.fake.calls("/token")), 1)  # no second refresh: the kept token serves
         full[0] = False  # space again: the next use writes it
-        self.sso.access_token(self.config().profile("modern"))
+        self.sso.tokens.access_token(self.config().profile("modern"))
         written, mode = self.token_file("corp")
         self.assertEqual((written["accessToken"], written["refreshToken"], mode),
                          (kept["accessToken"], kept["refreshToken"], 0o600))
-        self.assertEqual(self.sso.unwritten, {})
+        self.assertEqual(self.sso.tokens.unwritten, {})
         self.assertIn(written["refreshToken"], self.fake.refresh_tokens)  # the one the portal still honours
         self.assertFalse(self.fake.refresh_tokens[written["refreshToken"]]["dead"])
 
     def test_a_sign_in_on_a_read_only_cache_is_a_clear_error(self):
-        self.sso.writer = lambda path, data: (_ for _ in ()).throw(OSError(errno.EROFS, os.strerror(errno.EROFS)))
+        self.sso.tokens.writer = lambda path, data: (_ for _ in ()).throw(OSError(errno.EROFS, os.strerror(errno.EROFS)))
         for method, path in (("POST", "/sso/device"), ("POST", "/sso/login")):
             response = self.call(method, path + "?profile=onsso")
             self.assertEqual(response.status, 503, response.body)
@@ -517,18 +517,18 @@ class SSODeviceTests(SSOCase):
         with open(path) as handle:
             doc = json.load(handle)
         t.write(path, json.dumps(dict(doc, expiresAt=self.z(60))))
-        self.sso.devices.clear()
+        self.sso.sign_ins.devices.clear()
         self.start()
         self.assertEqual(len(self.fake.calls("/client/register")), 2)
         self.fake.clients.clear()  # revoked: StartDeviceAuthorization says InvalidClientException
-        self.sso.devices.clear()
+        self.sso.sign_ins.devices.clear()
         self.start()
         self.assertEqual(len(self.fake.calls("/client/register")), 3)
 
     def test_headless_terminal_shows_code_and_waits(self):
         import io
         out = io.StringIO()
-        self.sso.spawn = lambda function: (self.fake.approve(next(iter(self.fake.devices.values()))["user_code"]),
+        self.sso.sign_ins.spawn = lambda function: (self.fake.approve(next(iter(self.fake.devices.values()))["user_code"]),
                                            function())
         creds = rm.first_fetch(self.engine_, "modern", io.StringIO(), out, headless=True)
         self.assertIn("enter the code", out.getvalue())
@@ -625,34 +625,34 @@ class SSORoleListTests(SSOCase):
         self.many_accounts(40)
         self.fake.latency = 0.05
         base = self.config().profile("modern")
-        roles = self.sso.list_roles(base)
+        roles = self.sso.roles.list_roles(base)
         self.assertEqual(len(roles), 80)
         self.assertGreaterEqual(self.fake.most_in_flight, 5)  # ListAccountRoles for several accounts at once
-        self.assertEqual(self.sso.discovery_view(base)["accounts_done"], 40)
+        self.assertEqual(self.sso.roles.discovery_view(base)["accounts_done"], 40)
         folder = os.path.join(self.home, ".aws", "runas-meta")
         (name,) = os.listdir(folder)  # one file, no temporary left
         self.assertEqual(stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode), 0o600)
         calls = self.discovery_calls()
         self.make()  # a restart: the list is there at once, with no portal call
-        restarted = self.sso.list_roles(self.config().profile("modern"), wait=False)
+        restarted = self.sso.roles.list_roles(self.config().profile("modern"), wait=False)
         self.assertEqual(restarted, roles)
         self.assertEqual(self.discovery_calls(), calls)
         with open(os.path.join(folder, name), "w") as handle:  # a corrupt file is found anew, never a crash
             handle.write("{not json")
         self.make()
-        self.assertEqual(len(self.sso.list_roles(self.config().profile("modern"))), 80)
+        self.assertEqual(len(self.sso.roles.list_roles(self.config().profile("modern"))), 80)
         self.assertGreater(self.discovery_calls(), calls)
-        self.sso.forget_roles(base)  # what a sign-in (perhaps as another user) does
+        self.sso.roles.forget_roles(base)  # what a sign-in (perhaps as another user) does
         self.assertEqual(os.listdir(folder), [])
-        self.assertEqual(self.sso.discovery_view(base), None)
+        self.assertEqual(self.sso.roles.discovery_view(base), None)
 
     def test_a_throttled_portal_slows_the_list_but_never_fails_it(self):
         self.cli_token("corp", lifetime=7200, refresh=True)
         self.many_accounts(30)
         self.fake.rate = 12  # calls a second; more answer 429 with Retry-After: 1
-        roles = self.sso.list_roles(self.config().profile("modern"))
+        roles = self.sso.roles.list_roles(self.config().profile("modern"))
         self.assertEqual(len(roles), 60)
-        self.assertEqual(self.sso.discovery_view(self.config().profile("modern"))["state"], "done")
+        self.assertEqual(self.sso.roles.discovery_view(self.config().profile("modern"))["state"], "done")
         self.assertGreater(len(self.fake.calls("/assignment/roles")), 30)  # some were refused, and asked again
 
     def test_the_page_sees_progress_and_can_refresh(self):
@@ -663,7 +663,7 @@ class SSORoleListTests(SSOCase):
         self.assertEqual((discovery["state"], discovery["accounts_done"], discovery["accounts_total"]), ("done", 2, 2))
         before = self.discovery_calls()
         self.assertEqual(self.doc(self.call("POST", "/sso/roles/refresh?profile=modern"))["state"], "running")
-        self.sso.list_roles(self.config().profile("modern"))  # wait for it
+        self.sso.roles.list_roles(self.config().profile("modern"))  # wait for it
         self.assertGreater(self.discovery_calls(), before)
 
     def test_a_sign_in_as_another_user_replaces_the_list(self):
