@@ -5212,7 +5212,7 @@ class Request:
     def __init__(self, method, target, headers=(), body=b"", client=("127.0.0.1", 0), peer="host"):
         path, _, self.query = target.partition("?")
         self.method, self.path, self.body, self.client = method, path, body, client
-        self.peer, self.label = peer, None  # "container": served a grant only (Service._containers)
+        self.peer, self.label = peer, None  # "container": served a grant only (EcsRoutes.serve_container)
         if isinstance(headers, dict):  # already by lower-case name (the Handler's)
             self.headers = headers
         else:
@@ -5324,30 +5324,27 @@ class Router:
 SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store"))
 
 
-class Service:
-    """The credential service as a function from Request to Response.
+class RequestPolicy:
+    """The guards the dispatcher runs before a handler, by the route's kind:
+    the Host allow-list (DNS rebinding) for every request, browsers refused
+    on credential paths, other sites and missing CSRF tokens on the
+    management API, IMDSv2 tokens, the ECS Authorization token, proxies.
+    It knows where the service listens (Host values, origins, base URL)
+    and holds the browser-bound sign-ins (`browsers`)."""
 
-    It owns the running state (active profile) under one lock; the engine
-    owns credentials.  `handle` never raises."""
-
-    def __init__(self, engine, config, mode="ecs", imds_v2_only=False, auth_token=None,
-                 tokens=None, clock=time.monotonic, csrf_token=None, grants=None):
-        self.engine, self.config, self.mode = engine, config, mode
-        self.grants, self.containers = grants, False  # containers: the ECS address is served (ecs --containers)
-        self._seen = {}  # a container's address -> (its container id or None, when looked up)
-        self.csrf_token = csrf_token or secrets.token_urlsafe(32)
-        self.page_html = render_page(self.csrf_token)
-        self.imds_v2_only, self.auth_token = imds_v2_only, auth_token
+    def __init__(self, tokens=None, imds_v2_only=False, auth_token=None, csrf_token=None, clock=time.monotonic):
         self.tokens = tokens or ImdsTokens()
-        self.clock = clock
-        self.router = Router(ROUTES)
-        self.active = None
-        self.hosts, self.origins, self.base_url = frozenset(), frozenset(), ""
-        self._lock = threading.Lock()
-        self._told_mfa = {}
-        self._sign_ins = {}  # OAuth state -> (id of the browser that started it, when)
-        self._outcomes = {}  # browser id -> the outcome of its last sign-in, for /signin-result
-        self.port = 0
+        self.imds_v2_only, self.auth_token = imds_v2_only, auth_token
+        self.csrf_token = csrf_token or secrets.token_urlsafe(32)
+        self.containers = False  # the ECS address is served (ecs --containers)
+        self.hosts, self.origins, self.base_url, self.port = frozenset(), frozenset(), "", 0
+        self.browsers = BrowserBinding(self, clock)
+        self.guards = {"imds": self.guard_imds, "token": self.refuse_browsers, "ecs": self.guard_ecs,
+                       "api": self.refuse_cross_site, "page": lambda request: None}
+
+    def check(self, guard, request):
+        """The guard of the route's kind (the Host is checked before routing)."""
+        self.guards[guard](request)
 
     def set_address(self, host, port, localhost=True):
         """Allow exactly the Host values that name this listener: on loopback
@@ -5362,47 +5359,316 @@ class Service:
         self.origins = frozenset("http://" + h for h in hosts)
         shown = "[%s]" % host if ":" in host else host
         self.base_url = "http://%s" % shown if port == 80 else "http://%s:%d" % (shown, port)
-        self.engine.own_addresses.add((host, port))
+
+    def check_host(self, request):
+        if request.header("host") not in self.hosts:
+            raise HTTPError(403, "this Host is not served here (DNS rebinding is refused); "
+                            "use %s" % self.base_url, "ForbiddenHost")
+
+    def on_loopback(self):
+        return self.base_url.startswith(("http://127.", "http://[::1]", "http://localhost"))
+
+    def sign_in_links(self, extra):
+        """PKCE needs the browser to reach our callback on loopback, and the
+        sso-session form (as the AWS CLI); otherwise the device code serves."""
+        if "start_url" in extra and not (extra.get("pkce") and self.on_loopback()):
+            extra = {k: v for k, v in extra.items() if k != "login_url"}
+        return extra
+
+    def refuse_browsers(self, request):
+        """Credential paths: SDKs send no Origin, Referer, Sec-Fetch-Site or
+        Accept-Language.  Browsers always send Accept-Language, also where
+        they send no Sec-Fetch-* (to http://169.254.169.254, not a
+        potentially trustworthy origin) and the page chose no-referrer."""
+        fetch_site = request.header("sec-fetch-site")
+        if request.header("origin") is not None or request.header("referer") is not None \
+                or request.header("accept-language") is not None or fetch_site not in (None, "none"):
+            raise HTTPError(403, "credentials are not served to web pages", "ForbiddenBrowser")
+
+    def refuse_cross_site(self, request):
+        """Management API: other sites are refused; a browser's state change
+        must also carry the page's CSRF token.  Command-line clients send
+        none of these headers and are not affected."""
+        origin = request.header("origin")
+        fetch_site = request.header("sec-fetch-site")
+        referer = request.header("referer")
+        if (origin is not None and origin not in self.origins) or \
+                fetch_site not in (None, "none", "same-origin") or \
+                (referer is not None and _origin_of(referer) not in self.origins):
+            raise HTTPError(403, "requests from other sites are refused", "ForbiddenOrigin")
+        from_browser = origin is not None or any(name.startswith("sec-fetch-") for name in request.headers)
+        if from_browser and request.method == "POST":
+            token = (request.header("x-csrf-token") or "").encode("utf-8", "replace")
+            if not hmac.compare_digest(token, self.csrf_token.encode()):
+                raise HTTPError(403, "missing or wrong CSRF token: reload the page", "ForbiddenCSRF")
+
+    def guard_imds(self, request):
+        self.refuse_browsers(request)
+        token = request.header("x-aws-ec2-metadata-token")
+        if token is not None and not self.tokens.valid(token):
+            raise HTTPError(401, "the IMDSv2 token is invalid or expired", "Unauthorized")
+        if token is None and self.imds_v2_only:
+            raise HTTPError(401, "IMDSv1 is disabled: get a token with PUT /latest/api/token",
+                            "Unauthorized")
+
+    @staticmethod
+    def refuse_proxied(request):
+        """Credentials go to a client that connects itself, never through a
+        proxy (which could be a web page's way in): as the IMDS token path."""
+        if request.header("x-forwarded-for") is not None or request.header("via") is not None:
+            raise HTTPError(403, "credential requests through a proxy are refused", "Forbidden")
+
+    def guard_ecs(self, request):
+        self.refuse_browsers(request)
+        self.refuse_proxied(request)
+        if self.auth_token is not None:
+            given = (request.header("authorization") or "").encode("utf-8", "replace")
+            if not hmac.compare_digest(given, self.auth_token.encode()):
+                raise HTTPError(401, "a valid Authorization header is required "
+                                "(AWS_CONTAINER_AUTHORIZATION_TOKEN or _FILE)", "Unauthorized")
+
+
+class BrowserBinding:
+    """Browser sign-ins bound to the browser that started them: the OAuth
+    `state` of each, its browser's id in an HttpOnly cookie, and the
+    outcome that browser reads once from /signin-result."""
+
+    def __init__(self, policy, clock=time.monotonic):
+        self.policy, self.clock = policy, clock
+        self._lock = threading.Lock()
+        self._sign_ins = {}  # OAuth state -> (id of the browser that started it, when)
+        self._outcomes = {}  # browser id -> the outcome of its last sign-in, for /signin-result
+
+    def _cookie_name(self):
+        return "runas_meta_%d" % self.policy.port  # cookies ignore ports: one name per listener
+
+    def _browser(self, request):
+        """This browser's id from its cookie, or None."""
+        for part in (request.header("cookie") or "").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == self._cookie_name() and re.match(r"[\w-]{20,64}\Z", value):
+                return value
+        return None
+
+    def start(self, request, url):
+        """Remember which browser started the sign-in whose `state` is in
+        `url`; answer the URL for the page to open, with that browser's cookie."""
+        state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)).get("state", "")
+        browser = self._browser(request) or secrets.token_urlsafe(24)
+        now = self.clock()
+        with self._lock:
+            self._sign_ins = {k: v for k, v in self._sign_ins.items() if now - v[1] < LOGIN_TIMEOUT}
+            self._sign_ins[state] = (browser, now)
+        cookie = "%s=%s; Path=/; HttpOnly; SameSite=Lax" % (self._cookie_name(), browser)
+        return json_response({"url": url}, headers=[("Set-Cookie", cookie)])
+
+    def result(self, request):
+        """The outcome of this browser's last sign-in, once."""
+        browser = self._browser(request)
+        with self._lock:
+            outcome = self._outcomes.pop(browser, None) if browser else None
+        return json_response(outcome or {})
+
+    def finish(self, request, who, finish):
+        """A sign-in's redirect back to us ends on the page, whatever
+        happened.  Only a sign-in that this browser started counts (its state,
+        its cookie): anything else is ignored, code and error text alike, so
+        a link from another site can neither inject a code nor put its words
+        on the page.  The page fetches the outcome from /signin-result."""
+        query = dict(urllib.parse.parse_qsl(request.query))
+        state, browser = query.get("state", ""), self._browser(request)
+        with self._lock:
+            started = self._sign_ins.get(state)
+            mine = started is not None and browser is not None and hmac.compare_digest(started[0], browser)
+            if mine:
+                del self._sign_ins[state]  # a state is good once
+        if not mine:
+            LOG.warning("ignored a sign-in callback for a sign-in this browser did not start")
+            return redirect("/")
+        try:
+            if query.get("error"):
+                detail = query.get("error_description", "")
+                raise IdPError("%s refused the sign-in: %s%s" % (who, _message(query["error"], 60),
+                                                                  detail and " (%s)" % _message(detail, 200)))
+            name = finish(state, query.get("code", ""))  # and signed in
+        except RunasError as exc:
+            LOG.warning("sign-in through the browser: %s", exc)
+            outcome = {"error": str(exc)}
+        else:
+            LOG.info("sign-in through the browser finished for profile %r", name)
+            outcome = {"signed_in": name}
+        with self._lock:
+            self._outcomes[browser] = outcome
+        return redirect("/#signin-result")
+
+
+class ActiveProfile:
+    """The profile served at /credentials and to IMDS, under a lock."""
+
+    def __init__(self, config, policy):
+        self.config, self.policy, self.name = config, policy, None
+        self._lock = threading.Lock()
 
     def activate(self, name):
         if name is not None:
             self.config.profile(name)  # ProfileNotFound for a name that is not there
         with self._lock:
-            self.active = name
+            self.name = name
 
-    # -- the dispatcher ------------------------------------------------------
+    def required(self):
+        name = self.name
+        if name is None:
+            base = self.policy.base_url
+            raise HTTPError(404, "no profile is active: choose one at %s/ or POST %s/profile" % (base, base),
+                            "NoActiveProfile")
+        return name
 
-    def handle(self, request):
-        if request.peer == "container" or (self.containers and request.header("host") in CONTAINER_HOSTS):
-            return self._containers(request)
-        try:
-            self._check_host(request)
-            handler, guard, args = self.router.match(request.method, request.path)
-            GUARDS[guard](self, request)
-            response = handler(self, request, **args)
-        except MFARequired as exc:
-            response = self._mfa_needed(exc)
-        except AuthRequired as exc:
-            response = self._auth_needed(exc)
-        except HTTPError as exc:
-            response = error_response(exc.status, exc.code, str(exc), exc.headers)
-        except RunasError as exc:
-            response = error_response(exc.status, exc.code, str(exc))
-        except Exception:  # a bug: log the traceback (no secrets in our messages)
-            log_bug("internal error on %s %s", request.method, _printable(shown_path(request.path)))
-            response = error_response(500, "InternalError", "internal error; see the service log")
-        return response
 
-    # -- containers: the ECS address ------------------------------------------
+def to_page(request):
+    """GET of a route that starts something: a link anyone can make, so it
+    only opens the page, where one click (with the CSRF token) starts it."""
+    return redirect("/")
 
-    def _containers(self, request):
+
+def request_fields(request):
+    """The query's fields, and a POST body's over them."""
+    fields = dict(urllib.parse.parse_qsl(request.query))
+    if request.method == "POST" and request.body:
+        fields.update(request.form())
+    return fields
+
+
+def sso_status(engine, name):
+    """What /status says of the IAM Identity Center session behind `name`, or None."""
+    try:
+        base = engine.sso_base(name)
+    except RunasError:
+        return None
+    if base is None:
+        return None
+    ends = engine.sso.tokens.session_ends(base)
+    return {"profile": base.name, "start_url": base.sso_start_url, "session": sso_owner(base),
+            "token_expires": ends and format_time(ends),
+            "signed_in": bool(ends and ends > engine.clock()),
+            "device": engine.sso.sign_ins.device_view(base),
+            "discovery": engine.sso.roles.discovery_view(base)}
+
+
+INSTANCE_ID = "i-0000000000000000a"
+
+
+class ImdsRoutes:
+    """The EC2 instance metadata paths SDKs read: the IMDSv2 token, the role
+    and its credentials, region, identity document, instance id."""
+
+    ROUTES = (
+        # method, path, handler, guard (RequestPolicy)
+        ("PUT", "/latest/api/token", "imds_token", "token"),
+        ("GET", IMDS_CREDS, "imds_roles", "imds"),
+        ("GET", IMDS_CREDS + "/", "imds_roles", "imds"),
+        ("GET", IMDS_CREDS + "/{name}", "imds_credentials", "imds"),
+        ("GET", IMDS_CREDS + "-extended", "imds_roles", "imds"),
+        ("GET", IMDS_CREDS + "-extended/", "imds_roles", "imds"),
+        ("GET", IMDS_CREDS + "-extended/{name}", "imds_credentials_extended", "imds"),
+        ("GET", "/latest/meta-data/iam/info", "imds_info", "imds"),
+        ("GET", "/latest/meta-data/placement/region", "imds_region", "imds"),
+        ("GET", "/latest/meta-data/placement/availability-zone", "imds_zone", "imds"),
+        ("GET", "/latest/meta-data/instance-id", "imds_instance_id", "imds"),
+        ("GET", "/latest/dynamic/instance-identity/document", "imds_identity", "imds"),
+    )
+
+    def __init__(self, engine, policy, selected):
+        self.engine, self.policy, self.selected = engine, policy, selected
+
+    def imds_token(self, request):
+        if request.header("x-forwarded-for") is not None:
+            raise HTTPError(403, "token requests through a proxy are refused", "Forbidden")
+        ttl_text = (request.header("x-aws-ec2-metadata-token-ttl-seconds") or "").strip()
+        if not ttl_text.isdigit() or not 1 <= int(ttl_text) <= IMDS_MAX_TTL:
+            raise HTTPError(400, "X-aws-ec2-metadata-token-ttl-seconds must be 1..%d" % IMDS_MAX_TTL)
+        ttl = int(ttl_text)
+        return text_response(self.policy.tokens.issue(ttl),
+                             [("X-aws-ec2-metadata-token-ttl-seconds", str(ttl))])
+
+    def imds_roles(self, request):
+        return text_response(self.selected.required())
+
+    def _known(self, name):
+        if name != self.selected.name and not self.engine.config.known(name):
+            raise HTTPError(404, "no such role: %s" % _printable(name), "NotFound")
+        return name
+
+    def imds_credentials(self, request, name):
+        return Response(200, self.engine.credentials(self._known(name)).document("imds"))
+
+    def imds_credentials_extended(self, request, name):
+        return Response(200, self.engine.credentials(self._known(name)).document("imds-extended"))
+
+    def _region(self):
+        region = self.engine.config.region(self.selected.required())
+        if not region:
+            raise HTTPError(404, "profile %r has no region" % self.selected.name, "NotFound")
+        return region
+
+    def imds_region(self, request):
+        return text_response(self._region())
+
+    def imds_zone(self, request):
+        return text_response(self._region() + "a")
+
+    def imds_instance_id(self, request):
+        return text_response(INSTANCE_ID)
+
+    def _account(self):
+        profile = self.engine.config.profile(self.selected.required())
+        return account_from_arn(profile.role_arn) or account_from_arn(profile.mfa_serial) or profile.sso_account_id
+
+    def imds_identity(self, request):
+        region = self._region()
+        return json_response({"accountId": self._account(), "region": region,
+                              "availabilityZone": region + "a", "instanceId": INSTANCE_ID,
+                              "version": "2017-09-30"})
+
+    def imds_info(self, request):
+        name = self.selected.required()
+        return json_response({
+            "Code": "Success", "LastUpdated": format_time(utcnow()),
+            "InstanceProfileArn": "arn:aws:iam::%s:instance-profile/%s" % (self._account(), name),
+            "InstanceProfileId": "AIPA" + hashlib.sha256(name.encode()).hexdigest()[:17].upper()})
+
+
+class EcsRoutes:
+    """The ECS container credential paths: /credentials[/<profile>] for the
+    host's programs, and for containers (ecs --containers) a grant's
+    credentials, the health check and the grants' management API."""
+
+    ROUTES = (
+        ("GET", "/credentials", "ecs_credentials", "ecs"),
+        ("GET", "/credentials/{name}", "ecs_credentials", "ecs"),
+        ("GET", GRANT_PATH + "{grant_id}", "grant_credentials", "ecs"),  # a peer of this namespace (--network host)
+        ("GET", "/healthcheck", "healthcheck", "page"),
+        ("GET", "/grants", "list_grants", "api"),
+        ("POST", "/grants", "create_grant", "api"),
+        ("POST", "/grants/revoke", "revoke_grant", "api"),
+    )
+
+    def __init__(self, engine, policy, selected, grants=None, clock=time.monotonic):
+        self.engine, self.policy, self.selected = engine, policy, selected
+        self.grants, self.clock = grants, clock
+        self._seen = {}  # a container's address -> (its container id or None, when looked up)
+
+    def ecs_credentials(self, request, name=None):
+        name = name or self.selected.required()
+        return Response(200, self.engine.credentials(name).document("ecs"))
+
+    def serve_container(self, request):
         """What the ECS address serves: a grant's credentials and the health
         check, with Host 169.254.170.2; errors as the ECS agent writes them,
         {"code", "message"}.  A container gets nothing else."""
         try:
             if request.header("host") not in CONTAINER_HOSTS:
                 raise HTTPError(403, "a container is served only on Host %s" % ECS_ADDRESS, "ForbiddenPeer")
-            self._refuse_proxied(request)
+            self.policy.refuse_proxied(request)
             if request.method in ("GET", "HEAD"):
                 grant_id = request.path[len(GRANT_PATH):] if request.path.startswith(GRANT_PATH) else None
                 if grant_id and "/" not in grant_id:
@@ -5452,14 +5718,14 @@ class Service:
 
     def healthcheck(self, request):
         """200 while the config reads without error, else 503; no profile named."""
-        if self.config.errors:
+        if self.engine.config.errors:
             return json_response({"status": "unhealthy", "message": "the AWS config has errors: see the page on "
                                   "the host"}, 503)
         return json_response({"status": "healthy"})
 
     def list_grants(self, request):
         grants = self._grants()
-        return json_response({"containers": self.containers, "grants": grants.list(), "unkept": grants.unkept()})
+        return json_response({"containers": self.policy.containers, "grants": grants.list(), "unkept": grants.unkept()})
 
     def create_grant(self, request):
         """POST /grants (form: profile, label, ttl): the id, in this answer only."""
@@ -5467,13 +5733,13 @@ class Service:
         name = form.get("profile", "").strip()
         if not name:
             raise HTTPError(400, "the form field profile must name the profile to grant")
-        self.config.profile(name)  # ProfileNotFound for a name that is not there
+        self.engine.config.profile(name)  # ProfileNotFound for a name that is not there
         try:
             ttl = grant_lifetime(form.get("ttl") or "7d")
         except UsageError as exc:
             raise HTTPError(400, str(exc)) from None
         grant_id, view = self._grants().create(name, form.get("label", "").strip(), ttl)
-        return json_response(dict(view, relative_uri=GRANT_PATH + grant_id, containers=self.containers))
+        return json_response(dict(view, relative_uri=GRANT_PATH + grant_id, containers=self.policy.containers))
 
     def revoke_grant(self, request):
         """200 when the revocation is on disk; 202 when it holds in this
@@ -5494,194 +5760,50 @@ class Service:
             raise HTTPError(404, "this service keeps no grants", "NotFound")
         return self.grants
 
-    def _check_host(self, request):
-        if request.header("host") not in self.hosts:
-            raise HTTPError(403, "this Host is not served here (DNS rebinding is refused); "
-                            "use %s" % self.base_url, "ForbiddenHost")
 
-    def _mfa_needed(self, exc):
-        now = self.clock()
-        if now - self._told_mfa.get(exc.profile, -1e9) > MINUTE:
-            self._told_mfa[exc.profile] = now
-            LOG.warning("profile %r needs an MFA code: open %s/ or POST %s/mfa",
-                        exc.profile, self.base_url, self.base_url)
-        message = "profile %r: %s: open %s/ to enter it, or POST the form field mfa to %s/mfa" % (
-            exc.profile, exc, self.base_url, self.base_url)
-        return error_response(401, exc.code, message, [(AUTH_TYPE_HEADER, exc.auth_type)])
+class ManagementRoutes:
+    """The management API and the page: profiles and roles, the served
+    profile, MFA codes and IdP passwords, Refresh Now, the console, /status."""
 
-    def _auth_needed(self, exc):
-        """401 with the dialog to open: AUTH (username, password), BROWSER,
-        or SSO (IAM Identity Center: browser sign-in and/or a device code)."""
-        doc = {"Code": exc.code, "Message": str(exc), "username": exc.username, "page": self.base_url + "/"}
-        extra = self._sign_in_links(exc.extra)
-        doc.update((key, self.base_url + extra[key]) for key in ("login_url", "device_url") if key in extra)
-        if "start_url" in extra:
-            doc.update(start_url=extra["start_url"], profile=exc.profile)
-        return json_response(doc, 401, [(AUTH_TYPE_HEADER, exc.auth_type)])
+    ROUTES = (
+        ("GET", "/list-profiles", "list_profiles", "api"),
+        ("GET", "/list-roles", "list_roles", "api"),
+        ("GET", "/profile", "get_profile", "api"),
+        ("POST", "/profile", "post_profile", "api"),
+        ("POST", "/mfa", "post_mfa", "api"),
+        ("POST", "/auth", "post_auth", "api"),
+        ("POST", "/refresh", "post_refresh", "api"),
+        ("POST", "/console", "console", "api"),
+        ("GET", "/console", "to_page", "page"),
+        ("GET", "/status", "get_status", "api"),
+        ("GET", "/", "page", "page"),
+    )
 
-    def _sign_in_links(self, extra):
-        """PKCE needs the browser to reach our callback on loopback, and the
-        sso-session form (as the AWS CLI); otherwise the device code serves."""
-        if "start_url" in extra and not (extra.get("pkce") and self._on_loopback()):
-            extra = {k: v for k, v in extra.items() if k != "login_url"}
-        return extra
+    def __init__(self, engine, policy, selected, mode="ecs"):
+        self.engine, self.policy, self.selected, self.mode = engine, policy, selected, mode
+        self.page_html = render_page(policy.csrf_token)
 
-    def _on_loopback(self):
-        return self.base_url.startswith(("http://127.", "http://[::1]", "http://localhost"))
-
-    # -- guards --------------------------------------------------------------
-
-    def _refuse_browsers(self, request):
-        """Credential paths: SDKs send no Origin, Referer, Sec-Fetch-Site or
-        Accept-Language.  Browsers always send Accept-Language, also where
-        they send no Sec-Fetch-* (to http://169.254.169.254, not a
-        potentially trustworthy origin) and the page chose no-referrer."""
-        fetch_site = request.header("sec-fetch-site")
-        if request.header("origin") is not None or request.header("referer") is not None \
-                or request.header("accept-language") is not None or fetch_site not in (None, "none"):
-            raise HTTPError(403, "credentials are not served to web pages", "ForbiddenBrowser")
-
-    def _refuse_cross_site(self, request):
-        """Management API: other sites are refused; a browser's state change
-        must also carry the page's CSRF token.  Command-line clients send
-        none of these headers and are not affected."""
-        origin = request.header("origin")
-        fetch_site = request.header("sec-fetch-site")
-        referer = request.header("referer")
-        if (origin is not None and origin not in self.origins) or \
-                fetch_site not in (None, "none", "same-origin") or \
-                (referer is not None and _origin_of(referer) not in self.origins):
-            raise HTTPError(403, "requests from other sites are refused", "ForbiddenOrigin")
-        from_browser = origin is not None or any(name.startswith("sec-fetch-") for name in request.headers)
-        if from_browser and request.method == "POST":
-            token = (request.header("x-csrf-token") or "").encode("utf-8", "replace")
-            if not hmac.compare_digest(token, self.csrf_token.encode()):
-                raise HTTPError(403, "missing or wrong CSRF token: reload the page", "ForbiddenCSRF")
-
-    def _guard_imds(self, request):
-        self._refuse_browsers(request)
-        token = request.header("x-aws-ec2-metadata-token")
-        if token is not None and not self.tokens.valid(token):
-            raise HTTPError(401, "the IMDSv2 token is invalid or expired", "Unauthorized")
-        if token is None and self.imds_v2_only:
-            raise HTTPError(401, "IMDSv1 is disabled: get a token with PUT /latest/api/token",
-                            "Unauthorized")
-
-    @staticmethod
-    def _refuse_proxied(request):
-        """Credentials go to a client that connects itself, never through a
-        proxy (which could be a web page's way in): as the IMDS token path."""
-        if request.header("x-forwarded-for") is not None or request.header("via") is not None:
-            raise HTTPError(403, "credential requests through a proxy are refused", "Forbidden")
-
-    def _guard_ecs(self, request):
-        self._refuse_browsers(request)
-        self._refuse_proxied(request)
-        if self.auth_token is not None:
-            given = (request.header("authorization") or "").encode("utf-8", "replace")
-            if not hmac.compare_digest(given, self.auth_token.encode()):
-                raise HTTPError(401, "a valid Authorization header is required "
-                                "(AWS_CONTAINER_AUTHORIZATION_TOKEN or _FILE)", "Unauthorized")
-
-    def _guard_token(self, request):
-        self._refuse_browsers(request)
-
-    def _guard_none(self, request):
-        pass
-
-    # -- EC2 metadata --------------------------------------------------------
-
-    def imds_token(self, request):
-        if request.header("x-forwarded-for") is not None:
-            raise HTTPError(403, "token requests through a proxy are refused", "Forbidden")
-        ttl_text = (request.header("x-aws-ec2-metadata-token-ttl-seconds") or "").strip()
-        if not ttl_text.isdigit() or not 1 <= int(ttl_text) <= IMDS_MAX_TTL:
-            raise HTTPError(400, "X-aws-ec2-metadata-token-ttl-seconds must be 1..%d" % IMDS_MAX_TTL)
-        ttl = int(ttl_text)
-        return text_response(self.tokens.issue(ttl),
-                             [("X-aws-ec2-metadata-token-ttl-seconds", str(ttl))])
-
-    def _active_name(self):
-        name = self.active
-        if name is None:
-            raise HTTPError(404, "no profile is active: choose one at %s/ or POST %s/profile"
-                            % (self.base_url, self.base_url), "NoActiveProfile")
-        return name
-
-    def imds_roles(self, request):
-        return text_response(self._active_name())
-
-    def _known(self, name):
-        if name != self.active and not self.config.known(name):
-            raise HTTPError(404, "no such role: %s" % _printable(name), "NotFound")
-        return name
-
-    def imds_credentials(self, request, name):
-        return Response(200, self.engine.credentials(self._known(name)).document("imds"))
-
-    def imds_credentials_extended(self, request, name):
-        return Response(200, self.engine.credentials(self._known(name)).document("imds-extended"))
-
-    def _region(self):
-        region = self.config.region(self._active_name())
-        if not region:
-            raise HTTPError(404, "profile %r has no region" % self.active, "NotFound")
-        return region
-
-    def imds_region(self, request):
-        return text_response(self._region())
-
-    def imds_zone(self, request):
-        return text_response(self._region() + "a")
-
-    def imds_instance_id(self, request):
-        return text_response(INSTANCE_ID)
-
-    def _account(self):
-        profile = self.config.profile(self._active_name())
-        return account_from_arn(profile.role_arn) or account_from_arn(profile.mfa_serial) or profile.sso_account_id
-
-    def imds_identity(self, request):
-        region = self._region()
-        return json_response({"accountId": self._account(), "region": region,
-                              "availabilityZone": region + "a", "instanceId": INSTANCE_ID,
-                              "version": "2017-09-30"})
-
-    def imds_info(self, request):
-        name = self._active_name()
-        return json_response({
-            "Code": "Success", "LastUpdated": format_time(utcnow()),
-            "InstanceProfileArn": "arn:aws:iam::%s:instance-profile/%s" % (self._account(), name),
-            "InstanceProfileId": "AIPA" + hashlib.sha256(name.encode()).hexdigest()[:17].upper()})
-
-    # -- ECS -----------------------------------------------------------------
-
-    def ecs_credentials(self, request, name=None):
-        name = name or self._active_name()
-        return Response(200, self.engine.credentials(name).document("ecs"))
-
-    # -- management API ------------------------------------------------------
 
     def list_profiles(self, request):
-        return json_response(self.config.sources())
+        return json_response(self.engine.config.sources())
 
     def list_roles(self, request):
-        return json_response(self.config.roles())
+        return json_response(self.engine.config.roles())
 
     def _profile_doc(self, name):
-        p = self.config.profile(name)
+        p = self.engine.config.profile(name)
         return {"name": p.name, "role_arn": p.role_arn, "external_id": "set" if p.external_id else "",
                 "auth_url": _url_shown(p.saml_auth_url or p.web_identity_auth_url),
                 "username": p.saml_username or p.web_identity_username,
                 "jump_role": p.jump_role_arn, "client_id": p.web_identity_client_id,
                 "redirect_uri": p.web_identity_redirect_uri, "source_profile": p.source_profile,
-                "region": self.config.region(name), "mfa_serial": p.mfa_serial,
+                "region": self.engine.config.region(name), "mfa_serial": p.mfa_serial,
                 "sso_start_url": p.sso_start_url, "sso_session": p.sso_session,
                 "sso_account_id": p.sso_account_id, "sso_role_name": p.sso_role_name,
                 "credential_process": "set" if p.credential_process else ""}
 
     def get_profile(self, request):
-        return json_response(self._profile_doc(self._active_name()))
+        return json_response(self._profile_doc(self.selected.required()))
 
     def post_profile(self, request):
         name = request.body.decode("utf-8", "replace").strip()
@@ -5692,7 +5814,7 @@ class Service:
                 raise HTTPError(400, "the body must be a profile name") from None
         if not name:
             raise HTTPError(400, "the body must be a profile name")
-        self.activate(name)
+        self.selected.activate(name)
         LOG.info("active profile is now %r", name)
         self.engine.credentials(name)
         return json_response(self._profile_doc(name))
@@ -5702,116 +5824,112 @@ class Service:
         code = form.get("mfa", "").strip()
         if not re.match(r"\d{6,8}\Z", code):
             raise HTTPError(400, "the form field mfa must be the 6-digit code from the MFA device")
-        name = form.get("profile") or self._active_name()
+        name = form.get("profile") or self.selected.required()
         creds = self.engine.credentials(name, mfa_code=code)
         return json_response({"profile": name, "expiration": format_time(creds.expiration)})
 
     def post_auth(self, request):
         form = request.form()
-        name = form.get("profile") or self._active_name()
+        name = form.get("profile") or self.selected.required()
         if not form.get("password"):
             raise HTTPError(400, "the form fields username and password are required")
         creds = self.engine.authenticate(name, form.get("username", "").strip(), form["password"])
         return json_response({"profile": name, "expiration": format_time(creds.expiration)})
 
+    def post_refresh(self, request):
+        name = self.selected.required()
+        creds = self.engine.refresh(name)
+        return json_response({"profile": name, "expiration": format_time(creds.expiration)})
+
+    def console(self, request):
+        """The federation endpoint's login URL that opens the AWS console as
+        the active profile (it holds a sign-in token: POST only, never a link)."""
+        return json_response({"url": self.engine.console_url(self.selected.required())})
+
+    def get_status(self, request):
+        """What the page shows; never fetches credentials (GetCallerIdentity
+        once per set of credentials, for the identity line)."""
+        name = self.selected.name
+        doc = {"active": name, "mode": self.mode, "config_errors": self.engine.config.errors}
+        if name:
+            doc.update(self.engine.status(name))
+            try:
+                doc["profile_details"] = self._profile_doc(name)
+            except RunasError as exc:
+                doc["error"] = str(exc)
+            doc["identity"] = self.engine.identity(name)
+            doc["sso"] = sso_status(self.engine, name)
+            if doc.get("auth_needed"):
+                doc["auth_needed"] = self.policy.sign_in_links(doc["auth_needed"])
+        return json_response(doc)
+
+    def page(self, request):
+        return Response(200, self.page_html, "text/html; charset=utf-8",
+                        [("Content-Security-Policy", PAGE_CSP), ("X-Frame-Options", "DENY")])
+
+    to_page = staticmethod(to_page)
+
+
+class SignInRoutes:
+    """Browser sign-ins through an identity provider (OIDC with PKCE): start,
+    the IdP's callback, and the outcome the page reads."""
+
+    ROUTES = (
+        ("POST", "/oidc/login", "oidc_login", "api"),
+        ("GET", "/oidc/login", "to_page", "page"),
+        ("GET", "/signin-result", "signin_result", "api"),
+        ("GET", "/oidc/callback", "oidc_callback", "page"),  # arrives from the IdP: checked by state
+    )
+
+    def __init__(self, engine, policy, selected):
+        self.engine, self.policy, self.selected = engine, policy, selected
+
     def oidc_login(self, request):
         """The identity provider's authorize URL (PKCE, state) for the page
         to open, the state bound to this browser."""
-        name = self._fields(request).get("profile") or self._active_name()
-        fed = self.config.federated(name)
+        name = request_fields(request).get("profile") or self.selected.required()
+        fed = self.engine.config.federated(name)
         if fed is None or not fed.web_identity_auth_url:
             raise HTTPError(400, "profile %r does not sign in through OIDC" % name)
-        return self._start_sign_in(request, self.engine.federation.start_browser_login(
-            fed, self.base_url + "/oidc/callback"))
-
-    def to_page(self, request):
-        """GET of a route that starts something: a link anyone can make, so it
-        only opens the page, where one click (with the CSRF token) starts it."""
-        return redirect("/")
-
-    @staticmethod
-    def _fields(request):
-        fields = dict(urllib.parse.parse_qsl(request.query))
-        if request.method == "POST" and request.body:
-            fields.update(request.form())
-        return fields
-
-    # -- browser sign-ins: state bound to the browser that started them ----
-
-    def _cookie_name(self):
-        return "runas_meta_%d" % self.port  # cookies ignore ports: one name per listener
-
-    def _browser(self, request):
-        """This browser's id from its cookie, or None."""
-        for part in (request.header("cookie") or "").split(";"):
-            name, _, value = part.strip().partition("=")
-            if name == self._cookie_name() and re.match(r"[\w-]{20,64}\Z", value):
-                return value
-        return None
-
-    def _start_sign_in(self, request, url):
-        """Remember which browser started the sign-in whose `state` is in
-        `url`; answer the URL for the page to open, with that browser's cookie."""
-        state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)).get("state", "")
-        browser = self._browser(request) or secrets.token_urlsafe(24)
-        now = self.clock()
-        with self._lock:
-            self._sign_ins = {k: v for k, v in self._sign_ins.items() if now - v[1] < LOGIN_TIMEOUT}
-            self._sign_ins[state] = (browser, now)
-        cookie = "%s=%s; Path=/; HttpOnly; SameSite=Lax" % (self._cookie_name(), browser)
-        return json_response({"url": url}, headers=[("Set-Cookie", cookie)])
+        return self.policy.browsers.start(request, self.engine.federation.start_browser_login(
+            fed, self.policy.base_url + "/oidc/callback"))
 
     def signin_result(self, request):
-        """The outcome of this browser's last sign-in, once."""
-        browser = self._browser(request)
-        with self._lock:
-            outcome = self._outcomes.pop(browser, None) if browser else None
-        return json_response(outcome or {})
+        return self.policy.browsers.result(request)
 
     def oidc_callback(self, request):
         """The identity provider's redirect: check state, exchange the code,
         assume the role, back to the page."""
-        return self._finish_sign_in(request, "the identity provider",
-                                    self.engine.federation.finish_browser_login)
+        return self.policy.browsers.finish(request, "the identity provider", self._finish)
 
-    def _finish_sign_in(self, request, who, finish):
-        """A sign-in's redirect back to us ends on the page, whatever
-        happened.  Only a sign-in that this browser started counts (its state,
-        its cookie): anything else is ignored, code and error text alike, so
-        a link from another site can neither inject a code nor put its words
-        on the page.  The page fetches the outcome from /signin-result."""
-        query = dict(urllib.parse.parse_qsl(request.query))
-        state, browser = query.get("state", ""), self._browser(request)
-        with self._lock:
-            started = self._sign_ins.get(state)
-            mine = started is not None and browser is not None and hmac.compare_digest(started[0], browser)
-            if mine:
-                del self._sign_ins[state]  # a state is good once
-        if not mine:
-            LOG.warning("ignored a sign-in callback for a sign-in this browser did not start")
-            return redirect("/")
-        try:
-            if query.get("error"):
-                detail = query.get("error_description", "")
-                raise IdPError("%s refused the sign-in: %s%s" % (who, _message(query["error"], 60),
-                                                                  detail and " (%s)" % _message(detail, 200)))
-            name = finish(state, query.get("code", ""))
-            self.engine.sign_in(name)
-        except RunasError as exc:
-            LOG.warning("sign-in through the browser: %s", exc)
-            outcome = {"error": str(exc)}
-        else:
-            LOG.info("sign-in through the browser finished for profile %r", name)
-            outcome = {"signed_in": name}
-        with self._lock:
-            self._outcomes[browser] = outcome
-        return redirect("/#signin-result")
+    def _finish(self, state, code):
+        name = self.engine.federation.finish_browser_login(state, code)
+        self.engine.sign_in(name)
+        return name
 
-    # -- IAM Identity Center -------------------------------------------------
+    to_page = staticmethod(to_page)
+
+
+class IdentityCenterRoutes:
+    """IAM Identity Center: sign-in through the browser (PKCE) or a device
+    code, and the list of every account and role of the session."""
+
+    ROUTES = (
+        ("POST", "/sso/login", "sso_login", "api"),
+        ("GET", "/sso/login", "to_page", "page"),
+        ("GET", SSO_CALLBACK_PATH, "sso_callback", "page"),  # arrives from IAM Identity Center: checked by state
+        ("POST", "/sso/device", "sso_device_start", "api"),
+        ("GET", "/sso/device", "sso_device_status", "api"),
+        ("GET", "/sso/roles", "sso_roles", "api"),
+        ("POST", "/sso/roles/refresh", "sso_roles_refresh", "api"),
+    )
+
+    def __init__(self, engine, policy, selected):
+        self.engine, self.policy, self.selected = engine, policy, selected
 
     def _sso_profile(self, request):
         """(name asked for, its IAM Identity Center base profile)."""
-        name = self._fields(request).get("profile") or self._active_name()
+        name = request_fields(request).get("profile") or self.selected.required()
         base = self.engine.sso_base(name)
         if base is None:
             raise HTTPError(400, "profile %r does not use IAM Identity Center" % _printable(name))
@@ -5820,15 +5938,15 @@ class Service:
     def sso_login(self, request):
         """IAM Identity Center's authorize URL (PKCE) for the page to open."""
         name, base = self._sso_profile(request)
-        if not base.sso_session or not self._on_loopback():
+        if not base.sso_session or not self.policy.on_loopback():
             raise HTTPError(400, "sign-in through the browser needs an sso_session profile and the service "
                             "on 127.0.0.1: use the device code (POST /sso/device)")
-        return self._start_sign_in(request, self.engine.sso.sign_ins.start_pkce(base, name, self.base_url + SSO_CALLBACK_PATH))
+        return self.policy.browsers.start(request, self.engine.sso.sign_ins.start_pkce(base, name, self.policy.base_url + SSO_CALLBACK_PATH))
 
     def sso_callback(self, request):
         """IAM Identity Center's redirect: check state, exchange the code,
         store the token where the AWS CLI keeps it, serve the role."""
-        return self._finish_sign_in(request, "IAM Identity Center", self.engine.sso.sign_ins.finish_pkce)
+        return self.policy.browsers.finish(request, "IAM Identity Center", self._finish)
 
     def sso_device_start(self, request):
         name, base = self._sso_profile(request)
@@ -5858,106 +5976,92 @@ class Service:
         self.engine.sso.tokens.access_token(base)
         return json_response(self.engine.sso.roles.refresh_roles(base))
 
-    def _sso_status(self, name):
+    def _finish(self, state, code):
+        name = self.engine.sso.sign_ins.finish_pkce(state, code)
+        self.engine.sign_in(name)
+        return name
+
+    to_page = staticmethod(to_page)
+
+
+class Service:
+    """The credential service as a function from Request to Response: the
+    dispatcher.  It asks the policy to check the request (by its route's
+    kind), calls the route group's handler, and turns what the handler
+    raises into the answer; a container's request goes to the ECS routes'
+    grant path only.  `handle` never raises."""
+
+    def __init__(self, engine, config, mode="ecs", imds_v2_only=False, auth_token=None,
+                 tokens=None, clock=time.monotonic, csrf_token=None, grants=None):
+        self.engine, self.config, self.mode, self.clock = engine, config, mode, clock
+        self.policy = RequestPolicy(tokens, imds_v2_only, auth_token, csrf_token, clock)
+        self.selected = ActiveProfile(config, self.policy)
+        self.ecs = EcsRoutes(engine, self.policy, self.selected, grants, clock)
+        self.groups = (ImdsRoutes(engine, self.policy, self.selected), self.ecs,
+                       ManagementRoutes(engine, self.policy, self.selected, mode),
+                       SignInRoutes(engine, self.policy, self.selected),
+                       IdentityCenterRoutes(engine, self.policy, self.selected))
+        self.router = Router([(method, path, getattr(group, handler), guard)
+                              for group in self.groups for method, path, handler, guard in group.ROUTES])
+        self._told_mfa = {}
+
+    # what the command line, the page's tests and the server read of the service
+    active = property(lambda self: self.selected.name)
+    base_url = property(lambda self: self.policy.base_url)
+    port = property(lambda self: self.policy.port)
+    csrf_token = property(lambda self: self.policy.csrf_token)
+    auth_token = property(lambda self: self.policy.auth_token)
+    containers = property(lambda self: self.policy.containers,
+                          lambda self, value: setattr(self.policy, "containers", value))
+    grants = property(lambda self: self.ecs.grants, lambda self, value: setattr(self.ecs, "grants", value))
+
+    def set_address(self, host, port, localhost=True):
+        self.policy.set_address(host, port, localhost)
+        self.engine.own_addresses.add((host, port))
+
+    def activate(self, name):
+        self.selected.activate(name)
+
+    def handle(self, request):
+        if request.peer == "container" or (self.policy.containers and request.header("host") in CONTAINER_HOSTS):
+            return self.ecs.serve_container(request)
         try:
-            base = self.engine.sso_base(name)
-        except RunasError:
-            return None
-        if base is None:
-            return None
-        ends = self.engine.sso.tokens.session_ends(base)
-        return {"profile": base.name, "start_url": base.sso_start_url, "session": sso_owner(base),
-                "token_expires": ends and format_time(ends),
-                "signed_in": bool(ends and ends > self.engine.clock()),
-                "device": self.engine.sso.sign_ins.device_view(base),
-                "discovery": self.engine.sso.roles.discovery_view(base)}
+            self.policy.check_host(request)
+            handler, guard, args = self.router.match(request.method, request.path)
+            self.policy.check(guard, request)
+            response = handler(request, **args)
+        except MFARequired as exc:
+            response = self._mfa_needed(exc)
+        except AuthRequired as exc:
+            response = self._auth_needed(exc)
+        except HTTPError as exc:
+            response = error_response(exc.status, exc.code, str(exc), exc.headers)
+        except RunasError as exc:
+            response = error_response(exc.status, exc.code, str(exc))
+        except Exception:  # a bug: log the traceback (no secrets in our messages)
+            log_bug("internal error on %s %s", request.method, _printable(shown_path(request.path)))
+            response = error_response(500, "InternalError", "internal error; see the service log")
+        return response
 
-    def console(self, request):
-        """The federation endpoint's login URL that opens the AWS console as
-        the active profile (it holds a sign-in token: POST only, never a link)."""
-        return json_response({"url": self.engine.console_url(self._active_name())})
+    def _mfa_needed(self, exc):
+        now = self.clock()
+        if now - self._told_mfa.get(exc.profile, -1e9) > MINUTE:
+            self._told_mfa[exc.profile] = now
+            LOG.warning("profile %r needs an MFA code: open %s/ or POST %s/mfa",
+                        exc.profile, self.base_url, self.base_url)
+        message = "profile %r: %s: open %s/ to enter it, or POST the form field mfa to %s/mfa" % (
+            exc.profile, exc, self.base_url, self.base_url)
+        return error_response(401, exc.code, message, [(AUTH_TYPE_HEADER, exc.auth_type)])
 
-    def post_refresh(self, request):
-        name = self._active_name()
-        creds = self.engine.refresh(name)
-        return json_response({"profile": name, "expiration": format_time(creds.expiration)})
-
-    def get_status(self, request):
-        """What the page shows; never fetches credentials (GetCallerIdentity
-        once per set of credentials, for the identity line)."""
-        name = self.active
-        doc = {"active": name, "mode": self.mode, "config_errors": self.config.errors}
-        if name:
-            doc.update(self.engine.status(name))
-            try:
-                doc["profile_details"] = self._profile_doc(name)
-            except RunasError as exc:
-                doc["error"] = str(exc)
-            doc["identity"] = self.engine.identity(name)
-            doc["sso"] = self._sso_status(name)
-            if doc.get("auth_needed"):
-                doc["auth_needed"] = self._sign_in_links(doc["auth_needed"])
-        return json_response(doc)
-
-    def page(self, request):
-        return Response(200, self.page_html, "text/html; charset=utf-8",
-                        [("Content-Security-Policy", PAGE_CSP), ("X-Frame-Options", "DENY")])
-
-
-INSTANCE_ID = "i-0000000000000000a"
-
-GUARDS = {
-    "imds": Service._guard_imds,
-    "token": Service._guard_token,
-    "ecs": Service._guard_ecs,
-    "api": Service._refuse_cross_site,
-    "page": Service._guard_none,
-}
-
-_CREDS = IMDS_CREDS
-ROUTES = (
-    # method, path, handler, guard
-    ("PUT", "/latest/api/token", Service.imds_token, "token"),
-    ("GET", _CREDS + "/", Service.imds_roles, "imds"),
-    ("GET", _CREDS, Service.imds_roles, "imds"),
-    ("GET", _CREDS + "/{name}", Service.imds_credentials, "imds"),
-    ("GET", _CREDS + "-extended/", Service.imds_roles, "imds"),
-    ("GET", _CREDS + "-extended/{name}", Service.imds_credentials_extended, "imds"),
-    ("GET", "/latest/meta-data/iam/info", Service.imds_info, "imds"),
-    ("GET", "/latest/meta-data/placement/region", Service.imds_region, "imds"),
-    ("GET", "/latest/meta-data/placement/availability-zone", Service.imds_zone, "imds"),
-    ("GET", "/latest/meta-data/instance-id", Service.imds_instance_id, "imds"),
-    ("GET", "/latest/dynamic/instance-identity/document", Service.imds_identity, "imds"),
-    ("GET", "/credentials", Service.ecs_credentials, "ecs"),
-    ("GET", "/credentials/{name}", Service.ecs_credentials, "ecs"),
-    ("GET", "/list-profiles", Service.list_profiles, "api"),
-    ("GET", "/list-roles", Service.list_roles, "api"),
-    ("GET", "/profile", Service.get_profile, "api"),
-    ("POST", "/profile", Service.post_profile, "api"),
-    ("POST", "/mfa", Service.post_mfa, "api"),
-    ("POST", "/auth", Service.post_auth, "api"),
-    ("POST", "/refresh", Service.post_refresh, "api"),
-    ("POST", "/oidc/login", Service.oidc_login, "api"),
-    ("GET", "/oidc/login", Service.to_page, "page"),
-    ("GET", "/signin-result", Service.signin_result, "api"),
-    ("GET", "/oidc/callback", Service.oidc_callback, "page"),  # arrives from the IdP: checked by state
-    ("POST", "/sso/login", Service.sso_login, "api"),
-    ("GET", "/sso/login", Service.to_page, "page"),
-    ("GET", SSO_CALLBACK_PATH, Service.sso_callback, "page"),  # arrives from IAM Identity Center: checked by state
-    ("POST", "/sso/device", Service.sso_device_start, "api"),
-    ("GET", "/sso/device", Service.sso_device_status, "api"),
-    ("GET", "/sso/roles", Service.sso_roles, "api"),
-    ("POST", "/sso/roles/refresh", Service.sso_roles_refresh, "api"),
-    ("POST", "/console", Service.console, "api"),
-    ("GET", "/console", Service.to_page, "page"),
-    ("GET", "/status", Service.get_status, "api"),
-    ("GET", GRANT_PATH + "{grant_id}", Service.grant_credentials, "ecs"),  # a peer of this namespace (--network host)
-    ("GET", "/healthcheck", Service.healthcheck, "page"),
-    ("GET", "/grants", Service.list_grants, "api"),
-    ("POST", "/grants", Service.create_grant, "api"),
-    ("POST", "/grants/revoke", Service.revoke_grant, "api"),
-    ("GET", "/", Service.page, "page"),
-)
+    def _auth_needed(self, exc):
+        """401 with the dialog to open: AUTH (username, password), BROWSER,
+        or SSO (IAM Identity Center: browser sign-in and/or a device code)."""
+        doc = {"Code": exc.code, "Message": str(exc), "username": exc.username, "page": self.base_url + "/"}
+        extra = self.policy.sign_in_links(exc.extra)
+        doc.update((key, self.base_url + extra[key]) for key in ("login_url", "device_url") if key in extra)
+        if "start_url" in extra:
+            doc.update(start_url=extra["start_url"], profile=exc.profile)
+        return json_response(doc, 401, [(AUTH_TYPE_HEADER, exc.auth_type)])
 
 
 def _proc_address(host, port):

@@ -2052,7 +2052,7 @@ class GrantTests(ServiceCase):
 
     def test_a_container_id_holds_the_binding_across_new_addresses(self):
         grant_id, _ = self.grant()
-        seen = self.service._seen
+        seen = self.service.ecs._seen
         seen["172.17.0.2"] = ("c0ffee000001", self.service.clock())
         self.assertEqual(self.container(rm.GRANT_PATH + grant_id)[0].status, 200)
         seen["172.17.0.9"] = ("c0ffee000001", self.service.clock())  # restarted: a new address, the same id
@@ -3252,7 +3252,7 @@ class DebugLogTests(unittest.TestCase):
 
 class SecretTextTests(ServiceCase):
     def test_a_bug_whose_text_holds_a_secret_logs_no_text(self):
-        def broken(service, request):
+        def broken(request):
             raise ValueError("unknown url type: 'x?Session=" + BASE_SECRET + "'")
         self.service.router = rm.Router([("GET", "/broken", broken, "page")])
         with self.assertLogs("runas_meta", "ERROR") as logs:

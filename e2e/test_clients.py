@@ -117,7 +117,7 @@ class ClientsAgainstService(t.TempHome):
         self.assertTrue(arn.startswith(ROLE_ARN % role), arn)
 
     def test_imds_v2(self):
-        self.service.imds_v2_only = True
+        self.service.policy.imds_v2_only = True
         found = botocore_credentials(self.env(AWS_EC2_METADATA_SERVICE_ENDPOINT=self.url + "/"))
         self.assert_role(found, "nomfa", "iam-role")
         self.assertIn("PUT", [r.method for r in self.seen])
@@ -148,7 +148,7 @@ class ClientsAgainstService(t.TempHome):
         self.assertEqual(self.service.active, "nomfa")
 
     def test_ecs_authorization_token_and_file(self):
-        self.service.auth_token = "e2e-token-value"
+        self.service.policy.auth_token = "e2e-token-value"
         uri = self.url + "/credentials"
         found = botocore_credentials(self.env(AWS_CONTAINER_CREDENTIALS_FULL_URI=uri,
                                               AWS_CONTAINER_AUTHORIZATION_TOKEN="e2e-token-value"))
