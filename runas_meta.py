@@ -9,8 +9,20 @@ credential endpoint, and serves the credentials of a profile from
     python runas_meta.py ecs my-profile          # http://127.0.0.1:12319/credentials
     python runas_meta.py ec2 -p 8000 my-profile  # AWS_EC2_METADATA_SERVICE_ENDPOINT
 
-Standard library only; Python 3.8 or newer.  The file reads top to bottom
-like its architecture: `grep -n '^# ====' runas_meta.py`.
+Standard library only; Python 3.8 or newer.  The file reads bottom-up,
+each room before what uses it (`grep -n '^# ====' runas_meta.py`).  How a
+request flows through the rooms:
+
+    Server (accepts; PeerCheck: which local user, or a container)
+     -> Handler (parses, answers in one write; AccessLog)
+     -> Service.handle (the dispatcher): RequestPolicy checks the Host, then
+        the route's guard; the Router picks a handler of one RouteGroup:
+        ImdsRoutes | EcsRoutes (+ Grants for containers) | ManagementRoutes |
+        SignInRoutes (BrowserBinding) | IdentityCenterRoutes
+     -> Engine: LayerPlanner (the layers of the profile's chain), one flight
+        per layer, LayerCache (aws-runas's files), renewal in the background
+     -> the layer's source: STS (SigV4), Federation (SAML/OIDC IdPs),
+        IdentityCenter (SSOTokens, SSOSignIns, SSORoles), a process.
 """
 
 # ==== Imports and compat ===================================================
@@ -3841,7 +3853,7 @@ def console_sign_in_url(creds, region, environ, api, profile):
         ("Action", "login"), ("Issuer", CONSOLE_ISSUER), ("Destination", destination), ("SigninToken", token)])
 
 
-# ==== Credentials, sources and cache =======================================
+# ==== Credentials and their sources ========================================
 
 
 class Credentials:
@@ -4072,6 +4084,12 @@ def _source_get(opener, url, headers, where):
         raise CredentialSourceError("%s answered HTTP %d" % (where, exc.code)) from None
     except (OSError, ValueError, http.client.HTTPException) as exc:
         raise CredentialSourceError("%s unreachable: %s" % (where, _plain(getattr(exc, "reason", exc)))) from None
+
+
+# ==== The engine: planned layers, flights, renewal ==========================
+# LayerPlanner turns a profile into layers (what makes each one), LayerCache
+# keeps them in aws-runas's files, Engine fetches each in one flight, serves
+# what is valid, remembers failures for a pause and renews ahead of expiry.
 
 
 class LayerPlanner:
@@ -5198,9 +5216,10 @@ def ecs_prefix_holders(run=subprocess.run):
     return sorted(holders)
 
 
-# ==== HTTP service =========================================================
-# Routes are data; one dispatcher (`Service.handle`) runs the guards of the
-# route's kind, then its handler; every answer leaves through
+# ==== HTTP service: policy, route groups, the dispatcher ====================
+# Routes are data: each RouteGroup brings its rows to the one routes table;
+# one dispatcher (`Service.handle`) asks the RequestPolicy to check the
+# request, then runs the handler; every answer leaves through
 # `Handler.respond` in one write.
 
 
@@ -5557,7 +5576,20 @@ def sso_status(engine, name):
 INSTANCE_ID = "i-0000000000000000a"
 
 
-class ImdsRoutes:
+class RouteGroup:
+    """A room of handlers: its ROUTES rows (method, path, handler name, the
+    policy's guard) go into the one routes table; it shares only the engine,
+    the policy and the active profile with the other groups."""
+
+    ROUTES = ()
+
+    def __init__(self, engine, policy, selected):
+        self.engine, self.policy, self.selected = engine, policy, selected
+
+    to_page = staticmethod(to_page)
+
+
+class ImdsRoutes(RouteGroup):
     """The EC2 instance metadata paths SDKs read: the IMDSv2 token, the role
     and its credentials, region, identity document, instance id."""
 
@@ -5576,9 +5608,6 @@ class ImdsRoutes:
         ("GET", "/latest/meta-data/instance-id", "imds_instance_id", "imds"),
         ("GET", "/latest/dynamic/instance-identity/document", "imds_identity", "imds"),
     )
-
-    def __init__(self, engine, policy, selected):
-        self.engine, self.policy, self.selected = engine, policy, selected
 
     def imds_token(self, request):
         if request.header("x-forwarded-for") is not None:
@@ -5637,7 +5666,7 @@ class ImdsRoutes:
             "InstanceProfileId": "AIPA" + hashlib.sha256(name.encode()).hexdigest()[:17].upper()})
 
 
-class EcsRoutes:
+class EcsRoutes(RouteGroup):
     """The ECS container credential paths: /credentials[/<profile>] for the
     host's programs, and for containers (ecs --containers) a grant's
     credentials, the health check and the grants' management API."""
@@ -5653,7 +5682,7 @@ class EcsRoutes:
     )
 
     def __init__(self, engine, policy, selected, grants=None, clock=time.monotonic):
-        self.engine, self.policy, self.selected = engine, policy, selected
+        super().__init__(engine, policy, selected)
         self.grants, self.clock = grants, clock
         self._seen = {}  # a container's address -> (its container id or None, when looked up)
 
@@ -5761,7 +5790,7 @@ class EcsRoutes:
         return self.grants
 
 
-class ManagementRoutes:
+class ManagementRoutes(RouteGroup):
     """The management API and the page: profiles and roles, the served
     profile, MFA codes and IdP passwords, Refresh Now, the console, /status."""
 
@@ -5780,7 +5809,8 @@ class ManagementRoutes:
     )
 
     def __init__(self, engine, policy, selected, mode="ecs"):
-        self.engine, self.policy, self.selected, self.mode = engine, policy, selected, mode
+        super().__init__(engine, policy, selected)
+        self.mode = mode
         self.page_html = render_page(policy.csrf_token)
 
 
@@ -5867,10 +5897,9 @@ class ManagementRoutes:
         return Response(200, self.page_html, "text/html; charset=utf-8",
                         [("Content-Security-Policy", PAGE_CSP), ("X-Frame-Options", "DENY")])
 
-    to_page = staticmethod(to_page)
 
 
-class SignInRoutes:
+class SignInRoutes(RouteGroup):
     """Browser sign-ins through an identity provider (OIDC with PKCE): start,
     the IdP's callback, and the outcome the page reads."""
 
@@ -5880,9 +5909,6 @@ class SignInRoutes:
         ("GET", "/signin-result", "signin_result", "api"),
         ("GET", "/oidc/callback", "oidc_callback", "page"),  # arrives from the IdP: checked by state
     )
-
-    def __init__(self, engine, policy, selected):
-        self.engine, self.policy, self.selected = engine, policy, selected
 
     def oidc_login(self, request):
         """The identity provider's authorize URL (PKCE, state) for the page
@@ -5907,10 +5933,9 @@ class SignInRoutes:
         self.engine.sign_in(name)
         return name
 
-    to_page = staticmethod(to_page)
 
 
-class IdentityCenterRoutes:
+class IdentityCenterRoutes(RouteGroup):
     """IAM Identity Center: sign-in through the browser (PKCE) or a device
     code, and the list of every account and role of the session."""
 
@@ -5923,9 +5948,6 @@ class IdentityCenterRoutes:
         ("GET", "/sso/roles", "sso_roles", "api"),
         ("POST", "/sso/roles/refresh", "sso_roles_refresh", "api"),
     )
-
-    def __init__(self, engine, policy, selected):
-        self.engine, self.policy, self.selected = engine, policy, selected
 
     def _sso_profile(self, request):
         """(name asked for, its IAM Identity Center base profile)."""
@@ -5981,7 +6003,6 @@ class IdentityCenterRoutes:
         self.engine.sign_in(name)
         return name
 
-    to_page = staticmethod(to_page)
 
 
 class Service:
@@ -6062,6 +6083,13 @@ class Service:
         if "start_url" in extra:
             doc.update(start_url=extra["start_url"], profile=exc.profile)
         return json_response(doc, 401, [(AUTH_TYPE_HEADER, exc.auth_type)])
+
+
+# ==== HTTP connections: who connects, parsing, the server ==================
+# PeerCheck tells a local user (and which) from a container; Handler reads a
+# request and writes the answer in one write; Server keeps a pool of
+# connection threads, caps connections (per container address too) and reaps
+# slow ones.
 
 
 def _proc_address(host, port):

@@ -1122,7 +1122,7 @@ class STSTests(unittest.TestCase):
 # ---- the engine ----------------------------------------------------------------
 
 
-class EngineTests(FakeSTSCase):
+class EngineCase(FakeSTSCase):
     def setUp(self):
         super().setUp()
         self.files(STANDARD_CONFIG, STANDARD_CREDENTIALS)
@@ -1130,6 +1130,11 @@ class EngineTests(FakeSTSCase):
 
     def cache_file(self, kind, name):
         return os.path.join(self.cache_dir, rm.CACHE_PREFIX[kind] + name)
+
+
+class PlannerTests(EngineCase):
+    """LayerPlanner: which call makes each layer of a chain, where the MFA
+    code goes, which cache file keeps it, and a new plan per config version."""
 
     def test_static_keys_get_a_session_token_and_cache_it(self):
         engine = self.engine()
@@ -1230,6 +1235,50 @@ class EngineTests(FakeSTSCase):
         self.engine().credentials("dev", mfa_code=GOOD_CODE)
         self.assertEqual(self.sts_server.calls[-1]["RoleSessionName"], rm.os_user(self.environ))
 
+    def test_config_edit_takes_effect_without_restart(self):
+        engine = self.engine()
+        self.assertEqual(engine.credentials("nomfa").role_arn, ROLE)
+        write(self.config_path, STANDARD_CONFIG.replace("role_session_name = fixed-name",
+                                                        "role_session_name = fixed-name\nregion = x"
+                                                        ).replace(ROLE + "\nsource_profile = base\nrole_session",
+                                                                  ROLE2 + "\nsource_profile = base\nrole_session"))
+        self.assertEqual(engine.credentials("nomfa").role_arn, ROLE2)
+
+
+class LayerCacheTests(EngineCase):
+    """LayerCache: aws-runas's cache files read, ignored when broken, and
+    memory only when the folder cannot take them."""
+
+    def test_corrupt_cache_is_ignored(self):
+        write(self.cache_file("session", "base"), "{not json")
+        with self.assertLogs("runas_meta", logging.WARNING) as logs:
+            self.engine().credentials("base")
+        self.assertIn("ignoring cache file", "\n".join(logs.output))
+        self.assertEqual(self.sts_server.actions(), ["GetSessionToken"])
+
+    def test_aws_runas_cache_with_go_timestamps_is_read(self):
+        expires = (self.clock() + dt.timedelta(hours=5)).astimezone(dt.timezone(dt.timedelta(hours=-5)))
+        write(self.cache_file("session", "base"), json.dumps({
+            "AccessKeyId": "ASIAGO", "SecretAccessKey": "s", "SessionToken": "t",
+            "Expiration": expires.strftime("%Y-%m-%dT%H:%M:%S.123456789-05:00")}))
+        self.assertEqual(self.engine().credentials("base").access_key_id, "ASIAGO")
+        self.assertEqual(self.sts_server.calls, [])
+
+    def test_unwritable_cache_dir_means_memory_only(self):
+        not_a_dir = os.path.join(self.home, "file")
+        write(not_a_dir, "")
+        engine = self.engine(cache_dir=not_a_dir)
+        with self.assertLogs("runas_meta", logging.WARNING) as logs:
+            first = engine.credentials("base")
+        self.assertIn("memory only", "\n".join(logs.output))
+        self.assertIs(engine.credentials("base"), first)
+
+
+class EngineTests(EngineCase):
+    """The engine's core: single flights, renewal ahead of expiry and in the
+    background, MFA sessions kept, failures remembered for a pause, what is
+    still valid served."""
+
     def test_single_flight(self):
         engine = self.engine()
         self.sts_server.gate = threading.Event()
@@ -1296,15 +1345,6 @@ class EngineTests(FakeSTSCase):
         engine.renew_due()
         self.assertEqual(self.spawned, [])
 
-    def test_config_edit_takes_effect_without_restart(self):
-        engine = self.engine()
-        self.assertEqual(engine.credentials("nomfa").role_arn, ROLE)
-        write(self.config_path, STANDARD_CONFIG.replace("role_session_name = fixed-name",
-                                                        "role_session_name = fixed-name\nregion = x"
-                                                        ).replace(ROLE + "\nsource_profile = base\nrole_session",
-                                                                  ROLE2 + "\nsource_profile = base\nrole_session"))
-        self.assertEqual(engine.credentials("nomfa").role_arn, ROLE2)
-
     def test_mfa_needed_soon_is_reported_and_old_creds_served(self):
         engine = self.engine()
         engine.credentials("dev", mfa_code=GOOD_CODE)
@@ -1370,30 +1410,6 @@ class EngineTests(FakeSTSCase):
         engine.credentials("long", mfa_code=GOOD_CODE)  # the code goes to AssumeRole itself
         with self.assertRaises(rm.MFARequired):
             engine.refresh("long")
-
-    def test_corrupt_cache_is_ignored(self):
-        write(self.cache_file("session", "base"), "{not json")
-        with self.assertLogs("runas_meta", logging.WARNING) as logs:
-            self.engine().credentials("base")
-        self.assertIn("ignoring cache file", "\n".join(logs.output))
-        self.assertEqual(self.sts_server.actions(), ["GetSessionToken"])
-
-    def test_aws_runas_cache_with_go_timestamps_is_read(self):
-        expires = (self.clock() + dt.timedelta(hours=5)).astimezone(dt.timezone(dt.timedelta(hours=-5)))
-        write(self.cache_file("session", "base"), json.dumps({
-            "AccessKeyId": "ASIAGO", "SecretAccessKey": "s", "SessionToken": "t",
-            "Expiration": expires.strftime("%Y-%m-%dT%H:%M:%S.123456789-05:00")}))
-        self.assertEqual(self.engine().credentials("base").access_key_id, "ASIAGO")
-        self.assertEqual(self.sts_server.calls, [])
-
-    def test_unwritable_cache_dir_means_memory_only(self):
-        not_a_dir = os.path.join(self.home, "file")
-        write(not_a_dir, "")
-        engine = self.engine(cache_dir=not_a_dir)
-        with self.assertLogs("runas_meta", logging.WARNING) as logs:
-            first = engine.credentials("base")
-        self.assertIn("memory only", "\n".join(logs.output))
-        self.assertIs(engine.credentials("base"), first)
 
     def test_failures_keep_serving_what_is_valid(self):
         engine = self.engine()
@@ -1674,7 +1690,7 @@ class EcsTests(ServiceCase):
         self.assertIn(self.config_path + ":", doc["Message"])
 
 
-class SecurityTests(ServiceCase):
+class RequestPolicyTests(ServiceCase):
     def test_host_allow_list(self):
         for host, status in [("127.0.0.1:9999", 200), ("localhost:9999", 200), ("evil.example:9999", 403),
                              ("127.0.0.1:1", 403), ("127.0.0.1", 403), (None, 403), ("evil.example", 403)]:

@@ -94,11 +94,12 @@ class Topology:
             proc.wait()
 
 
-def raw(path, ns=None, host=ADDRESS, method="GET", timeout=5.0):
+def raw(path, ns=None, host=ADDRESS, method="GET", timeout=5.0, source_port=0):
     """One HTTP request to 169.254.170.2:80 from namespace `ns` (None: this
-    host): (status, JSON body or text), or ("timeout"/"error", reason)."""
+    host), from `source_port` (0: any): (status, JSON body or text), or
+    ("timeout"/"error", reason)."""
     code = ("import json, socket, sys\n"
-            "s = socket.create_connection((%r, 80), timeout=%r)\n"
+            "s = socket.create_connection((%r, 80), timeout=%r, source_address=('0.0.0.0', %d))\n"
             "s.sendall(%r.encode())\n"
             "data = b''\n"
             "while True:\n"
@@ -106,7 +107,7 @@ def raw(path, ns=None, host=ADDRESS, method="GET", timeout=5.0):
             "    if not chunk: break\n"
             "    data += chunk\n"
             "print(data.decode('latin-1'))\n") % (
-        ADDRESS, timeout, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (method, path, host))
+        ADDRESS, timeout, source_port, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (method, path, host))
     argv = [sys.executable, "-c", code]
     if ns is not None:
         argv = ["nsenter", "--net=/proc/%d/ns/net" % ns] + argv

@@ -26,7 +26,6 @@ import pwd
 import re
 import resource
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -36,39 +35,10 @@ sys.path.insert(0, HERE)
 
 import test_runas_meta as t  # noqa: E402
 from e2e._netns import only_loopback_here  # noqa: E402
-from e2e.containers_netns_inner import ADDRESS, Topology, grant_cli, nobody_home, sh  # noqa: E402
+from e2e.containers_netns_inner import ADDRESS, Topology, nobody_home, raw, sh  # noqa: E402
 
 SCRIPT = os.environ.get("RUNAS_META_SCRIPT") or os.path.join(HERE, "runas_meta.py")
 ROOT_PORT, USER_PORT = 2222, 3333
-
-
-def request_from(ns, path, host=ADDRESS, source_port=0, timeout=5.0):
-    """One GET to 169.254.170.2:80 from namespace `ns`, from `source_port`:
-    [status, JSON body or text] or ["error", reason]."""
-    code = ("import socket\n"
-            "s = socket.socket()\n"
-            "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-            "s.bind(('0.0.0.0', %d))\n"
-            "s.settimeout(%r)\n"
-            "s.connect((%r, 80))\n"
-            "s.sendall(%r.encode())\n"
-            "data = b''\n"
-            "while True:\n"
-            "    chunk = s.recv(65536)\n"
-            "    if not chunk: break\n"
-            "    data += chunk\n"
-            "print(data.decode('latin-1'))\n") % (
-        source_port, timeout, ADDRESS, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (path, host))
-    result = subprocess.run(["nsenter", "--net=/proc/%d/ns/net" % ns, sys.executable, "-c", code],
-                            capture_output=True, text=True, timeout=timeout + 30)
-    if result.returncode != 0:
-        return ["error", result.stderr.strip().splitlines()[-1:]]
-    head, _, body = result.stdout.partition("\n\n")
-    try:
-        body = json.loads(body)
-    except ValueError:
-        body = body[:100]
-    return [int(head.split()[1]) if head.split()[1:] else 0, body]
 
 
 HOLDER = r"""
@@ -154,9 +124,9 @@ def source_port_scenario(net, port, report):
         paths = ("/credentials/nomfa", "/grants", "/", "/status")
         for name, source in (("root", ROOT_PORT), ("user", USER_PORT)):
             report["source_port_" + name] = {  # with the Host of the user's own listener, as a local process
-                path: request_from(net.c2, path, host="127.0.0.1:%d" % port, source_port=source)[0] for path in paths}
-            report["source_port_%s_ecs_host" % name] = request_from(
-                net.c2, "/credentials/nomfa", host=ADDRESS, source_port=source)[0]
+                path: raw(path, net.c2, host="127.0.0.1:%d" % port, source_port=source)[0] for path in paths}
+            report["source_port_%s_ecs_host" % name] = raw(
+                "/credentials/nomfa", net.c2, host=ADDRESS, source_port=source)[0]
     finally:
         root_listener.close()
         user_listener.kill()
@@ -186,13 +156,13 @@ def main():
         source_port_scenario(net, port, report)
 
         web, db = grant(env, port, "web"), grant(env, port, "db")
-        report["c1_web"] = request_from(net.c1, web)[0]
-        report["c2_web"] = request_from(net.c2, web)  # another container with the id c1 used first
-        report["c2_db"] = request_from(net.c2, db)[0]
+        report["c1_web"] = raw(web, net.c1)[0]
+        report["c2_web"] = raw(web, net.c2)  # another container with the id c1 used first
+        report["c2_db"] = raw(db, net.c2)[0]
 
         # 1,100 idle connections from c2; c1 asks for its grant, the host for its credentials
         holder, held, refused = hold_connections(net.c2, 1100)
-        report["flood"] = {"held": held, "refused_at_once": refused, "c1_web": request_from(net.c1, web)[0]}
+        report["flood"] = {"held": held, "refused_at_once": refused, "c1_web": raw(web, net.c1)[0]}
         try:
             report["flood"]["host"] = 200 if running.get("/credentials")["AccessKeyId"] else 0
         except Exception as exc:  # the old code: no slot left for the host either
@@ -205,13 +175,13 @@ def main():
         report["free_after_fill"] = fill(grants_dir)
         code, out, err = grant_cli_from(env, port, "--revoke", "web")
         report["revoke_full"] = {"exit": code, "out": out.strip(), "err": err.strip()}
-        report["web_after_revoke"] = request_from(net.c1, web)[0]
+        report["web_after_revoke"] = raw(web, net.c1)[0]
         running.stop()
         report["log"] = running.stderr
         running = _start(env)
         port = running.port
-        report["web_after_restart"] = request_from(net.c1, web)[0]
-        report["db_after_restart"] = request_from(net.c2, db)[0]
+        report["web_after_restart"] = raw(web, net.c1)[0]
+        report["db_after_restart"] = raw(db, net.c2)[0]
 
         # a revocation on a read-only disk: not kept, said so; a restart still refuses it
         sh("mount", "-o", "remount,ro", grants_dir)
@@ -221,7 +191,7 @@ def main():
         report["log"] += running.stderr
         running = _start(env)
         port = running.port
-        report["db_after_read_only_restart"] = request_from(net.c2, db)[0]
+        report["db_after_read_only_restart"] = raw(db, net.c2)[0]
         sh("mount", "-o", "remount,rw", grants_dir)
         os.unlink(os.path.join(grants_dir, "filler"))
         running.stop()  # its last retry writes the revocation
