@@ -1264,14 +1264,21 @@ class LayerCacheTests(EngineCase):
         self.assertEqual(self.engine().credentials("base").access_key_id, "ASIAGO")
         self.assertEqual(self.sts_server.calls, [])
 
+    def assert_kept_in_memory(self, engine, profile, words):
+        with self.assertLogs("runas_meta", logging.WARNING) as logs:
+            first = engine.credentials(profile)
+        self.assertIn(words, "\n".join(logs.output))
+        self.assertIs(engine.credentials(profile), first)
+
     def test_unwritable_cache_dir_means_memory_only(self):
         not_a_dir = os.path.join(self.home, "file")
         write(not_a_dir, "")
-        engine = self.engine(cache_dir=not_a_dir)
-        with self.assertLogs("runas_meta", logging.WARNING) as logs:
-            first = engine.credentials("base")
-        self.assertIn("memory only", "\n".join(logs.output))
-        self.assertIs(engine.credentials("base"), first)
+        self.assert_kept_in_memory(self.engine(cache_dir=not_a_dir), "base", "memory only")
+
+    def test_cache_directory_full(self):
+        def full(path, data):
+            raise OSError(28, "No space left on device")
+        self.assert_kept_in_memory(self.engine(writer=full), "nomfa", "No space left on device")
 
 
 class EngineTests(EngineCase):
@@ -3190,15 +3197,6 @@ class FaultTests(FakeSTSCase):
         self.assertEqual(engine.config.errors, [])
         engine.refresh("nomfa")
         self.assertEqual(self.sts_server.calls[-1]["RoleSessionName"], "after-replace")
-
-    def test_cache_directory_full(self):
-        def full(path, data):
-            raise OSError(28, "No space left on device")
-        engine = self.engine(writer=full)
-        with self.assertLogs("runas_meta", logging.WARNING) as logs:
-            first = engine.credentials("nomfa")
-        self.assertIn("No space left on device", "\n".join(logs.output))
-        self.assertIs(engine.credentials("nomfa"), first)
 
 
 class IdpFaultTests(FederationCase):
