@@ -110,6 +110,8 @@ RETRYABLE_CODES = frozenset({
     "InternalFailure", "InternalError",
 })
 MFA_ERROR = re.compile(r"MultiFactorAuthentication|MFA", re.I)
+AWS_MFA_CODE = re.compile(r"[0-9]{6}\Z")  # STS's TokenCode: six digits (str.isdigit takes other scripts' digits)
+IDP_CODE = re.compile(r"[0-9]{6,8}\Z")  # an identity provider's one-time code
 SOURCE_REFUSED = frozenset({"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId"})
 
 CACHE_PREFIX = {"session": ".aws_session_token_", "role": ".aws_assume_role_",
@@ -145,6 +147,7 @@ IDLE_TIMEOUT = 30.0  # an idle connection is closed after this
 REQUEST_DEADLINE = 10.0  # from a request's first byte to its last, at most this
 LISTEN_BACKLOG = 1024  # bursts of new connections must not meet SYN drops
 WORKER_IDLE = 30.0  # a connection thread waits this long for the next connection, then ends
+STOP_POLL = 0.1  # how often a listener's loop looks whether it is asked to stop (SIGTERM ends within this)
 
 ARN_PARTITION = r"arn:aws(?:-cn|-us-gov|-iso|-iso-[a-z]|-eusc)?"
 ROLE_ARN = re.compile(ARN_PARTITION + r":iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z")
@@ -230,6 +233,12 @@ class STSUnavailable(STSError):
 
     status = 503
     code = "STSUnavailable"
+
+
+class Interrupted(RunasError):
+    """The user pressed Ctrl-C before the service served anything."""
+
+    exit_code = 130
 
 
 class HTTPError(RunasError):
@@ -359,6 +368,16 @@ def retry_after_of(headers):
     """A Retry-After in seconds (not its HTTP-date form), or None."""
     text = str((headers or {}).get("Retry-After") or "").strip()
     return float(text) if re.match(r"\d{1,4}(\.\d+)?\Z", text) else None
+
+
+def mfa_code_problem(code, idp=False):
+    """None when `code` is what STS takes as a TokenCode (six digits), or an
+    identity provider as its one-time code (six to eight); else what to say.
+    The page, the API and the terminal apply this one rule."""
+    if (IDP_CODE if idp else AWS_MFA_CODE).match(code or ""):
+        return None
+    return ("an identity provider's code is 6 to 8 digits" if idp else
+            "an MFA code is the 6 digits your MFA device shows")
 
 
 def log_bug(message, *args):
@@ -622,6 +641,7 @@ def parse_ini(text, path):
     if text.startswith("\ufeff"):
         raise ConfigError("the file starts with a byte-order mark (saved as 'UTF-8 with BOM'), which the AWS "
                           "CLI cannot read either: save it as plain UTF-8", path, 1)
+    _refuse_unclosed_headers(text, path)
     parser = configparser.RawConfigParser(strict=True)
     try:
         parser.read_string(text, source=path)
@@ -649,6 +669,14 @@ def parse_ini(text, path):
                 raise ConfigError("%s: each indented line under it must be 'key = value'" % key, path, line)
             entries[key] = _Entry(value, path, line)
     return sections
+
+
+def _refuse_unclosed_headers(text, path):
+    """A section header without its ']' is named as such: configparser
+    takes it for a key (then a later key "appears twice") or for no header."""
+    for number, raw in enumerate(text.splitlines(), 1):
+        if raw.startswith("[") and "]" not in raw:
+            raise ConfigError("the section header %s has no closing ']'" % _message(raw.strip(), 80), path, number)
 
 
 def _section_name(section):
@@ -684,7 +712,8 @@ class _IniFile:
             self.error = None
         except ConfigError as exc:
             self.error = exc
-            LOG.error("%s (keeping the last good state)", exc)
+            if self.stamp is not None:  # at start there is no good state: the caller says it, once
+                LOG.error("%s (keeping the last good state)", exc)
         self.stamp = stamp
         return True
 
@@ -1202,15 +1231,25 @@ def _loggable_request(text, token):
 
 def sts_endpoint(profile, environ):
     """(endpoint URL, signing region) as the SDKs choose them."""
+    return sts_endpoint_source(profile, environ)[:2]
+
+
+def sts_endpoint_source(profile, environ):
+    """(endpoint URL, signing region, where the URL came from): the start-up
+    banner says where the service will talk to."""
     region = profile.region or "us-east-1"
-    for url in (environ.get("AWS_ENDPOINT_URL_STS"), environ.get("AWS_ENDPOINT_URL"),
-                profile.sts_endpoint_url, profile.endpoint_url):
+    overrides = () if environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true" else (
+        (environ.get("AWS_ENDPOINT_URL_STS"), "AWS_ENDPOINT_URL_STS"),
+        (environ.get("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL"),
+        (profile.sts_endpoint_url, "the [services] sts endpoint_url of profile %r" % profile.name),
+        (profile.endpoint_url, "endpoint_url of profile %r" % profile.name))
+    for url, source in overrides:
         if url:
-            return url, region
+            return url, region, source
     if not profile.region:
-        return "https://sts.amazonaws.com/", "us-east-1"
+        return "https://sts.amazonaws.com/", "us-east-1", "the global endpoint: profile %r has no region" % profile.name
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return "https://sts.%s.%s/" % (region, suffix), region
+    return "https://sts.%s.%s/" % (region, suffix), region, "region %s of profile %r" % (region, profile.name)
 
 
 def proxy_settings(environ):
@@ -5852,9 +5891,10 @@ class ManagementRoutes(RouteGroup):
     def post_mfa(self, request):
         form = request.form()
         code = form.get("mfa", "").strip()
-        if not re.match(r"\d{6,8}\Z", code):
-            raise HTTPError(400, "the form field mfa must be the 6-digit code from the MFA device")
         name = form.get("profile") or self.selected.required()
+        problem = mfa_code_problem(code, idp=self.engine.config.federated(name) is not None)
+        if problem:
+            raise HTTPError(400, "the form field mfa: %s" % problem)
         creds = self.engine.credentials(name, mfa_code=code)
         return json_response({"profile": name, "expiration": format_time(creds.expiration)})
 
@@ -7054,6 +7094,7 @@ async function submitMfa(ev) {
   if (!/^[0-9]{6,8}$/.test(code)) { $("mfa-message").textContent = "Enter the 6-digit code."; return; }
   const r = await call("POST", "/mfa", form({mfa: code}));
   if (r.status === 200) { $("mfa-dialog").close(); showError(""); }
+  else if (r.status === 400) { $("mfa-message").textContent = r.doc.Message; return; }  // the service's rule
   else if (r.auth === "MFA") {
     openMfa(r.doc.Code === "MFAInvalid" ? "That code was not accepted. Wait for the next one." : r.doc.Message);
   } else { $("mfa-dialog").close(); handle(r); }
@@ -7431,17 +7472,48 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, "%s: error: %s (see --help)\n" % (self.prog, message))
 
 
+ENVIRONMENT_HELP = """\
+commands:
+  ec2 | ecs [PROFILE]    serve a profile (this page)
+  grant ...              give a container one profile (runas-meta grant --help)
+  help                   this text
+
+environment variables it reads:
+  AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE   the files (default ~/.aws/config, ~/.aws/credentials)
+  AWS_PROFILE, AWS_DEFAULT_PROFILE               the profile when none is named
+  AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL         STS's endpoint (else the profile's endpoint_url, else by region)
+  AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL_SSO_OIDC  IAM Identity Center's endpoints
+  AWS_IGNORE_CONFIGURED_ENDPOINT_URLS            ignore every endpoint URL above
+  AWS_REGION, AWS_DEFAULT_REGION                 the region when the profile has none
+  AWS_CA_BUNDLE                                  CA certificates for STS and identity providers
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY              proxies (never for loopback)
+  RUNAS_META_AUTH_TOKEN                          the ECS Authorization token (as --auth-token-file)
+  RUNAS_META_FEDERATION_URL                      the AWS federation endpoint for the console button
+  credential_source = Environment / EcsContainer / Ec2InstanceMetadata reads AWS_ACCESS_KEY_ID,
+  AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_CONTAINER_CREDENTIALS_*, AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE],
+  AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_EC2_METADATA_DISABLED of the service's own environment
+"""
+
+
+def port_number(text):
+    """-p's value: a TCP port, 0 for a free one."""
+    if not _DIGITS.match(text or "") or int(text) > 65535:
+        raise argparse.ArgumentTypeError("a port is a number from 0 to 65535, not %r" % _printable(text, 20))
+    return int(text)
+
+
 def build_parser():
     parser = _Parser(
-        prog="runas-meta",
+        prog="runas-meta", usage="%(prog)s {ec2,ecs} [PROFILE] [options] | %(prog)s grant ... | %(prog)s help",
         description="Serve AWS credentials of a profile through a local EC2 metadata (IMDS) "
-                    "or ECS credential endpoint.")
+                    "or ECS credential endpoint.", epilog=ENVIRONMENT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=("ec2", "ecs"),
                         help="ec2: instance metadata service; ecs: container credential endpoint")
     parser.add_argument("profile", nargs="?",
                         help="profile to serve (default: AWS_PROFILE, AWS_DEFAULT_PROFILE, or "
                              "chosen later on the page)")
-    parser.add_argument("-p", "--port", type=int, metavar="PORT",
+    parser.add_argument("-p", "--port", type=port_number, metavar="PORT",
                         help="port on 127.0.0.1 (ecs default %d; 0 picks a free one)" % ECS_PORT)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--headless", action="store_true",
@@ -7465,15 +7537,22 @@ def build_parser():
     return parser
 
 
-def terminal_prompt(stdin, stdout):
-    """An mfa_prompt that reads a code from the terminal."""
+def terminal_prompt(stdin, stdout, tries=3):
+    """An mfa_prompt that reads a code from the terminal, by the rule the
+    page and the API apply (mfa_code_problem); "" after `tries` bad ones."""
     lock = threading.Lock()
 
     def prompt(profile, serial):
         with lock:
-            stdout.write("MFA code for profile %s (%s): " % (profile, serial))
-            stdout.flush()
-            return stdin.readline().strip()
+            for _ in range(tries):
+                stdout.write("MFA code for profile %s (%s): " % (profile, serial))
+                stdout.flush()
+                code = stdin.readline().strip()
+                problem = mfa_code_problem(code, idp=not MFA_SERIAL.match(serial or ""))
+                if problem is None or not code:
+                    return code
+                stdout.write("That is not a code: %s.\n" % problem)
+            return ""
     return prompt
 
 
@@ -7513,6 +7592,10 @@ def first_fetch(engine, name, stdin, stdout, tries=3, headless=False):
     for _ in range(tries):
         try:
             return engine.credentials(name, mfa_code=code)
+        except ConfigError:
+            raise
+        except KeyboardInterrupt:
+            raise Interrupted("stopped at the MFA prompt (Ctrl-C): nothing was served") from None
         except SSOLoginRequired as exc:
             if not headless or not sso_on_terminal(engine, name, stdout):
                 LOG.warning("%s; sign in on the page", exc)
@@ -7526,7 +7609,14 @@ def first_fetch(engine, name, stdin, stdout, tries=3, headless=False):
                 return None
             if isinstance(exc, MFAInvalid):
                 stdout.write("That code was not accepted.\n")
-            code = terminal_prompt(stdin, stdout)(name, exc.serial)
+            try:
+                code = terminal_prompt(stdin, stdout)(name, exc.serial)
+            except KeyboardInterrupt:
+                raise Interrupted("stopped at the MFA prompt (Ctrl-C): nothing was served") from None
+        except RunasError as exc:  # STS or the IdP unreachable (no network yet): serve anyway, 503 until it answers
+            LOG.warning("profile %r: %s; serving anyway: credential requests answer 503 with this reason until "
+                        "it answers (no restart needed)", name, exc)
+            return None
     return None
 
 
@@ -7579,14 +7669,15 @@ def configure_logging(verbose, stream):
     LOG.propagate = False
 
 
-def stop_on_signals(server, signals=(signal.SIGINT, signal.SIGTERM)):
+def stop_on_signals(servers, signals=(signal.SIGINT, signal.SIGTERM)):
     """Ctrl-C and SIGTERM end serve_forever() cleanly: the handler only asks
-    for a shutdown (from another thread, as shutdown() waits for the loop)
-    instead of raising at an arbitrary point.  Returns a function that puts
-    the previous handlers back."""
+    every listener for a shutdown, all at once (from other threads, as
+    shutdown() waits for the loop) instead of raising at an arbitrary point.
+    Returns a function that puts the previous handlers back."""
     def handler(signum, frame):
         LOG.info("stopping (signal %d)", signum)
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        for server in servers:
+            threading.Thread(target=server.shutdown, daemon=True).start()
     previous = {number: signal.signal(number, handler) for number in signals}
     return lambda: [signal.signal(number, old) for number, old in previous.items()]
 
@@ -7747,18 +7838,60 @@ def build_service(server, args, environ, stdin, stdout, peer_check=None, twin=No
     return engine, service, auth_file
 
 
+def shadowing(environ, mode):
+    """[(variable, why)] set in `environ` (the shell the service started
+    from) that would keep an SDK started there from asking the service:
+    what comes before it in botocore's credential order."""
+    found = [(name, "static keys in the environment come first") for name in
+             ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")]
+    found += [(name, "the SDK reads that profile from the config instead") for name in
+              ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")]
+    found += [("AWS_WEB_IDENTITY_TOKEN_FILE", "web identity comes before the container and metadata endpoints"),
+              ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "it wins over AWS_CONTAINER_CREDENTIALS_FULL_URI" if
+               mode == "ecs" else "the container endpoint comes before the metadata service")]
+    if mode == "ec2":
+        found += [("AWS_CONTAINER_CREDENTIALS_FULL_URI", "the container endpoint comes before the metadata service")]
+        if environ.get("AWS_EC2_METADATA_DISABLED", "").lower() == "true":
+            found += [("AWS_EC2_METADATA_DISABLED", "it turns the metadata service off")]
+    return [(name, why) for name, why in found if environ.get(name)]
+
+
+def shadow_lines(environ, mode):
+    """The banner's warning and the lines that unset what shadows the service."""
+    found = shadowing(environ, mode)
+    if not found:
+        return []
+    names = [name for name, _ in found]
+    return (["", "this shell sets what an SDK would use before this service:"] +
+            ["  %s: %s" % pair for pair in found] +
+            ["unset them where the program runs:", "  unset " + " ".join(names),
+             "  Remove-Item " + ", ".join("Env:" + name for name in names)])
+
+
+def sts_line(service):
+    """Where the served profile's STS calls go, and why there."""
+    try:
+        url, _, source = sts_endpoint_source(service.config.effective(service.active), service.engine.environ)
+    except RunasError:
+        return []
+    return ["STS: %s (%s)" % (url, source)]
+
+
 def print_banner(service, server, args, auth_file, stdout):
-    """The endpoint, the page and the lines to paste into a shell."""
+    """The endpoint, the page, STS, and the lines to paste into a shell."""
     empty = _private_file(service.config.directory, ".runas_meta_empty_credentials", b"") or os.devnull
     name = service.active
     print("runas-meta %s: serving %s (%s mode) on %s" % (
         __version__, repr(name) if name else "no profile yet", args.mode, service.base_url), file=stdout)
     print("page: %s/" % service.base_url, file=stdout)
+    if name:
+        print("\n".join(sts_line(service)), file=stdout)
     if service.auth_token and not auth_file:
         print("Authorization token required on /credentials (AWS_CONTAINER_AUTHORIZATION_TOKEN)",
               file=stdout)
     legacy = server.server_address[0] == LEGACY_ADDRESS
-    print("\n".join(usage_lines(args.mode, service.base_url, auth_file, empty, legacy)), file=stdout)
+    print("\n".join(usage_lines(args.mode, service.base_url, auth_file, empty, legacy) +
+                    shadow_lines(service.engine.environ, args.mode)), file=stdout)
     if service.containers:
         print("\ncontainers: http://%s/ (IP TTL 1) serves each container its grant; make one with\n"
               "  %s grant PROFILE --label NAME%s" % (ECS_ADDRESS, _script_name(),
@@ -7778,16 +7911,17 @@ def run_service(server, args, environ, stdin, stdout, twin=None, outer=None):
             raise UsageError("--containers needs to tell who connects (Linux's /proc/net/tcp and sock_diag)")
         outer.service, outer.peers, service.containers = service, server.peers, True
         engine.own_addresses.add(outer.server_address[:2])
-        threading.Thread(target=outer.serve_forever, name="runas-meta-containers", daemon=True).start()
+        threading.Thread(target=outer.serve_forever, args=(STOP_POLL,), name="runas-meta-containers",
+                         daemon=True).start()
     if service.active:
         first_fetch(engine, service.active, stdin, stdout, headless=args.headless)
     print_banner(service, server, args, auth_file, stdout)
     stop = start_renewals(engine, jobs=(service.grants.retry,) if service.grants else ())
-    restore = stop_on_signals(server)
+    restore = stop_on_signals([s for s in (server, twin, outer) if s])
     if twin:
-        threading.Thread(target=twin.serve_forever, name="runas-meta-ipv6", daemon=True).start()
+        threading.Thread(target=twin.serve_forever, args=(STOP_POLL,), name="runas-meta-ipv6", daemon=True).start()
     try:
-        server.serve_forever(poll_interval=0.5)
+        server.serve_forever(poll_interval=STOP_POLL)
     finally:
         stop.set()
         restore()
@@ -7819,7 +7953,7 @@ def build_grant_parser():
     parser.add_argument("--label", metavar="NAME", help="the grant's name (the container's): logs and the page "
                                                         "show it; --revoke takes it")
     parser.add_argument("--ttl", default="7d", metavar="DURATION", help="how long it lasts (default 7d; 12h, 90m)")
-    parser.add_argument("-p", "--port", type=int, default=ECS_PORT, metavar="PORT",
+    parser.add_argument("-p", "--port", type=port_number, default=ECS_PORT, metavar="PORT",
                         help="the service's port on 127.0.0.1 (default %d)" % ECS_PORT)
     parser.add_argument("--env-file", metavar="PATH", help="also write the variable to PATH (mode 0600), "
                                                             "for docker run --env-file")
@@ -7868,6 +8002,18 @@ def grant_lines(doc):
     return lines
 
 
+def grant_line(grant):
+    """One grant as `grant --list` prints it: never an id, never Python's None."""
+    words = [grant["label"], "profile " + grant["profile"], "until " + grant["expires"]]
+    if not grant.get("last_used"):
+        words.append("never used")
+    else:
+        words += ["last used " + grant["last_used"], "from %s" % grant.get("last_source")]
+        words += ["container " + grant["container"]] if grant.get("container") else []
+    words += ["bound to " + grant["bound_to"]] if grant.get("bound_to") else []
+    return "\t".join(words)
+
+
 def grant_main(argv, stdout, stderr):
     parser = build_grant_parser()
     args = parser.parse_args(argv)
@@ -7881,8 +8027,7 @@ def grant_main(argv, stdout, stderr):
         if args.list:
             doc = management_call(args.port, "GET", "/grants")
             for grant in doc["grants"]:
-                print("%(label)s\tprofile %(profile)s\tuntil %(expires)s\tlast used %(last_used)s"
-                      "\tfrom %(last_source)s\tcontainer %(container)s" % grant, file=stdout)
+                print(grant_line(grant), file=stdout)
             if not doc["grants"]:
                 print("no grants", file=stdout)
             return 0
@@ -7914,6 +8059,9 @@ def main(argv=None, environ=None, stdin=None, stdout=None, stderr=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["grant"]:
         return grant_main(argv[1:], stdout, stderr)
+    if argv[:1] == ["help"]:
+        build_parser().print_help(stdout)
+        return 0
     args = build_parser().parse_intermixed_args(argv)
     configure_logging(args.verbose, stderr)
     try:

@@ -202,7 +202,7 @@ class FakeSTS:
     that expire DurationSeconds after `clock()`, demands `mfa_code` when a
     SerialNumber is sent, and can throttle, fail, hang or answer garbage."""
 
-    def __init__(self, clock=None, mfa_code=GOOD_CODE, tls=None):
+    def __init__(self, clock=None, mfa_code=GOOD_CODE, tls=None, port=0):
         self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self.mfa_code = mfa_code
         self.calls, self.lock = [], threading.Lock()
@@ -237,7 +237,7 @@ class FakeSTS:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.server.handle_error = lambda request, address: None  # clients that time out hang up
         if tls is not None:
@@ -1781,6 +1781,10 @@ class ManagementTests(ServiceCase):
         self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), creds.headers)
         self.assertIn("/mfa", json.loads(creds.body)["Message"])
         self.assertEqual(self.call("POST", "/mfa", body="mfa=12").status, 400)
+        for code in ("1234567", "12345678", "\u0661\u0662\u0663\u0664\u0665\u0666"):  # an AWS MFA code is 6 ASCII digits
+            doc = self.doc(self.call("POST", "/mfa", body=urllib.parse.urlencode({"mfa": code})), 400)
+            self.assertIn("6 digits", doc["Message"])
+        self.assertEqual(rm.mfa_code_problem("12345678", idp=True), None)  # an identity provider's own rule
         wrong = self.call("POST", "/mfa", body="mfa=000000")
         self.assertEqual(self.doc(wrong, 401)["Code"], "MFAInvalid")
         self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), wrong.headers)
@@ -3575,7 +3579,9 @@ class CommandLineTests(FakeSTSCase):
         cases = [
             (["ecs", "-p", "0", "ghost"], 2, "profile 'ghost' not found"),
             (["bogus"], 2, "invalid choice: 'bogus'"),
-            (["ecs", "-p", "notaport"], 2, "invalid int value"),
+            (["ecs", "-p", "notaport"], 2, "a port is a number from 0 to 65535"),
+            (["ecs", "-p", "99999", "a"], 2, "a port is a number from 0 to 65535, not '99999'"),
+            (["ecs", "-p", "-1", "a"], 2, "a port is a number from 0 to 65535, not '-1'"),
             (["ecs", "-p", "0", "a"], 2, self.config_path + ":2:"),
         ]
         for args, code, words in cases:
@@ -3585,6 +3591,89 @@ class CommandLineTests(FakeSTSCase):
                 self.assertIn(words, result.stderr)
                 self.assertNotIn("Traceback", result.stderr)
                 self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+
+    def test_a_broken_config_at_start_is_said_once_and_names_the_unclosed_header(self):
+        for text, line in (("[profile a\nregion = x\n", 1), ("[profile a]\nregion = x\n[profile b\nregion = y\n", 3)):
+            with self.subTest(text=text):
+                write(self.config_path, text)
+                result = self.run_cli("ecs", "-p", "0", "a")
+                self.assertEqual(result.returncode, 2)
+                self.assertEqual(result.stderr.strip().splitlines(), [
+                    "runas-meta: error: %s:%d: the section header %s has no closing ']'"
+                    % (self.config_path, line, text.splitlines()[line - 1])])
+
+    def test_help_lists_the_commands_and_the_environment(self):
+        for args in (["help"], ["--help"]):
+            result = self.run_cli(*args)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("grant", result.stdout.splitlines()[0])  # the usage line
+            for name in ("AWS_ENDPOINT_URL_STS", "AWS_CONFIG_FILE", "RUNAS_META_AUTH_TOKEN", "AWS_CA_BUNDLE"):
+                self.assertIn(name, result.stdout)
+
+    def test_starts_without_sts_and_serves_once_it_answers(self):
+        """No network yet: the page and a 503 that says why; the first answer
+        from STS serves credentials with no restart."""
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]  # nothing listens here yet
+        self.env["AWS_ENDPOINT_URL_STS"] = "http://127.0.0.1:%d/" % port
+        service = ServiceProcess(["ecs", "-p", "0", "nomfa"], self.env)
+        self.addCleanup(service.stop)
+        self.assertIn("export AWS_CONTAINER_CREDENTIALS_FULL_URI=%s/credentials" % service.url, service.output)
+        self.assertIn("STS: http://127.0.0.1:%d/ (AWS_ENDPOINT_URL_STS)" % port, service.output)
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            service.get("/credentials")
+        self.assertEqual(caught.exception.code, 503)
+        doc = json.loads(caught.exception.read())
+        self.assertEqual(doc["Code"], "STSUnavailable")
+        self.assertIn("unreachable", doc["Message"])
+        with urllib.request.urlopen(service.url + "/", timeout=10) as page:
+            self.assertIn(b"runas-meta", page.read())
+        sts = FakeSTS(port=port)  # the network is up
+        self.addCleanup(sts.close)
+
+        def served():
+            try:
+                return service.get("/credentials")["AccessKeyId"].startswith("ASIAFAKE")
+            except urllib.error.HTTPError:
+                return False
+        self.assertTrue(wait_for(served, 60))
+
+    def test_the_banner_says_what_shadows_the_service(self):
+        self.env.update(AWS_PROFILE="nomfa", AWS_ACCESS_KEY_ID="AKIASHADOW", AWS_WEB_IDENTITY_TOKEN_FILE="/x")
+        service = ServiceProcess(["ecs", "-p", "0"], self.env)
+        self.addCleanup(service.stop)
+        self.assertIn("  unset AWS_ACCESS_KEY_ID AWS_PROFILE AWS_WEB_IDENTITY_TOKEN_FILE\n", service.output)
+        self.assertIn("  Remove-Item Env:AWS_ACCESS_KEY_ID, Env:AWS_PROFILE, Env:AWS_WEB_IDENTITY_TOKEN_FILE\n",
+                      service.output)
+        for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+            self.env.pop(name)
+        quiet = ServiceProcess(["ecs", "-p", "0", "nomfa"], self.env)
+        self.addCleanup(quiet.stop)
+        self.assertNotIn("unset", quiet.output)
+
+    def test_ctrl_c_at_the_start_up_prompt_says_so(self):
+        master, slave = os.openpty()
+        self.addCleanup(os.close, master)
+        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "runas_meta.py"), "ecs", "-p", "0", "dev"],
+                                env=self.env, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.close(slave)
+        seen = b""
+        while b"): " not in seen:
+            seen += proc.stdout.read1(1000) or self.fail("ended before the prompt: %r" % seen)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        self.assertEqual(proc.returncode, 130)
+        self.assertIn(b"stopped at the MFA prompt (Ctrl-C): nothing was served", err)
+
+    def test_grant_list_says_never_used(self):
+        view = {"label": "web", "profile": "dev", "expires": "2026-12-14T00:00:00Z", "last_used": None,
+                "last_source": None, "container": None, "bound_to": None}
+        self.assertEqual(rm.grant_line(view), "web\tprofile dev\tuntil 2026-12-14T00:00:00Z\tnever used")
+        view.update(last_used="2026-12-07T10:00:00Z", last_source="172.17.0.2", container="7cc40ed939d8",
+                    bound_to="7cc40ed939d8")
+        self.assertEqual(rm.grant_line(view).split("\t")[3:], [
+            "last used 2026-12-07T10:00:00Z", "from 172.17.0.2", "container 7cc40ed939d8", "bound to 7cc40ed939d8"])
 
     def test_mfa_code_asked_on_a_terminal(self):
         master, slave = os.openpty()
@@ -3605,13 +3694,17 @@ class CommandLineTests(FakeSTSCase):
             return seen
         prompt = read_until(b"): ")
         self.assertIn(b"MFA code for profile dev (%s): " % SERIAL.encode(), prompt)
-        os.write(master, b"000000\n")  # wrong first: asked again
+        os.write(master, b"abc\n")  # not a code: the terminal's rule is the page's, nothing goes to STS
+        read_until(b"That is not a code: an MFA code is the 6 digits your MFA device shows.")
+        os.write(master, b"000000\n")  # wrong: asked again
         read_until(b"not accepted")
         os.write(master, GOOD_CODE.encode() + b"\n")
         banner = read_until(b"Press Ctrl-C")
         url = re.search(rb" on (http://127\.0\.0\.1:\d+)", banner).group(1).decode()
         with urllib.request.urlopen(url + "/credentials", timeout=10) as response:
             self.assertEqual(json.loads(response.read())["RoleArn"], ROLE)
+        self.assertEqual([call["TokenCode"] for call in self.sts_server.calls if "TokenCode" in call],
+                         ["000000", GOOD_CODE])
         proc.stdout.close()
 
     def test_platform_without_the_user_check_says_so(self):
