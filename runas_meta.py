@@ -5561,17 +5561,39 @@ class BrowserBinding:
 
 
 class ActiveProfile:
-    """The profile served at /credentials and to IMDS, under a lock."""
+    """The profile served at /credentials and to IMDS, under a lock, and the
+    one the user is switching to (`pending`): it is served once it has
+    credentials, so an MFA code or a sign-in asked on the way never takes
+    the working profile away."""
 
     def __init__(self, config, policy):
-        self.config, self.policy, self.name = config, policy, None
+        self.config, self.policy, self.name, self.pending = config, policy, None, None
         self._lock = threading.Lock()
 
     def activate(self, name):
         if name is not None:
             self.config.profile(name)  # ProfileNotFound for a name that is not there
         with self._lock:
-            self.name = name
+            self.name, self.pending = name, None
+
+    def want(self, name):
+        with self._lock:
+            self.pending = name
+
+    def arrived(self, name):
+        """`name` has credentials now: served, if it is the one being switched to."""
+        with self._lock:
+            if name == self.pending:
+                self.name, self.pending = name, None
+                LOG.info("active profile is now %r", name)
+
+    def cancel(self):
+        with self._lock:
+            self.pending = None
+
+    def wanted(self):
+        """The profile an MFA code or a sign-in without a profile is for."""
+        return self.pending or self.required()
 
     def required(self):
         name = self.name
@@ -5838,6 +5860,7 @@ class ManagementRoutes(RouteGroup):
         ("GET", "/list-roles", "list_roles", "api"),
         ("GET", "/profile", "get_profile", "api"),
         ("POST", "/profile", "post_profile", "api"),
+        ("POST", "/profile/cancel", "cancel_switch", "api"),
         ("POST", "/mfa", "post_mfa", "api"),
         ("POST", "/auth", "post_auth", "api"),
         ("POST", "/refresh", "post_refresh", "api"),
@@ -5883,27 +5906,40 @@ class ManagementRoutes(RouteGroup):
                 raise HTTPError(400, "the body must be a profile name") from None
         if not name:
             raise HTTPError(400, "the body must be a profile name")
+        self.engine.config.profile(name)  # ProfileNotFound for a name that is not there
+        try:
+            self.engine.credentials(name)
+        except (MFARequired, AuthRequired):  # still 401; the served profile changes when its credentials come
+            self.selected.want(name)
+            LOG.info("switching to profile %r once it has credentials; serving %r meanwhile", name, self.selected.name)
+            raise
         self.selected.activate(name)
         LOG.info("active profile is now %r", name)
-        self.engine.credentials(name)
         return json_response(self._profile_doc(name))
+
+    def cancel_switch(self, request):
+        """The page's Cancel: stay with the served profile."""
+        self.selected.cancel()
+        return json_response({"active": self.selected.name})
 
     def post_mfa(self, request):
         form = request.form()
         code = form.get("mfa", "").strip()
-        name = form.get("profile") or self.selected.required()
+        name = form.get("profile") or self.selected.wanted()
         problem = mfa_code_problem(code, idp=self.engine.config.federated(name) is not None)
         if problem:
             raise HTTPError(400, "the form field mfa: %s" % problem)
         creds = self.engine.credentials(name, mfa_code=code)
+        self.selected.arrived(name)
         return json_response({"profile": name, "expiration": format_time(creds.expiration)})
 
     def post_auth(self, request):
         form = request.form()
-        name = form.get("profile") or self.selected.required()
+        name = form.get("profile") or self.selected.wanted()
         if not form.get("password"):
             raise HTTPError(400, "the form fields username and password are required")
         creds = self.engine.authenticate(name, form.get("username", "").strip(), form["password"])
+        self.selected.arrived(name)
         return json_response({"profile": name, "expiration": format_time(creds.expiration)})
 
     def post_refresh(self, request):
@@ -5920,7 +5956,8 @@ class ManagementRoutes(RouteGroup):
         """What the page shows; never fetches credentials (GetCallerIdentity
         once per set of credentials, for the identity line)."""
         name = self.selected.name
-        doc = {"active": name, "mode": self.mode, "config_errors": self.engine.config.errors}
+        doc = {"active": name, "switching_to": self.selected.pending, "mode": self.mode,
+               "config_errors": self.engine.config.errors}
         if name:
             doc.update(self.engine.status(name))
             try:
@@ -5931,6 +5968,8 @@ class ManagementRoutes(RouteGroup):
             doc["sso"] = sso_status(self.engine, name)
             if doc.get("auth_needed"):
                 doc["auth_needed"] = self.policy.sign_in_links(doc["auth_needed"])
+        if self.selected.pending:  # a sign-in for the profile being switched to: its push is the one shown
+            doc["push"] = self.engine.status(self.selected.pending).get("push")
         return json_response(doc)
 
     def page(self, request):
@@ -5953,7 +5992,7 @@ class SignInRoutes(RouteGroup):
     def oidc_login(self, request):
         """The identity provider's authorize URL (PKCE, state) for the page
         to open, the state bound to this browser."""
-        name = request_fields(request).get("profile") or self.selected.required()
+        name = request_fields(request).get("profile") or self.selected.wanted()
         fed = self.engine.config.federated(name)
         if fed is None or not fed.web_identity_auth_url:
             raise HTTPError(400, "profile %r does not sign in through OIDC" % name)
@@ -5971,6 +6010,7 @@ class SignInRoutes(RouteGroup):
     def _finish(self, state, code):
         name = self.engine.federation.finish_browser_login(state, code)
         self.engine.sign_in(name)
+        self.selected.arrived(name)
         return name
 
 
@@ -5991,7 +6031,7 @@ class IdentityCenterRoutes(RouteGroup):
 
     def _sso_profile(self, request):
         """(name asked for, its IAM Identity Center base profile)."""
-        name = request_fields(request).get("profile") or self.selected.required()
+        name = request_fields(request).get("profile") or self.selected.wanted()
         base = self.engine.sso_base(name)
         if base is None:
             raise HTTPError(400, "profile %r does not use IAM Identity Center" % _printable(name))
@@ -6018,6 +6058,7 @@ class IdentityCenterRoutes(RouteGroup):
         """After a device sign-in: fetch the role now, so no client waits."""
         try:
             self.engine.sign_in(name)
+            self.selected.arrived(name)
         except RunasError as exc:
             LOG.warning("after the IAM Identity Center sign-in, profile %r: %s", name, exc)
 
@@ -6041,6 +6082,7 @@ class IdentityCenterRoutes(RouteGroup):
     def _finish(self, state, code):
         name = self.engine.sso.sign_ins.finish_pkce(state, code)
         self.engine.sign_in(name)
+        self.selected.arrived(name)
         return name
 
 
@@ -6112,7 +6154,8 @@ class Service:
                         exc.profile, self.base_url, self.base_url)
         message = "profile %r: %s: open %s/ to enter it, or POST the form field mfa to %s/mfa" % (
             exc.profile, exc, self.base_url, self.base_url)
-        return error_response(401, exc.code, message, [(AUTH_TYPE_HEADER, exc.auth_type)])
+        return json_response({"Code": exc.code, "Message": message, "profile": exc.profile, "serial": exc.serial},
+                             401, [(AUTH_TYPE_HEADER, exc.auth_type)])
 
     def _auth_needed(self, exc):
         """401 with the dialog to open: AUTH (username, password), BROWSER,
@@ -6727,7 +6770,10 @@ function setText(id, text) { $(id).textContent = text || "\u2014"; }
 
 function showError(text) { $("error").textContent = text || ""; }
 
-function openMfa(message) {
+function openMfa(message, doc) {
+  if (doc && doc.profile) {
+    $("mfa-for").textContent = "Profile " + doc.profile + (doc.serial ? ", MFA device " + doc.serial : "") + ".";
+  }
   $("mfa-message").textContent = message || "";
   $("mfa-code").value = "";
   if (!$("mfa-dialog").open) { $("mfa-dialog").showModal(); }
@@ -6926,7 +6972,7 @@ async function choose(name) {
 
 function handle(r) {
   if (r.auth === "SSO") { openSso(r.doc); showError(""); return false; }
-  if (r.auth === "MFA") { openMfa(""); showError(""); return false; }
+  if (r.auth === "MFA") { openMfa("", r.doc); showError(""); return false; }
   if (r.auth === "AUTH") { openAuth(r.doc.username, r.doc.Code === "AuthFailed" ? r.doc.Message : ""); showError(""); return false; }
   if (r.auth === "BROWSER") { openBrowser(r.doc.login_url); showError(""); return false; }
   if (r.status >= 400 || r.status === 0) { showError(r.doc.Message || ("HTTP " + r.status)); return false; }
@@ -6963,6 +7009,9 @@ async function refreshStatus() {
   state = Object.assign(d, {at: Date.now()});
   const p = d.profile_details || {};
   setText("active", d.active);
+  $("switching").hidden = !d.switching_to;
+  $("switching").textContent = d.switching_to ? "Still serving " + (d.active || "nothing") + " until " +
+    d.switching_to + " has credentials." : "";
   setText("role-arn", p.role_arn);
   setText("source", p.source_profile);
   setText("region", p.region);
@@ -7088,6 +7137,13 @@ async function refreshNow() {
   await refreshStatus();
 }
 
+// Cancel: the served profile stays; the picker goes back to it.
+async function cancelSwitch() {
+  $("mfa-dialog").close();
+  await call("POST", "/profile/cancel");
+  await refreshStatus();
+}
+
 async function submitMfa(ev) {
   ev.preventDefault();
   const code = $("mfa-code").value.trim();
@@ -7096,7 +7152,7 @@ async function submitMfa(ev) {
   if (r.status === 200) { $("mfa-dialog").close(); showError(""); }
   else if (r.status === 400) { $("mfa-message").textContent = r.doc.Message; return; }  // the service's rule
   else if (r.auth === "MFA") {
-    openMfa(r.doc.Code === "MFAInvalid" ? "That code was not accepted. Wait for the next one." : r.doc.Message);
+    openMfa(r.doc.Code === "MFAInvalid" ? "That code was not accepted. Wait for the next one." : r.doc.Message, r.doc);
   } else { $("mfa-dialog").close(); handle(r); }
   await refreshStatus();
 }
@@ -7142,7 +7198,7 @@ async function init() {
   $("sso-link").addEventListener("click", () => startSignIn(ssoLoginUrl, $("sso-message")));
   $("mfa-form").addEventListener("submit", submitMfa);
   $("auth-form").addEventListener("submit", submitAuth);
-  $("mfa-cancel").addEventListener("click", () => $("mfa-dialog").close());
+  $("mfa-cancel").addEventListener("click", cancelSwitch);
   $("auth-cancel").addEventListener("click", () => $("auth-dialog").close());
   $("mfa-soon-button").addEventListener("click", () => openMfa(""));
   $("browser-cancel").addEventListener("click", () => $("browser-dialog").close());
@@ -7200,6 +7256,7 @@ PAGE_TEMPLATE = """<!doctype html>
 <p id="auth-soon" class="notice" hidden><span id="auth-soon-text">Sign in to get these credentials.</span>
   <button id="auth-soon-button" type="button">Sign in</button></p>
 <p id="signed-in" class="notice" role="status" hidden></p>
+<p id="switching" class="notice" role="status" hidden></p>
 <p id="error" class="error" role="alert"></p>
 <section id="grants" aria-labelledby="grants-title" hidden>
 <h2 id="grants-title">Containers</h2>
@@ -7220,6 +7277,7 @@ PAGE_TEMPLATE = """<!doctype html>
 <dialog id="mfa-dialog" aria-labelledby="mfa-title">
 <form id="mfa-form">
   <h2 id="mfa-title">MFA code</h2>
+  <p id="mfa-for"></p>
   <label for="mfa-code">Code from your MFA device</label>
   <input id="mfa-code" name="mfa" inputmode="numeric" autocomplete="one-time-code" maxlength="8" required>
   <p id="mfa-message" class="error" role="alert"></p>

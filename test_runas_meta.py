@@ -1772,11 +1772,16 @@ class ManagementTests(ServiceCase):
         self.assertEqual(self.call("POST", "/profile", body="").status, 400)
 
     def test_mfa_flow(self):
+        served = self.doc(self.call("GET", "/credentials"))
         response = self.call("POST", "/profile", body="dev")
-        self.assertEqual(response.status, 401)
+        self.assertEqual(response.status, 401)  # scripts rely on it ...
         self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), response.headers)
-        self.assertEqual(self.service.active, "dev")
-        creds = self.call("GET", "/credentials")
+        self.assertEqual({k: v for k, v in json.loads(response.body).items() if k in ("profile", "serial")},
+                         {"profile": "dev", "serial": SERIAL})  # the dialog names them
+        self.assertEqual(self.service.active, "nomfa")  # ... but the working profile stays until dev has credentials
+        self.assertEqual(self.doc(self.call("GET", "/status"))["switching_to"], "dev")
+        self.assertEqual(self.doc(self.call("GET", "/credentials")), served)
+        creds = self.call("GET", "/credentials/dev")
         self.assertEqual(creds.status, 401)
         self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), creds.headers)
         self.assertIn("/mfa", json.loads(creds.body)["Message"])
@@ -1788,11 +1793,23 @@ class ManagementTests(ServiceCase):
         wrong = self.call("POST", "/mfa", body="mfa=000000")
         self.assertEqual(self.doc(wrong, 401)["Code"], "MFAInvalid")
         self.assertIn((rm.AUTH_TYPE_HEADER, "MFA"), wrong.headers)
-        right = self.doc(self.call("POST", "/mfa", body="mfa=%s" % GOOD_CODE))
+        right = self.doc(self.call("POST", "/mfa", body="mfa=%s" % GOOD_CODE))  # for the profile being switched to
         self.assertEqual(right["profile"], "dev")
+        self.assertEqual(self.service.active, "dev")
+        self.assertIsNone(self.doc(self.call("GET", "/status"))["switching_to"])
         self.assertEqual(self.doc(self.call("GET", "/credentials"))["RoleArn"], ROLE)
         self.assertEqual(self.doc(self.call("POST", "/mfa", body=json.dumps(
             {"mfa": GOOD_CODE, "profile": "long"})))["profile"], "long")
+
+    def test_cancel_keeps_the_served_profile(self):
+        served = self.doc(self.call("GET", "/credentials"))
+        self.assertEqual(self.call("POST", "/profile", body="dev").status, 401)
+        self.assertEqual(self.doc(self.call("POST", "/profile/cancel")), {"active": "nomfa"})
+        self.assertIsNone(self.doc(self.call("GET", "/status"))["switching_to"])
+        self.assertEqual(self.doc(self.call("GET", "/credentials")), served)
+        after = self.doc(self.call("POST", "/mfa", body="mfa=%s" % GOOD_CODE))  # a code now is the served profile's
+        self.assertEqual(after["profile"], "nomfa")
+        self.assertEqual(self.service.active, "nomfa")
 
     def test_auth_without_identity_provider(self):
         self.assertEqual(self.doc(self.call("POST", "/auth", body="username=a&password=b"), 400)["Code"],

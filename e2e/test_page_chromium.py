@@ -174,7 +174,9 @@ class PageInChromium(BrowserClass, t.FakeSTSCase):
         self.page.select_option("#role", "dev")  # switches at once: no submit button
         self.page.wait_for_selector("#mfa-dialog[open]")
         self.assertEqual(self.page.evaluate("document.activeElement.id"), "mfa-code")
-        self.assertEqual(self.service.active, "dev")
+        self.wait_text("#mfa-for", "^Profile dev, MFA device %s\\.$" % re.escape(t.SERIAL))
+        self.assertEqual(self.service.active, "nomfa")  # served until dev has credentials
+        self.wait_text("#switching", "^Still serving nomfa until dev has credentials\\.$")
         self.shot("02-mfa-dialog")
 
         self.enter_code("000000")
@@ -251,8 +253,8 @@ class PageInChromium(BrowserClass, t.FakeSTSCase):
         self.wait_text("#find-count", "^1 match$")
         self.assertEqual(self.service.active, "nomfa")
         self.page.keyboard.press("Enter")
-        self.wait_text("#active", "^long$")
         self.page.wait_for_selector("#mfa-dialog[open]")  # long needs a code
+        self.wait_text("#switching", "until long has credentials")
         self.page.keyboard.type(t.GOOD_CODE)
         self.page.keyboard.press("Enter")
         self.page.wait_for_selector("#mfa-dialog", state="hidden")
@@ -352,6 +354,26 @@ class PageInChromium(BrowserClass, t.FakeSTSCase):
         okta.approved.set()  # the user taps "approve"
         self.page.wait_for_selector("#auth-dialog", state="hidden", timeout=15000)
         self.wait_text("#identity", "assumed-role/dev/saml-user")
+
+    def test_switching_keeps_the_working_profile_and_cancel_goes_back(self):
+        """While the code for the new profile is asked, SDKs keep the working
+        one; Cancel goes back to it."""
+        self.open_page()
+        self.wait_text("#identity", "assumed-role/dev/fixed-name")
+        env = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": self.url + "/credentials",
+               "AWS_CONFIG_FILE": empty_file(self), "AWS_SHARED_CREDENTIALS_FILE": empty_file(self)}
+        _, before = botocore_credentials(env)
+        self.page.select_option("#role", "long")
+        self.page.wait_for_selector("#mfa-dialog[open]")
+        method, during = botocore_credentials(env)  # the dialog is open: an SDK still gets nomfa
+        self.assertEqual((method, during.access_key), ("container-role", before.access_key))
+        self.wait_text("#switching", "^Still serving nomfa until long has credentials\\.$")
+        self.shot("02b-switching")
+        self.page.click("#mfa-cancel")
+        self.page.wait_for_selector("#mfa-dialog", state="hidden")
+        sync_api.expect(self.page.locator("#role")).to_have_value("nomfa")
+        self.expect("#switching").to_be_hidden()
+        self.assertEqual((self.service.active, self.service.selected.pending), ("nomfa", None))
 
     def test_okta_number_matching_in_the_dialog(self):
         """Okta Verify's number challenge: the dialog shows the number; only

@@ -5,6 +5,7 @@ approves it on the fake's verification page), and the list of every account
 and role: choosing a discovered role serves it, and botocore gets its
 credentials.  Screenshots go to ci-artifacts/screenshots/."""
 
+import re
 
 from e2e.test_clients import botocore_credentials
 from e2e.test_page_chromium import BrowserClass, sync_api
@@ -98,7 +99,7 @@ class SSOPageInChromium(BrowserClass, SSOClientCase):
             self.page.goto("about:blank")  # a fresh load each time (a fragment alone would not reload)
             self.page.goto(self.url + link)
             self.page.wait_for_url(self.url + "/")
-            self.expect("#active").to_have_text("onsso")  # the page has loaded its status
+            self.expect("#switching").to_have_text(re.compile("until onsso has credentials"))  # status loaded
             self.expect("#error").to_be_empty()
             self.expect("#signed-in").to_be_hidden()
         self.shot("25b-foreign-callback-ignored")
