@@ -7534,6 +7534,7 @@ ENVIRONMENT_HELP = """\
 commands:
   ec2 | ecs [PROFILE]    serve a profile (this page)
   grant ...              give a container one profile (runas-meta grant --help)
+  doctor                 which credentials an SDK started from this shell would use, and why
   help                   this text
 
 environment variables it reads:
@@ -7562,7 +7563,7 @@ def port_number(text):
 
 def build_parser():
     parser = _Parser(
-        prog="runas-meta", usage="%(prog)s {ec2,ecs} [PROFILE] [options] | %(prog)s grant ... | %(prog)s help",
+        prog="runas-meta", usage="%(prog)s {ec2,ecs} [PROFILE] [options] | %(prog)s grant ... | %(prog)s doctor | %(prog)s help",
         description="Serve AWS credentials of a profile through a local EC2 metadata (IMDS) "
                     "or ECS credential endpoint.", epilog=ENVIRONMENT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -8111,12 +8112,128 @@ def grant_main(argv, stdout, stderr):
         return exc.exit_code if isinstance(exc, RunasError) else 1
 
 
+# -- doctor: which credential source an SDK started from this shell would use --------
+
+
+def sdk_source(environ, config):
+    """(botocore's method name, why) of the provider that would give an SDK
+    started with `environ` its credentials, in botocore's order; the method
+    is None when none would (then the metadata service is asked)."""
+    if environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY"):
+        return "env", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set"
+    named = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE")
+    name = named or "default"
+    raw = config._raw(name) if config is not None else {}
+    if named and not raw and (config is None or name not in config.names()):
+        return "error", "profile %r (AWS_PROFILE) is not in the config: the SDK stops there" % name
+    given = {key: entry for key, entry in raw.items() if entry.value.strip()}
+    where = "profile %r" % name
+    if "role_arn" in given and "web_identity_token_file" not in given:
+        return "assume-role", "%s has role_arn" % where
+    if environ.get("AWS_WEB_IDENTITY_TOKEN_FILE") and environ.get("AWS_ROLE_ARN"):
+        return "assume-role-with-web-identity", "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are set"
+    if "web_identity_token_file" in given:
+        return "assume-role-with-web-identity", "%s has web_identity_token_file" % where
+    if given.keys() & {"sso_account_id", "sso_role_name"}:
+        return "sso", "%s uses IAM Identity Center" % where
+    keys = given.get("aws_access_key_id")
+    if keys is not None and keys.path == config.credentials.path:
+        return "shared-credentials-file", "%s has keys in %s" % (where, keys.path)
+    if "credential_process" in given:
+        return "custom-process", "%s has credential_process" % where
+    if keys is not None:
+        return "config-file", "%s has keys in %s" % (where, keys.path)
+    for variable in ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        if environ.get(variable):
+            return "container-role", "%s is set: %s" % (variable, container_url(environ))
+    if environ.get("AWS_EC2_METADATA_DISABLED", "").lower() == "true":
+        return None, "no source: AWS_EC2_METADATA_DISABLED is true"
+    endpoint = environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") or "http://%s/" % LEGACY_ADDRESS
+    return "iam-role", "nothing before it: the metadata service at %s, if one answers" % endpoint
+
+
+def container_url(environ):
+    relative = environ.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+    return ECS_URL + relative if relative else environ.get("AWS_CONTAINER_CREDENTIALS_FULL_URI", "")
+
+
+def running_service(url, timeout=2.0):
+    """/status of the runas-meta at `url`'s origin when one answers there
+    (loopback only: nothing else is asked), else None."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    try:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+        connection.request("GET", "/status")
+        answer = connection.getresponse()
+        doc = json.loads(answer.read().decode("utf-8")) if answer.status == 200 else None
+        connection.close()
+        return doc if isinstance(doc, dict) and "runas-meta" in (answer.getheader("Server") or "") else None
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+
+
+def doctor(environ, port=ECS_PORT):
+    """What `runas-meta doctor` reports, as a dict."""
+    try:
+        config = Config(environ=environ).load()
+    except ConfigError as exc:
+        config, config_error = None, str(exc)
+    else:
+        config_error = None
+    method, why = sdk_source(environ, config)
+    url = container_url(environ) if method == "container-role" else ""
+    service_url = url or "http://127.0.0.1:%d/credentials" % port
+    status = running_service(service_url)
+    reaches = bool(method == "container-role" and status is not None)
+    fixes = []
+    if not reaches:
+        found = shadowing(environ, "ecs")
+        if found:
+            fixes.append("unset " + " ".join(name for name, _ in found))
+        if method in ("shared-credentials-file", "assume-role", "sso", "custom-process", "config-file") and not \
+                (environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE")):
+            fixes.append("export AWS_SHARED_CREDENTIALS_FILE=%s  # an empty file: the default profile's keys stop "
+                         "the SDK first" % _sh_quote(os.path.join(config.directory, ".runas_meta_empty_credentials")))
+        if status is not None and method != "container-role":
+            fixes.append("export AWS_CONTAINER_CREDENTIALS_FULL_URI=%s" % service_url)
+        if status is None:
+            fixes.append("start the service: %s ecs PROFILE" % _script_name())
+    return {"source": method, "why": why, "reaches_service": reaches, "service_url": service_url if status else None,
+            "served_profile": status.get("active") if status else None, "config_error": config_error, "fix": fixes}
+
+
+def doctor_main(argv, environ, stdout):
+    parser = _Parser(prog="runas-meta doctor", description="Which credential source an AWS SDK started from this "
+                     "shell would use (botocore's order), whether that is this service, and the lines that fix it.")
+    parser.add_argument("-p", "--port", type=port_number, default=ECS_PORT, metavar="PORT",
+                        help="where to look for the service when no variable names it (default %d)" % ECS_PORT)
+    parser.add_argument("--json", action="store_true", help="the report as JSON")
+    args = parser.parse_args(argv)
+    report = doctor(environ, args.port)
+    if args.json:
+        print(json.dumps(report, indent=1), file=stdout)
+        return 0 if report["reaches_service"] else 1
+    print("An AWS SDK started from this shell would use: %s (%s)." % (report["source"] or "nothing", report["why"]),
+          file=stdout)
+    if report["reaches_service"]:
+        print("That is runas-meta at %s, serving %r." % (report["service_url"], report["served_profile"]), file=stdout)
+        return 0
+    print("That is not runas-meta%s. To reach it, in this shell:" % (
+        " (it runs at %s)" % report["service_url"] if report["service_url"] else ""), file=stdout)
+    print("\n".join("  " + line for line in report["fix"]), file=stdout)
+    return 1
+
+
 def main(argv=None, environ=None, stdin=None, stdout=None, stderr=None):
     environ = os.environ if environ is None else environ
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["grant"]:
         return grant_main(argv[1:], stdout, stderr)
+    if argv[:1] == ["doctor"]:
+        return doctor_main(argv[1:], environ, stdout)
     if argv[:1] == ["help"]:
         build_parser().print_help(stdout)
         return 0
