@@ -5872,7 +5872,7 @@ class ManagementRoutes(RouteGroup):
 
     def __init__(self, engine, policy, selected, mode="ecs"):
         super().__init__(engine, policy, selected)
-        self.mode = mode
+        self.mode, self.auth_file = mode, ""  # auth_file: a generated ECS token's file (the command line's)
         self.page_html = render_page(policy.csrf_token)
 
 
@@ -5970,6 +5970,9 @@ class ManagementRoutes(RouteGroup):
                 doc["auth_needed"] = self.policy.sign_in_links(doc["auth_needed"])
         if self.selected.pending:  # a sign-in for the profile being switched to: its push is the one shown
             doc["push"] = self.engine.status(self.selected.pending).get("push")
+        doc["use"] = use_lines(self.mode, self.policy.base_url,
+                               os.path.join(self.engine.config.directory, ".runas_meta_empty_credentials"),
+                               self.auth_file, legacy=self.policy.base_url == "http://" + LEGACY_ADDRESS)
         return json_response(doc)
 
     def page(self, request):
@@ -6100,8 +6103,8 @@ class Service:
         self.policy = RequestPolicy(tokens, imds_v2_only, auth_token, csrf_token, clock)
         self.selected = ActiveProfile(config, self.policy)
         self.ecs = EcsRoutes(engine, self.policy, self.selected, grants, clock)
-        self.groups = (ImdsRoutes(engine, self.policy, self.selected), self.ecs,
-                       ManagementRoutes(engine, self.policy, self.selected, mode),
+        self.management = ManagementRoutes(engine, self.policy, self.selected, mode)
+        self.groups = (ImdsRoutes(engine, self.policy, self.selected), self.ecs, self.management,
                        SignInRoutes(engine, self.policy, self.selected),
                        IdentityCenterRoutes(engine, self.policy, self.selected))
         self.router = Router([(method, path, getattr(group, handler), guard)
@@ -6731,6 +6734,14 @@ dd { margin: 0; overflow-wrap: anywhere; }
 .error { color: var(--bad); min-height: 1.4em; }
 dialog { border: 1px solid var(--line); border-radius: 8px; background: var(--bg); color: var(--fg);
   width: min(26rem, 92vw); }
+#sso-dialog { width: min(34rem, 94vw); }
+.actions button { white-space: nowrap; }
+.url { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; display: inline-block; max-width: 100%;
+  vertical-align: bottom; }
+pre { margin: .25rem 0 .5rem; padding: .5rem; border: 1px solid var(--line); border-radius: 6px;
+  overflow-x: auto; font-size: .85rem; }
+.use-head { display: flex; justify-content: space-between; align-items: center; gap: .5rem; }
+.use-head h3 { font-size: 1rem; margin: .5rem 0 0; }
 dialog::backdrop { background: rgba(0,0,0,.45); }
 .actions { display: flex; gap: .5rem; justify-content: flex-end; margin-top: 1rem; flex-wrap: wrap; }
 .code { font: 600 1.6rem/1.2 ui-monospace, monospace; letter-spacing: .12em; margin: .5rem 0; }
@@ -6767,6 +6778,13 @@ function form(fields) {
 }
 
 function setText(id, text) { $(id).textContent = text || "\u2014"; }
+
+// A time as the user reads it (local), with the ISO form the service sent as its tooltip.
+function local(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
+function setTime(element, iso) {
+  element.textContent = iso ? local(iso) : "\u2014";
+  element.title = iso || "";
+}
 
 function showError(text) { $("error").textContent = text || ""; }
 
@@ -6836,7 +6854,13 @@ async function refreshSsoList() {
 
 function openSso(doc) {
   ssoProfile = doc.profile || "";
-  $("sso-start").textContent = doc.start_url ? "Start URL: " + doc.start_url : "";
+  $("sso-start").textContent = doc.start_url ? "Start URL: " : "";
+  if (doc.start_url) {
+    const url = document.createElement("span");
+    url.className = "url";
+    url.textContent = url.title = doc.start_url;
+    $("sso-start").appendChild(url);
+  }
   const link = $("sso-link");
   link.hidden = !doc.login_url;
   ssoLoginUrl = doc.login_url || "";
@@ -6962,6 +6986,7 @@ function listChanged() {
 
 async function choose(name) {
   if (!name) { return; }
+  $("signed-in").hidden = true;
   remember(name);
   $("find").value = "";
   state.active = name;
@@ -6993,7 +7018,7 @@ function nextPrompt() {
   if (!state.active) { return ""; }
   if (!p) { return "none: these credentials renew without asking"; }
   if (!p.at) { return p.note ? p.what + ": " + p.note : p.what + " needed now"; }
-  return p.what + " at " + p.at + " (in " + clock(p.seconds) + ")";
+  return p.what + " at " + local(p.at) + " (in " + clock(p.seconds) + ")";
 }
 
 function countdown() {
@@ -7012,11 +7037,12 @@ async function refreshStatus() {
   $("switching").hidden = !d.switching_to;
   $("switching").textContent = d.switching_to ? "Still serving " + (d.active || "nothing") + " until " +
     d.switching_to + " has credentials." : "";
-  setText("role-arn", p.role_arn);
+  setText("role-arn", p.role_arn || (p.sso_role_name ? "IAM Identity Center role " + p.sso_role_name +
+    " in account " + p.sso_account_id : ""));
   setText("source", p.source_profile);
   setText("region", p.region);
   setText("identity", d.identity && d.identity.Arn);
-  setText("expires", d.expiration);
+  setTime($("expires"), d.expiration);
   countdown();
   if (!$("find").value && $("role").value !== (d.active || "")) { renderPicker(); }
   $("mfa-soon").hidden = !(d.active && d.mfa_needed);
@@ -7032,6 +7058,7 @@ async function refreshStatus() {
   }
   if (d.error && !$("error").textContent) { showError(d.error); }
   if (d.config_errors && d.config_errors.length) { showError(d.config_errors.join("; ")); }
+  renderUse(d.use);
   const sso = d.sso;
   $("sso-box").hidden = !(sso && sso.signed_in);
   const disc = sso && sso.discovery;
@@ -7042,6 +7069,19 @@ async function refreshStatus() {
   if (!(sso && sso.signed_in) && picker.sso.length) { picker.sso = []; ssoRolesFor = null; renderPicker(); }
   ssoRunning = Boolean(sso && sso.signed_in && !settled);  // load once more after it settles
   if (ssoRunning && !ssoTimer) { ssoTimer = setTimeout(() => { ssoTimer = null; refreshStatus(); }, 1000); }
+}
+
+// "Use it": the lines a shell needs to reach this service, with a copy button each.
+function renderUse(use) {
+  if (!use || $("use-bash").textContent) { return; }
+  for (const shell of ["bash", "powershell", "fish"]) { $("use-" + shell).textContent = use[shell].join("\n"); }
+  $("use").hidden = false;
+}
+
+async function copyUse(shell, button) {
+  await navigator.clipboard.writeText($("use-" + shell).textContent + "\n");
+  button.textContent = "Copied";
+  setTimeout(() => { button.textContent = "Copy"; }, 2000);
 }
 
 async function loadRoles() {
@@ -7056,7 +7096,7 @@ async function loadRoles() {
 async function loadGrants() {
   const r = await call("GET", "/grants");
   if (r.status !== 200) { return; }
-  $("grants").hidden = false;
+  $("grants").hidden = !(r.doc.containers || r.doc.grants.length);
   $("grants-note").textContent = (r.doc.containers
     ? "Containers on this machine's bridges get credentials from 169.254.170.2, each with a grant of its own."
     : "Containers on a bridge reach the service once it runs as 'ecs --containers' (as root); until then a grant " +
@@ -7067,9 +7107,10 @@ async function loadGrants() {
   for (const g of r.doc.grants) {
     const row = document.createElement("tr");
     const bound = g.bound_to ? "bound to " + g.bound_to : "not used yet";
-    for (const text of [g.label, g.profile, g.expires, g.last_used, g.last_source, bound]) {
+    for (const [text, time] of [[g.label], [g.profile], [g.expires, true], [g.last_used, true],
+                                [g.last_source], [bound]]) {
       const cell = document.createElement("td");
-      cell.textContent = text || "\u2014";
+      if (time) { setTime(cell, text); } else { cell.textContent = text || "\u2014"; }
       row.appendChild(cell);
     }
     const cell = document.createElement("td");
@@ -7212,6 +7253,9 @@ async function init() {
   $("sso-cancel").addEventListener("click", () => $("sso-dialog").close());
   $("sso-refresh").addEventListener("click", refreshSsoList);
   $("grant-form").addEventListener("submit", createGrant);
+  for (const shell of ["bash", "powershell", "fish"]) {
+    $("copy-" + shell).addEventListener("click", (ev) => copyUse(shell, ev.target));
+  }
   await signInOutcome();
   await loadRoles();
   await refreshStatus();
@@ -7258,6 +7302,16 @@ PAGE_TEMPLATE = """<!doctype html>
 <p id="signed-in" class="notice" role="status" hidden></p>
 <p id="switching" class="notice" role="status" hidden></p>
 <p id="error" class="error" role="alert"></p>
+<section id="use" aria-labelledby="use-title" hidden>
+<h2 id="use-title">Use it</h2>
+<p>In the shell that starts your program (or its run configuration), so its AWS SDK asks this service:</p>
+<div class="use-head"><h3>bash, zsh</h3><button id="copy-bash" class="plain" type="button"
+  aria-label="Copy the bash lines">Copy</button></div><pre id="use-bash"></pre>
+<div class="use-head"><h3>PowerShell</h3><button id="copy-powershell" class="plain" type="button"
+  aria-label="Copy the PowerShell lines">Copy</button></div><pre id="use-powershell"></pre>
+<div class="use-head"><h3>fish</h3><button id="copy-fish" class="plain" type="button"
+  aria-label="Copy the fish lines">Copy</button></div><pre id="use-fish"></pre>
+</section>
 <section id="grants" aria-labelledby="grants-title" hidden>
 <h2 id="grants-title">Containers</h2>
 <p id="grants-note"></p>
@@ -7314,7 +7368,7 @@ PAGE_TEMPLATE = """<!doctype html>
   <p id="sso-message" class="error" role="alert"></p>
   <div class="actions"><button id="sso-cancel" class="plain" type="button">Cancel</button>
   <button id="sso-device-button" class="plain" type="button">Use a device code</button>
-  <button id="sso-link" type="button">Sign in in this browser</button></div>
+  <button id="sso-link" type="button">Sign in here</button></div>
 </dialog>
 <script>{{script}}</script>
 </body></html>
@@ -7693,7 +7747,8 @@ def sso_on_terminal(engine, name, stdout, timeout=LOGIN_TIMEOUT * 2):
     return False
 
 
-def usage_lines(mode, base_url, auth_file, empty_file, legacy=False):
+def use_lines(mode, base_url, empty_file, auth_file="", legacy=False):
+    """{shell: lines} that point an SDK at the service: bash, PowerShell, fish."""
     if mode == "ec2":
         variable, value = "AWS_EC2_METADATA_SERVICE_ENDPOINT", base_url + "/"
     else:
@@ -7702,9 +7757,15 @@ def usage_lines(mode, base_url, auth_file, empty_file, legacy=False):
     pairs += [("AWS_SHARED_CREDENTIALS_FILE", empty_file), ("AWS_CREDENTIAL_PROFILES_FILE", empty_file)]
     if auth_file:
         pairs.append(("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", auth_file))
-    lines = ["", "bash:"] + ["  export %s=%s" % (k, _sh_quote(v)) for k, v in pairs]
-    lines += ["PowerShell:"] + ['  $env:%s = "%s"' % (k, v.replace('"', '`"')) for k, v in pairs]
-    return lines
+    return {"bash": ["export %s=%s" % (k, _sh_quote(v)) for k, v in pairs],
+            "powershell": ['$env:%s = "%s"' % (k, v.replace('"', '`"')) for k, v in pairs],
+            "fish": ["set -gx %s %s" % (k, _sh_quote(v)) for k, v in pairs]}
+
+
+def usage_lines(mode, base_url, auth_file, empty_file, legacy=False):
+    use = use_lines(mode, base_url, empty_file, auth_file, legacy)
+    return (["", "bash:"] + ["  " + line for line in use["bash"]] +
+            ["PowerShell:"] + ["  " + line for line in use["powershell"]])
 
 
 def _sh_quote(text):
@@ -7887,6 +7948,7 @@ def build_service(server, args, environ, stdin, stdout, peer_check=None, twin=No
     remove_stale_temporaries([config.directory, engine.cache_dir, engine.sso.tokens.cache_dir])
     grants = Grants(os.path.join(config.directory, "runas-meta", "grants.json"))
     service = Service(engine, config, args.mode, args.imds_v2_only, auth_token, grants=grants)
+    service.management.auth_file = auth_file
     service.activate(args.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None)
     server.peers = (peer_check or PeerCheck)(other_users=args.allow_other_users)
     if server.peers is not None and not server.peers.available():

@@ -203,7 +203,11 @@ class PageInChromium(BrowserClass, t.FakeSTSCase):
             self.page.click("#refresh")  # the MFA session token is still valid: one AssumeRole, no dialog
         self.assertEqual(refreshed.value.status, 200)
         session_ends = rm.format_time(self.service.engine.plan("dev")[0].creds.expiration)
-        self.wait_text("#next-prompt", r"^MFA code at %s \(in 1[12]:\d\d:\d\d\)$" % session_ends)
+        shown = self.page.evaluate("iso => new Date(iso).toLocaleString()", session_ends)  # the user's local time
+        self.wait_text("#next-prompt", r"^MFA code at %s \(in 1[12]:\d\d:\d\d\)$" % re.escape(shown))
+        expires = self.page.get_attribute("#expires", "title")  # the ISO form as its tooltip
+        self.assertRegex(expires, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertEqual(self.text("#expires"), self.page.evaluate("iso => new Date(iso).toLocaleString()", expires))
         self.wait_text("#identity", "assumed-role/dev/alice")
         self.assertFalse(self.page.is_visible("#mfa-dialog"))
         self.assertEqual(self.sts_count("AssumeRole"), roles_before + 1)
@@ -264,8 +268,12 @@ class PageInChromium(BrowserClass, t.FakeSTSCase):
     def test_grants_created_listed_and_revoked_on_the_page(self):
         self.service.grants = rm.Grants(os.path.join(self.home, ".aws", "runas-meta", "grants.json"))
         self.open_page()
+        self.wait_text("#identity", "assumed-role")
+        self.expect("#grants").to_be_hidden()  # without --containers and with no grant: nothing to show
+        self.service.containers = True  # as ecs --containers
+        self.page.reload()
         self.expect("#grants").to_be_visible()
-        self.wait_text("#grants-note", "ecs --containers")  # not started with --containers: it says so
+        self.wait_text("#grants-note", "169.254.170.2")
         self.wait_text("#grants-body", "No grants yet")
         self.page.fill("#grant-label", "web")
         self.page.select_option("#grant-profile", "nomfa")
@@ -282,7 +290,9 @@ class PageInChromium(BrowserClass, t.FakeSTSCase):
             self.assertEqual(json.loads(response.read())["AccessKeyId"],
                              self.service.engine.cached("nomfa").access_key_id)
         self.page.reload()
-        self.wait_text("#grants-body tr:nth-child(1) td:nth-child(4)", "Z$")  # last use
+        self.wait_text("#grants-body tr:nth-child(1) td:nth-child(4)", r"\d")  # last use, in local time ...
+        used = self.page.get_attribute("#grants-body tr:nth-child(1) td:nth-child(4)", "title")
+        self.assertRegex(used, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")  # ... with the ISO form as its tooltip
         self.expect("#grant-uri").to_be_hidden()  # the id is shown once, never again
         self.assertNotIn(grant_id, self.page.content())
         # a container's first use binds the grant; what it is not told of a failure, the page shows
@@ -354,6 +364,28 @@ class PageInChromium(BrowserClass, t.FakeSTSCase):
         okta.approved.set()  # the user taps "approve"
         self.page.wait_for_selector("#auth-dialog", state="hidden", timeout=15000)
         self.wait_text("#identity", "assumed-role/dev/saml-user")
+
+    def test_use_it_panel_at_every_width_and_zoom(self):
+        """The lines that point a shell at the service, for bash, PowerShell
+        and fish, with copy buttons; no sideways scroll at 1280 px, 400 px and
+        200 % zoom (a 640 px viewport at twice the pixels)."""
+        for width, scale, name in ((1280, 1, "60-use-1280"), (400, 1, "61-use-400"), (640, 2, "62-use-zoom-200")):
+            with self.subTest(width=width, scale=scale):
+                context = self.browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=scale)
+                self.addCleanup(context.close)
+                context.grant_permissions(["clipboard-read", "clipboard-write"], origin=self.url)
+                page = context.new_page()
+                page.goto(self.url + "/")
+                sync_api.expect(page.locator("#use")).to_be_visible()
+                sync_api.expect(page.locator("#use-fish")).to_have_text(re.compile(
+                    "^set -gx AWS_CONTAINER_CREDENTIALS_FULL_URI %s/credentials\n" % re.escape(self.url)))
+                self.assertIn("$env:AWS_SHARED_CREDENTIALS_FILE = ", page.text_content("#use-powershell"))
+                page.click("#copy-bash")
+                sync_api.expect(page.locator("#copy-bash")).to_have_text("Copied")
+                self.assertEqual(page.evaluate("navigator.clipboard.readText()"), page.text_content("#use-bash") + "\n")
+                self.assertLessEqual(page.evaluate("document.documentElement.scrollWidth"), width)
+                sync_api.expect(page.locator("#grants")).to_be_hidden()
+                page.screenshot(path=os.path.join(SHOTS, name + ".png"), full_page=True)
 
     def test_switching_keeps_the_working_profile_and_cancel_goes_back(self):
         """While the code for the new profile is asked, SDKs keep the working

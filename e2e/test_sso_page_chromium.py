@@ -86,6 +86,13 @@ class SSOPageInChromium(BrowserClass, SSOClientCase):
         self.page.goto(self.url + "/")
         self.page.select_option("#role", "onsso")
         self.expect("#sso-dialog").to_be_visible()
+        tops = [self.page.locator(button).bounding_box()["y"] for button in ("#sso-cancel", "#sso-device-button",
+                                                                           "#sso-link")]
+        self.assertEqual(len(set(tops)), 1, tops)  # the main button on the buttons' line, not on one of its own
+        url = self.page.locator("#sso-start .url")
+        self.assertEqual(url.text_content(), "https://d-1234567890.awsapps.com/start")
+        self.assertLess(url.bounding_box()["height"], 30)  # one line: no break after "d-"
+        self.shot("23b-sso-dialog")
         self.page.click("#sso-link")
         self.page.wait_for_url(self.url + "/")
         self.expect("#error").to_have_text(
