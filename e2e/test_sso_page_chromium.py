@@ -50,7 +50,9 @@ class SSOPageInChromium(BrowserClass, SSOClientCase):
         self.page.fill("#find", "prod read")  # every word must match
         self.expect("#find-count").to_have_text("1 match")
         self.page.press("#find", "Enter")
+        self.expect("#signed-in").to_be_hidden()  # "Signed in as" was the last profile's
         self.expect("#active").to_have_text("sso:corp:444455556666:ReadOnly", timeout=10000)
+        self.expect("#role-arn").to_have_text("IAM Identity Center role ReadOnly in account 444455556666")
         creds = self.served()
         self.assertEqual(creds.access_key, self.fake.issued_keys[-1])
         call = self.fake.calls("/federation/credentials")[-1]
