@@ -7990,8 +7990,11 @@ def shadow_lines(environ, mode):
 
 
 def sts_line(service):
-    """Where the served profile's STS calls go, and why there."""
+    """Where the served profile's STS calls go, and why there (nothing for a
+    profile that makes none: IAM Identity Center, a process, static keys)."""
     try:
+        if not any(layer.key[0] in ("session", "role", "saml", "web") for layer in service.engine.plan(service.active)):
+            return []
         url, _, source = sts_endpoint_source(service.config.effective(service.active), service.engine.environ)
     except RunasError:
         return []
@@ -8005,8 +8008,8 @@ def print_banner(service, server, args, auth_file, stdout):
     print("runas-meta %s: serving %s (%s mode) on %s" % (
         __version__, repr(name) if name else "no profile yet", args.mode, service.base_url), file=stdout)
     print("page: %s/" % service.base_url, file=stdout)
-    if name:
-        print("\n".join(sts_line(service)), file=stdout)
+    for line in sts_line(service) if name else ():
+        print(line, file=stdout)
     if service.auth_token and not auth_file:
         print("Authorization token required on /credentials (AWS_CONTAINER_AUTHORIZATION_TOKEN)",
               file=stdout)
