@@ -133,6 +133,7 @@ SSO_CALLBACK_PATH = "/oauth/callback"  # the AWS CLI's redirect path
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEVICE_INTERVAL = 5  # seconds between device-code polls unless the service says otherwise
 PROCESS_TIMEOUT = 60.0  # a credential_process that runs longer is killed
+PROCESS_WAIT = 25  # `runas-meta process` waits this long for an MFA code (SDKs give a process about a minute)
 
 ECS_PORT = 12319
 LEGACY_ADDRESS = "169.254.169.254"  # the real metadata address; legacy mode only
@@ -3769,6 +3770,17 @@ def stop_process_group(process, run=subprocess.run):
     process.kill()
 
 
+def asks_this_service(command):
+    """Whether a credential_process is `runas-meta process ...` (or
+    `... runas_meta.py process ...`): the service must never run it."""
+    try:
+        words = shell_split(command)
+    except (ValueError, ProcessError):
+        return False
+    names = [os.path.basename(word) for word in words]
+    return any(name in ("runas-meta", "runas_meta.py", "runas_meta") for name in names) and "process" in words
+
+
 def run_credential_process(command, name, timeout=PROCESS_TIMEOUT, popen=subprocess.Popen):
     """Run the command with no shell and no stdin; its Version 1 JSON as
     Credentials (expiration None: static keys).  Errors name the profile,
@@ -4212,6 +4224,10 @@ class LayerPlanner:
     def _process_layer(self, base):
         """A credential_process, in memory only.  Without an Expiration its
         keys are static: the process runs once and the keys are re-dated."""
+        if asks_this_service(base.credential_process):
+            raise ConfigError("profile %r: its credential_process is runas-meta's own 'process' command, which asks "
+                              "this service: it would ask itself; give the generated profile a name of its own and "
+                              "serve the profile it names" % base.name)
         static = []
 
         def fetch(code):
@@ -7589,6 +7605,7 @@ commands:
   ec2 | ecs [PROFILE]    serve a profile (this page)
   grant ...              give a container one profile (runas-meta grant --help)
   doctor                 which credentials an SDK started from this shell would use, and why
+  process PROFILE        credential_process JSON from the running service (export, use, status: --help)
   help                   this text
 
 environment variables it reads:
@@ -8039,6 +8056,7 @@ def run_service(server, args, environ, stdin, stdout, twin=None, outer=None):
                          daemon=True).start()
     if service.active:
         first_fetch(engine, service.active, stdin, stdout, headless=args.headless)
+    state = write_state(environ, service, auth_file)  # before the banner: a client started after it finds it
     print_banner(service, server, args, auth_file, stdout)
     stop = start_renewals(engine, jobs=(service.grants.retry,) if service.grants else ())
     restore = stop_on_signals([s for s in (server, twin, outer) if s])
@@ -8049,6 +8067,7 @@ def run_service(server, args, environ, stdin, stdout, twin=None, outer=None):
     finally:
         stop.set()
         restore()
+        remove_state(state)
         for other in (twin, outer):
             if other:
                 other.shutdown()
@@ -8177,6 +8196,190 @@ def grant_main(argv, stdout, stderr):
         return exc.exit_code if isinstance(exc, RunasError) else 1
 
 
+# -- client commands: the running service, from any program that names a profile ----
+
+
+def state_path(environ):
+    """Where a running service says where it listens: beside the grants, in
+    the runas-meta folder of the config's directory (0600, removed on exit)."""
+    config = expand_path(environ.get("AWS_CONFIG_FILE") or "~/.aws/config", environ)
+    return os.path.join(os.path.dirname(os.path.abspath(config)), "runas-meta", "service.json")
+
+
+def write_state(environ, service, auth_file):
+    path = state_path(environ)
+    doc = {"url": service.base_url, "pid": os.getpid(), "mode": service.mode, "auth_token_file": auth_file or ""}
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        write_private_file(path, json.dumps(doc).encode())
+    except OSError as exc:
+        LOG.warning("cannot write %s (%s): the client commands need --endpoint", path, _plain(exc))
+        return ""
+    return path
+
+
+def remove_state(path):
+    """Remove the state file if it is still this process's."""
+    try:
+        with open(path, "rb") as handle:
+            if json.loads(handle.read().decode("utf-8")).get("pid") == os.getpid():
+                os.unlink(path)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+class ServiceClient:
+    """The running service as the client commands reach it: its URL from
+    --endpoint or the state file, its ECS token from RUNAS_META_AUTH_TOKEN
+    or the file the service generated."""
+
+    def __init__(self, environ, endpoint=None, timeout=10.0):
+        state = {}
+        if not endpoint:
+            try:
+                with open(state_path(environ), "rb") as handle:
+                    state = json.loads(handle.read().decode("utf-8"))
+            except (OSError, ValueError):
+                state = {}
+        self.url = (endpoint or state.get("url") or "").rstrip("/")
+        if not self.url:
+            raise RunasError("no runas-meta is running for this config (%s has no address): start one with '%s ecs "
+                             "PROFILE', or give --endpoint URL" % (state_path(environ), _script_name()))
+        self.token, self.timeout = environ.get("RUNAS_META_AUTH_TOKEN") or "", timeout
+        if not self.token and state.get("auth_token_file"):
+            try:
+                with open(state["auth_token_file"], "rb") as handle:
+                    self.token = handle.read(4096).decode("utf-8").strip()
+            except OSError:
+                pass
+
+    def call(self, method, path, body=None):
+        """(status, JSON document) of one request; RunasError when nothing answers."""
+        parts = urllib.parse.urlsplit(self.url)
+        headers = {"Authorization": self.token} if self.token else {}
+        try:
+            connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=self.timeout)
+            connection.request(method, path, body=body, headers=headers)
+            answer = connection.getresponse()
+            data = answer.read()
+            connection.close()
+        except (OSError, http.client.HTTPException) as exc:
+            raise RunasError("no runas-meta answers at %s (%s): start one with '%s ecs PROFILE'"
+                             % (self.url, _plain(exc), _script_name())) from None
+        try:
+            doc = json.loads(data.decode("utf-8"))
+        except ValueError:
+            doc = {}
+        return answer.status, doc if isinstance(doc, dict) else {}
+
+    def credentials(self, name, wait=0.0, stderr=None, sleep=time.sleep, clock=time.monotonic):
+        """The ECS document of `name`; while the service needs an MFA code or
+        a sign-in, say so once on `stderr` and wait up to `wait` seconds."""
+        deadline, told = clock() + wait, False
+        while True:
+            status, doc = self.call("GET", "/credentials/" + urllib.parse.quote(name, safe=""))
+            if status == 200:
+                return doc
+            message = doc.get("Message") or "HTTP %d" % status
+            if status != 401 or clock() >= deadline:
+                raise RunasError("profile %r: %s" % (name, message))
+            if not told and stderr is not None:
+                print("runas-meta: profile %r needs an MFA code or a sign-in: answer at %s/ (waiting up to %d s)"
+                      % (name, self.url, wait), file=stderr)
+                stderr.flush()
+                told = True
+            sleep(1.0)
+
+
+def export_lines(name, doc, form):
+    """A profile's credentials as `export --format` prints them."""
+    pairs = [("AWS_ACCESS_KEY_ID", doc["AccessKeyId"]), ("AWS_SECRET_ACCESS_KEY", doc["SecretAccessKey"]),
+             ("AWS_SESSION_TOKEN", doc.get("Token", "")), ("AWS_CREDENTIAL_EXPIRATION", doc["Expiration"])]
+    pairs = [(k, v) for k, v in pairs if v]
+    if form == "json":
+        return [json.dumps(process_document(doc))]
+    if form == "ini":
+        return ["[%s]" % name] + ["%s = %s" % (k.lower(), v) for k, v in pairs if k != "AWS_CREDENTIAL_EXPIRATION"]
+    formats = {"env": "export %s=%s", "powershell": '$env:%s = "%s"', "fish": "set -gx %s %s"}
+    return [formats[form] % (k, _sh_quote(v) if form != "powershell" else v) for k, v in pairs]
+
+
+def process_document(doc):
+    """credential_process's Version 1 JSON from the ECS document."""
+    out = {"Version": 1, "AccessKeyId": doc["AccessKeyId"], "SecretAccessKey": doc["SecretAccessKey"],
+           "SessionToken": doc.get("Token", ""), "Expiration": doc["Expiration"]}
+    if doc.get("AccountId"):
+        out["AccountId"] = doc["AccountId"]
+    return out
+
+
+def client_parser(command):
+    parser = _Parser(prog="runas-meta " + command, description=CLIENT_COMMANDS[command])
+    if command != "status":
+        parser.add_argument("profile", help="the profile")
+    if command == "process":
+        parser.add_argument("--wait", type=float, default=PROCESS_WAIT, metavar="SECONDS",
+                            help="how long to wait for an MFA code or a sign-in on the page (default %d)" % PROCESS_WAIT)
+    if command == "export":
+        parser.add_argument("--format", choices=("env", "powershell", "fish", "json", "ini"), default="env")
+    if command == "status":
+        parser.add_argument("--json", action="store_true", help="the service's /status document")
+    parser.add_argument("--endpoint", metavar="URL", help="the service's address (default: the one running for "
+                                                          "this config, from its state file)")
+    return parser
+
+
+def client_main(command, argv, environ, stdout, stderr):
+    """process, export, use, status: ask the running service."""
+    args = client_parser(command).parse_args(argv)
+    try:
+        client = ServiceClient(environ, args.endpoint)
+        if command == "process":
+            print(json.dumps(process_document(client.credentials(args.profile, args.wait, stderr))), file=stdout)
+        elif command == "export":
+            print("\n".join(export_lines(args.profile, client.credentials(args.profile), args.format)), file=stdout)
+        elif command == "use":
+            status, doc = client.call("POST", "/profile", args.profile.encode())
+            if status != 200:
+                raise RunasError(doc.get("Message") or "HTTP %d" % status)
+            print("serving %r" % args.profile, file=stdout)
+        else:
+            return print_status(client, args.json, stdout)
+        return 0
+    except RunasError as exc:
+        print("runas-meta %s: error: %s" % (command, exc), file=stderr)
+        return exc.exit_code
+
+
+def print_status(client, as_json, stdout):
+    status, doc = client.call("GET", "/status")
+    if status != 200:
+        raise RunasError(doc.get("Message") or "HTTP %d" % status)
+    if as_json:
+        print(json.dumps(doc, indent=1), file=stdout)
+        return 0
+    prompt = doc.get("next_prompt") or {}
+    lines = ["runas-meta at %s (%s mode)" % (client.url, doc.get("mode")),
+             "served profile: %s" % (doc.get("active") or "none yet"),
+             "expires: %s (%s s left)" % (doc.get("expiration") or "-", doc.get("seconds_left", 0)),
+             "next prompt: %s" % ("%s at %s" % (prompt.get("what"), prompt.get("at")) if prompt.get("at") else
+                                  prompt.get("note") or prompt.get("what") or "none")]
+    if doc.get("switching_to"):
+        lines.append("switching to %s once it has credentials" % doc["switching_to"])
+    if doc.get("error"):
+        lines.append("error: %s" % doc["error"])
+    print("\n".join(lines), file=stdout)
+    return 0
+
+
+CLIENT_COMMANDS = {
+    "process": "Print a profile's credentials as credential_process JSON, from the running service.",
+    "export": "Print a profile's credentials as shell lines (env, powershell, fish), JSON or an ini section.",
+    "use": "Make the running service serve this profile.",
+    "status": "What the running service serves, until when, and what it needs next.",
+}
+
+
 # -- doctor: which credential source an SDK started from this shell would use --------
 
 
@@ -8299,6 +8502,8 @@ def main(argv=None, environ=None, stdin=None, stdout=None, stderr=None):
         return grant_main(argv[1:], stdout, stderr)
     if argv[:1] == ["doctor"]:
         return doctor_main(argv[1:], environ, stdout)
+    if argv[:1] and argv[0] in CLIENT_COMMANDS:
+        return client_main(argv[0], argv[1:], environ, stdout, stderr)
     if argv[:1] == ["help"]:
         build_parser().print_help(stdout)
         return 0

@@ -3692,6 +3692,66 @@ class CommandLineTests(FakeSTSCase):
         self.assertEqual(rm.grant_line(view).split("\t")[3:], [
             "last used 2026-12-07T10:00:00Z", "from 172.17.0.2", "container 7cc40ed939d8", "bound to 7cc40ed939d8"])
 
+    def test_client_commands_ask_the_running_service(self):
+        """process, export, use and status find the service by its state file."""
+        service = ServiceProcess(["ecs", "-p", "0", "nomfa"], self.env)
+        self.addCleanup(service.stop)
+        state = os.path.join(os.path.dirname(self.config_path), "runas-meta", "service.json")
+        self.assertEqual(stat.S_IMODE(os.stat(state).st_mode), 0o600)
+        self.assertEqual(json.loads(read_text(state))["url"], service.url)
+        served = service.get("/credentials/nomfa")
+        result = self.run_cli("process", "nomfa")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(json.loads(result.stdout), {"Version": 1, "AccessKeyId": served["AccessKeyId"],
+                                                     "SecretAccessKey": served["SecretAccessKey"],
+                                                     "SessionToken": served["Token"], "Expiration": served["Expiration"],
+                                                     "AccountId": ACCOUNT})
+        for form, first in (("env", "export AWS_ACCESS_KEY_ID=%s"), ("powershell", '$env:AWS_ACCESS_KEY_ID = "%s"'),
+                            ("fish", "set -gx AWS_ACCESS_KEY_ID %s"), ("ini", "aws_access_key_id = %s")):
+            lines = self.run_cli("export", "nomfa", "--format", form).stdout.splitlines()
+            self.assertIn(first % served["AccessKeyId"], lines, form)
+        self.assertEqual(json.loads(self.run_cli("export", "nomfa", "--format", "json").stdout)["Version"], 1)
+        self.assertEqual(self.run_cli("use", "base").stdout.strip(), "serving 'base'")
+        refused = self.run_cli("use", "dev")  # needs a code: says so, keeps serving base
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("MFA code", refused.stderr)
+        status = json.loads(self.run_cli("status", "--json").stdout)
+        self.assertEqual((status["active"], status["switching_to"]), ("base", "dev"))
+        self.assertIn("served profile: base", self.run_cli("status").stdout)
+        service.stop()
+        self.assertFalse(os.path.exists(state))  # removed on exit
+        gone = self.run_cli("process", "nomfa")
+        self.assertEqual(gone.returncode, 1)
+        self.assertEqual(len(gone.stderr.strip().splitlines()), 1)
+        self.assertIn("start one with", gone.stderr)
+
+    def test_process_waits_for_the_mfa_code(self):
+        service = ServiceProcess(["ecs", "-p", "0", "nomfa"], self.env)
+        self.addCleanup(service.stop)
+        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "runas_meta.py"), "process", "dev", "--wait", "30"],
+                                env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(proc.kill)
+        said = proc.stderr.readline()  # the one line, then it waits
+        self.assertIn("profile 'dev' needs an MFA code or a sign-in: answer at %s/" % service.url, said)
+        request = urllib.request.Request(service.url + "/mfa", data=("profile=dev&mfa=" + GOOD_CODE).encode())
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            self.assertEqual(answer.status, 200)
+        out, _ = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0)
+        self.assertEqual(json.loads(out)["AccessKeyId"], service.get("/credentials/dev")["AccessKeyId"])
+
+    def test_a_profile_whose_process_asks_the_service_is_refused(self):
+        write(self.config_path, STANDARD_CONFIG + "[profile loop]\ncredential_process = python3 runas_meta.py "
+              "process loop\n[profile loop2]\ncredential_process = runas-meta process --wait 5 nomfa\n")
+        service = ServiceProcess(["ecs", "-p", "0", "nomfa"], self.env)
+        self.addCleanup(service.stop)
+        for name in ("loop", "loop2"):
+            with self.assertRaises(urllib.error.HTTPError) as caught:
+                service.get("/credentials/" + name)
+            self.assertEqual(caught.exception.code, 400)
+            self.assertIn("it would ask itself", json.loads(caught.exception.read())["Message"])
+        self.assertFalse(rm.asks_this_service("/usr/bin/aws-vault export --format=json dev"))
+
     def test_mfa_code_asked_on_a_terminal(self):
         master, slave = os.openpty()
         self.addCleanup(os.close, master)

@@ -1,0 +1,54 @@
+"""`runas-meta process` as a credential_process, judged by the real clients:
+botocore and the AWS CLI read a profile whose credential_process is the
+command, with nothing else set, and get the running service's credentials."""
+
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+from e2e._peers import empty_file, need, need_command
+from e2e.test_clients import botocore_credentials
+
+import test_runas_meta as t
+
+need("botocore")
+need_command("aws")
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class ProcessProfileInClients(t.FakeSTSCase):
+    def setUp(self):
+        super().setUp()
+        self.sts_server.clock = t.rm.utcnow  # another process: real time
+        command = "%s %s process nomfa" % (sys.executable, os.path.join(HERE, "runas_meta.py"))
+        self.files(t.STANDARD_CONFIG + "[profile via-runas]\ncredential_process = %s\nregion = eu-west-1\n" % command,
+                   t.STANDARD_CREDENTIALS)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(self.environ)
+        self.service = t.ServiceProcess(["ecs", "-p", "0", "nomfa"], env)
+        self.addCleanup(self.service.stop)
+        self.client = {"HOME": self.home, "AWS_CONFIG_FILE": self.config_path, "AWS_PROFILE": "via-runas",
+                       "AWS_SHARED_CREDENTIALS_FILE": empty_file(self), "AWS_EC2_METADATA_DISABLED": "true"}
+
+    def test_botocore_reads_the_profile(self):
+        method, creds = botocore_credentials(self.client)
+        self.assertEqual(method, "custom-process")
+        served = self.service.get("/credentials/nomfa")
+        self.assertEqual((creds.access_key, creds.secret_key, creds.token),
+                         (served["AccessKeyId"], served["SecretAccessKey"], served["Token"]))
+
+    def test_the_aws_cli_calls_sts_with_it(self):
+        env = dict(self.client, PATH=os.environ["PATH"], AWS_ENDPOINT_URL_STS=self.sts_server.url)
+        result = subprocess.run(["aws", "sts", "get-caller-identity", "--output", "json"], env=env,
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        served = self.service.get("/credentials/nomfa")
+        self.assertEqual(self.sts_server.calls[-1]["_key"], served["AccessKeyId"])  # signed with the served keys
+        self.assertEqual(json.loads(result.stdout)["Arn"], self.sts_server.identities[served["AccessKeyId"]])
+
+
+if __name__ == "__main__":
+    unittest.main()
