@@ -326,6 +326,17 @@ class FakeSTSCase(TempHome):
         while self.spawned:
             self.spawned.pop(0)()
 
+    def start_service(self, *args):
+        """`runas_meta.py ecs -p 0 nomfa` (or `args`) as a user starts it, in
+        this case's home, none of the caller's AWS_* variables, and the fake
+        STS on real time (another process)."""
+        self.sts_server.clock = rm.utcnow
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(self.environ)
+        service = ServiceProcess(list(args) or ["ecs", "-p", "0", "nomfa"], env)
+        self.addCleanup(service.stop)
+        return service
+
 
 STANDARD_CONFIG = """\
 [default]

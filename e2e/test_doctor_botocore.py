@@ -23,14 +23,8 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class DoctorAgainstBotocore(t.FakeSTSCase):
     def setUp(self):
         super().setUp()
-        self.sts_server.clock = t.rm.utcnow  # another process: real time
         self.files(t.STANDARD_CONFIG, t.STANDARD_CREDENTIALS)
-        env = dict(os.environ, **self.environ)
-        for name in [n for n in env if n.startswith("AWS_")]:
-            if name not in self.environ:
-                env.pop(name)
-        self.service = t.ServiceProcess(["ecs", "-p", "0", "nomfa"], env)
-        self.addCleanup(self.service.stop)
+        self.service = self.start_service()
         self.token = os.path.join(self.home, "token")
         t.write(self.token, t.fake_jwt("alice", "sts.amazonaws.com"))
         self.clean = {"HOME": self.home, "AWS_CONTAINER_CREDENTIALS_FULL_URI": self.service.url + "/credentials",

@@ -22,14 +22,10 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class ProcessProfileInClients(t.FakeSTSCase):
     def setUp(self):
         super().setUp()
-        self.sts_server.clock = t.rm.utcnow  # another process: real time
         command = "%s %s process nomfa" % (sys.executable, os.path.join(HERE, "runas_meta.py"))
         self.files(t.STANDARD_CONFIG + "[profile via-runas]\ncredential_process = %s\nregion = eu-west-1\n" % command,
                    t.STANDARD_CREDENTIALS)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(self.environ)
-        self.service = t.ServiceProcess(["ecs", "-p", "0", "nomfa"], env)
-        self.addCleanup(self.service.stop)
+        self.service = self.start_service()
         self.client = {"HOME": self.home, "AWS_CONFIG_FILE": self.config_path, "AWS_PROFILE": "via-runas",
                        "AWS_SHARED_CREDENTIALS_FILE": empty_file(self), "AWS_EC2_METADATA_DISABLED": "true"}
 
