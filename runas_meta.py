@@ -7606,6 +7606,7 @@ commands:
   grant ...              give a container one profile (runas-meta grant --help)
   doctor                 which credentials an SDK started from this shell would use, and why
   process PROFILE        credential_process JSON from the running service (export, use, status: --help)
+  profiles --write       a credential_process profile for each profile it serves, in the AWS config
   help                   this text
 
 environment variables it reads:
@@ -8272,6 +8273,19 @@ class ServiceClient:
             doc = {}
         return answer.status, doc if isinstance(doc, dict) else {}
 
+    def call_list(self, path):
+        """(status, JSON list) of a GET that answers a list."""
+        parts = urllib.parse.urlsplit(self.url)
+        try:
+            connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=self.timeout)
+            connection.request("GET", path)
+            answer = connection.getresponse()
+            doc = json.loads(answer.read().decode("utf-8") or "null")
+            connection.close()
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            raise RunasError("no runas-meta answers at %s (%s)" % (self.url, _plain(exc))) from None
+        return answer.status, doc if isinstance(doc, list) else []
+
     def credentials(self, name, wait=0.0, stderr=None, sleep=time.sleep, clock=time.monotonic):
         """The ECS document of `name`; while the service needs an MFA code or
         a sign-in, say so once on `stderr` and wait up to `wait` seconds."""
@@ -8370,6 +8384,107 @@ def print_status(client, as_json, stdout):
         lines.append("error: %s" % doc["error"])
     print("\n".join(lines), file=stdout)
     return 0
+
+
+# -- profiles --write: a credential_process profile for everything the service serves --
+
+PROFILES_BEGIN = "# >>> runas-meta profiles: written by 'runas-meta profiles --write'; replaced as a whole >>>"
+PROFILES_END = "# <<< runas-meta profiles <<<"
+
+
+def process_command(argv0=None):
+    """This program as a credential_process runs it: the interpreter and the
+    script, or the installed command, by full paths, quoted as a POSIX shell."""
+    argv0 = os.path.abspath(argv0 or (sys.argv[0] if sys.argv and sys.argv[0] else "runas_meta.py"))
+    parts = [sys.executable, argv0] if argv0.endswith(".py") else [argv0]
+    return " ".join(shlex.quote(part) for part in parts)
+
+
+def servable_names(client):
+    """Every profile the service can serve, and every IAM Identity Center role
+    it has found (GET /sso/roles of each profile that signs in there)."""
+    names = []
+    for path in ("/list-profiles", "/list-roles"):
+        status, doc = client.call_list(path)
+        names += doc if status == 200 else []
+    found = []
+    for name in sorted(set(names)):
+        status, doc = client.call_list("/sso/roles?partial=1&profile=" + urllib.parse.quote(name, safe=""))
+        found += [role["name"] for role in doc if isinstance(role, dict)] if status == 200 else []
+    return sorted(set(names)) + sorted(set(found) - set(names))
+
+
+def profiles_block(names, prefix, command):
+    """The generated profiles between the markers (none for a profile that
+    would ask the service itself)."""
+    lines = [PROFILES_BEGIN]
+    for name in names:
+        if name.startswith(prefix + "-"):
+            continue  # a generated one from before: it names the profile it serves
+        lines += ["[profile %s-%s]" % (prefix, name), "credential_process = %s process %s" % (command, shlex.quote(name)),
+                  ""]
+    return "\n".join(lines + [PROFILES_END]) + "\n"
+
+
+def with_profiles(text, block):
+    """`text` with the generated block replaced (or added, or taken out when
+    `block` is empty); every byte outside the markers stays as it was."""
+    newline = "\r\n" if "\r\n" in text else "\n"  # the file's own line ends
+    block = block.replace("\n", newline)
+    start = text.find(PROFILES_BEGIN)
+    end = text.find(PROFILES_END, start + 1) if start >= 0 else -1
+    if start >= 0 and end >= 0:
+        after = end + len(PROFILES_END)
+        after += 2 if text.startswith("\r\n", after) else 1 if text.startswith("\n", after) else 0
+        before = text[:start]
+        if not block and before.endswith(newline):  # the one line end written before the block goes with it
+            before = before[:-len(newline)]
+        return before + block + text[after:]
+    if not block:
+        return text
+    return text + (newline if text else "") + block  # ends the last line, or leaves a blank one before the block
+
+
+def profiles_main(argv, environ, stdout, stderr):
+    parser = _Parser(prog="runas-meta profiles", description="Write a credential_process profile for every profile "
+                     "the running service can serve (and every IAM Identity Center role it found) into the AWS config, "
+                     "between marker lines; everything outside them stays as it was.")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--write", action="store_true", help="write (or rewrite) the generated profiles")
+    what.add_argument("--remove", action="store_true", help="take them out")
+    parser.add_argument("--prefix", default="runas", help="generated names are PREFIX-NAME (default runas)")
+    parser.add_argument("--dry-run", action="store_true", help="print the change as a diff, write nothing")
+    parser.add_argument("--endpoint", metavar="URL", help="the service's address")
+    args = parser.parse_args(argv)
+    if not re.match(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,30}\Z", args.prefix):
+        parser.error("a prefix is letters, digits, '.', '_' or '-'")
+    path = expand_path(environ.get("AWS_CONFIG_FILE") or "~/.aws/config", environ)
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8")
+        block = "" if args.remove else profiles_block(servable_names(ServiceClient(environ, args.endpoint)),
+                                                      args.prefix, process_command())
+        new = with_profiles(text, block)
+        if args.dry_run:
+            import difflib
+            stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True), path, path))
+            return 0
+        mode = stat_mode(path)
+        write_private_file(path, new.encode("utf-8"))
+        os.chmod(path, mode)
+    except (OSError, UnicodeDecodeError) as exc:
+        print("runas-meta profiles: error: %s: %s" % (path, _plain(exc)), file=stderr)
+        return 1
+    except RunasError as exc:
+        print("runas-meta profiles: error: %s" % exc, file=stderr)
+        return exc.exit_code
+    print("%s %s" % ("removed the generated profiles from" if args.remove else "wrote %d profiles to"
+                     % block.count("[profile "), path), file=stdout)
+    return 0
+
+
+def stat_mode(path):
+    return os.stat(path).st_mode & 0o7777
 
 
 CLIENT_COMMANDS = {
@@ -8502,6 +8617,8 @@ def main(argv=None, environ=None, stdin=None, stdout=None, stderr=None):
         return grant_main(argv[1:], stdout, stderr)
     if argv[:1] == ["doctor"]:
         return doctor_main(argv[1:], environ, stdout)
+    if argv[:1] == ["profiles"]:
+        return profiles_main(argv[1:], environ, stdout, stderr)
     if argv[:1] and argv[0] in CLIENT_COMMANDS:
         return client_main(argv[0], argv[1:], environ, stdout, stderr)
     if argv[:1] == ["help"]:

@@ -3751,6 +3751,33 @@ class CommandLineTests(FakeSTSCase):
         self.assertEqual(proc.returncode, 0)
         self.assertEqual(json.loads(out)["AccessKeyId"], service.get("/credentials/dev")["AccessKeyId"])
 
+    def test_profiles_write_keeps_every_byte_outside_its_markers(self):
+        service = ServiceProcess(["ecs", "-p", "0", "nomfa"], self.env)
+        self.addCleanup(service.stop)
+        other = os.path.join(self.home, "other-config")  # comments, odd spacing, CRLF, a BOM: bytes to keep
+        original = ("\ufeff# my config\r\n[profile  spaced ]\r\nregion=eu-west-1   \r\n; a comment\r\n"
+                    "[default]\r\nregion = us-east-1").encode("utf-8")
+        with open(other, "wb") as handle:
+            handle.write(original)
+        os.chmod(other, 0o640)
+        self.env["AWS_CONFIG_FILE"] = other
+        dry = self.run_cli("profiles", "--write", "--dry-run", "--endpoint", service.url)
+        self.assertIn("+[profile runas-nomfa]", dry.stdout)
+        self.assertEqual(open(other, "rb").read(), original)  # a dry run writes nothing
+        result = self.run_cli("profiles", "--write", "--endpoint", service.url)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        written = open(other, "rb").read()
+        self.assertTrue(written.startswith(original))
+        text = written.decode("utf-8")
+        self.assertIn("[profile runas-nomfa]\r\ncredential_process = ", text)
+        self.assertIn(" process nomfa\r\n", text)
+        self.assertEqual(stat.S_IMODE(os.stat(other).st_mode), 0o640)  # its mode kept
+        again = self.run_cli("profiles", "--write", "--prefix", "runas", "--endpoint", service.url)
+        self.assertEqual(again.returncode, 0)
+        self.assertEqual(open(other, "rb").read(), written)  # rewritten in place, nothing doubled
+        self.assertEqual(self.run_cli("profiles", "--remove").returncode, 0)
+        self.assertEqual(open(other, "rb").read(), original)  # every byte as it was
+
     def test_a_profile_whose_process_asks_the_service_is_refused(self):
         write(self.config_path, STANDARD_CONFIG + "[profile loop]\ncredential_process = python3 runas_meta.py "
               "process loop\n[profile loop2]\ncredential_process = runas-meta process --wait 5 nomfa\n")

@@ -45,6 +45,19 @@ class ProcessProfileInClients(t.FakeSTSCase):
         self.assertEqual(self.sts_server.calls[-1]["_key"], served["AccessKeyId"])  # signed with the served keys
         self.assertEqual(json.loads(result.stdout)["Arn"], self.sts_server.identities[served["AccessKeyId"]])
 
+    def test_a_generated_profile_works_with_nothing_set(self):
+        """profiles --write, then botocore with only AWS_PROFILE naming the generated profile."""
+        env = dict(self.client, PATH=os.environ["PATH"])
+        del env["AWS_PROFILE"]
+        result = subprocess.run([sys.executable, os.path.join(HERE, "runas_meta.py"), "profiles", "--write",
+                                 "--prefix", "gen"], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        method, creds = botocore_credentials(dict(self.client, AWS_PROFILE="gen-nomfa"))
+        self.assertEqual(method, "custom-process")
+        self.assertEqual(creds.access_key, self.service.get("/credentials/nomfa")["AccessKeyId"])
+        method, creds = botocore_credentials(dict(self.client, AWS_PROFILE="gen-deeper"))  # a role chain: the
+        self.assertEqual(creds.access_key, self.service.get("/credentials/deeper")["AccessKeyId"])  # service's own
+
 
 if __name__ == "__main__":
     unittest.main()
