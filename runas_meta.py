@@ -7607,6 +7607,7 @@ commands:
   doctor                 which credentials an SDK started from this shell would use, and why
   process PROFILE        credential_process JSON from the running service (export, use, status: --help)
   profiles --write       a credential_process profile for each profile it serves, in the AWS config
+  exec PROFILE -- CMD    run CMD with a grant of its own for PROFILE, revoked when it exits
   help                   this text
 
 environment variables it reads:
@@ -8386,6 +8387,66 @@ def print_status(client, as_json, stdout):
     return 0
 
 
+# -- exec: a child with a grant of its own -----------------------------------------
+
+EXEC_SHADOWS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_EC2_METADATA_SERVICE_ENDPOINT")
+
+
+def exec_environment(environ, client, relative_uri, region, empty_file):
+    """The child's environment: the grant's endpoint, the empty credentials
+    file, the profile's region; nothing that would shadow the service."""
+    env = {k: v for k, v in environ.items() if k not in EXEC_SHADOWS}
+    env.update(AWS_CONTAINER_CREDENTIALS_FULL_URI=client.url + relative_uri, AWS_SHARED_CREDENTIALS_FILE=empty_file,
+               AWS_CREDENTIAL_PROFILES_FILE=empty_file)
+    if region:
+        env.update(AWS_REGION=region, AWS_DEFAULT_REGION=region)
+    if client.token:
+        env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = client.token
+    return env
+
+
+def exec_main(argv, environ, stderr, popen=subprocess.Popen):
+    """`exec PROFILE -- COMMAND...`: the child's exit code (128+N for signal N)."""
+    if "--" not in argv:
+        raise UsageError("give the command after --: runas-meta exec PROFILE -- COMMAND ...")
+    split = argv.index("--")
+    parser = _Parser(prog="runas-meta exec", description="Run COMMAND with a grant of its own for PROFILE, revoked "
+                     "when it exits, and nothing in its environment that would shadow the service.")
+    parser.add_argument("profile")
+    parser.add_argument("--ttl", default="12h", help="the grant's lifetime (default 12h)")
+    parser.add_argument("--endpoint", metavar="URL")
+    args = parser.parse_args(argv[:split])
+    command = argv[split + 1:]
+    if not command:
+        raise UsageError("give the command after --")
+    client = ServiceClient(environ, args.endpoint)
+    label = "exec-%d-%s" % (os.getpid(), secrets.token_hex(3))
+    status, doc = client.call("POST", "/grants", urllib.parse.urlencode(
+        {"profile": args.profile, "label": label, "ttl": args.ttl}).encode())
+    if status != 200:
+        raise RunasError(doc.get("Message") or "HTTP %d" % status)
+    try:
+        region = Config(environ=environ).load().region(args.profile)
+    except RunasError:
+        region = ""
+    empty = _private_file(os.path.dirname(state_path(environ)), "empty-credentials", b"") or os.devnull
+    child = popen(command, env=exec_environment(environ, client, doc["relative_uri"], region, empty))
+    forward = lambda signum, frame: child.send_signal(signum)  # noqa: E731
+    previous = {number: signal.signal(number, forward) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = child.wait()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        status, _ = client.call("POST", "/grants/revoke", urllib.parse.urlencode({"label": label}).encode())
+        if status not in (200, 202):
+            print("runas-meta exec: could not revoke grant %r (HTTP %d): revoke it with 'runas-meta grant --revoke "
+                  "%s'" % (label, status, label), file=stderr)
+    return code if code >= 0 else 128 - code
+
+
 # -- profiles --write: a credential_process profile for everything the service serves --
 
 PROFILES_BEGIN = "# >>> runas-meta profiles: written by 'runas-meta profiles --write'; replaced as a whole >>>"
@@ -8617,6 +8678,12 @@ def main(argv=None, environ=None, stdin=None, stdout=None, stderr=None):
         return grant_main(argv[1:], stdout, stderr)
     if argv[:1] == ["doctor"]:
         return doctor_main(argv[1:], environ, stdout)
+    if argv[:1] == ["exec"]:
+        try:
+            return exec_main(argv[1:], environ, stderr)
+        except RunasError as exc:
+            print("runas-meta exec: error: %s" % exc, file=stderr)
+            return exc.exit_code
     if argv[:1] == ["profiles"]:
         return profiles_main(argv[1:], environ, stdout, stderr)
     if argv[:1] and argv[0] in CLIENT_COMMANDS:

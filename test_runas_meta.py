@@ -3778,6 +3778,32 @@ class CommandLineTests(FakeSTSCase):
         self.assertEqual(self.run_cli("profiles", "--remove").returncode, 0)
         self.assertEqual(open(other, "rb").read(), original)  # every byte as it was
 
+    def test_exec_gives_the_child_a_grant_of_its_own(self):
+        service = ServiceProcess(["ecs", "-p", "0", "nomfa"], self.env)
+        self.addCleanup(service.stop)
+        child = ("import json, os, sys, urllib.request\n"
+                 "doc = json.load(urllib.request.urlopen(os.environ['AWS_CONTAINER_CREDENTIALS_FULL_URI']))\n"
+                 "print(json.dumps({'key': doc['AccessKeyId'], 'region': os.environ.get('AWS_REGION'),\n"
+                 "                  'shadow': [n for n in ('AWS_PROFILE', 'AWS_ACCESS_KEY_ID') if n in os.environ],\n"
+                 "                  'grants': len(json.load(urllib.request.urlopen(%r + '/grants'))['grants'])}))\n"
+                 "sys.exit(7)\n" % service.url)
+        self.env.update(AWS_PROFILE="dev", AWS_ACCESS_KEY_ID="AKIASHADOW")
+        result = self.run_cli("exec", "nomfa", "--", sys.executable, "-c", child)
+        self.assertEqual(result.returncode, 7, result.stderr)  # the child's exit code
+        seen = json.loads(result.stdout)
+        self.assertEqual(seen, {"key": service.get("/credentials/nomfa")["AccessKeyId"], "region": "eu-west-1",
+                                "shadow": [], "grants": 1})
+        self.assertEqual(service.get("/grants")["grants"], [])  # revoked when it exited
+        killed = subprocess.Popen([sys.executable, os.path.join(HERE, "runas_meta.py"), "exec", "nomfa", "--",
+                                   sys.executable, "-c", "import os, time; print(os.getpid(), flush=True); "
+                                   "time.sleep(60)"], env=self.env, stdout=subprocess.PIPE, text=True)
+        pid = int(killed.stdout.readline())
+        self.assertEqual(len(service.get("/grants")["grants"]), 1)
+        os.kill(pid, signal.SIGKILL)  # however the child ends
+        self.assertEqual(killed.wait(30), 128 + signal.SIGKILL)
+        killed.stdout.close()
+        self.assertEqual(service.get("/grants")["grants"], [])
+
     def test_a_profile_whose_process_asks_the_service_is_refused(self):
         write(self.config_path, STANDARD_CONFIG + "[profile loop]\ncredential_process = python3 runas_meta.py "
               "process loop\n[profile loop2]\ncredential_process = runas-meta process --wait 5 nomfa\n")
