@@ -3815,6 +3815,7 @@ class CommandLineTests(FakeSTSCase):
             self.assertEqual(caught.exception.code, 400)
             self.assertIn("it would ask itself", json.loads(caught.exception.read())["Message"])
         self.assertFalse(rm.asks_this_service("/usr/bin/aws-vault export --format=json dev"))
+        self.assertTrue(rm.asks_this_service(rm.process_command(os.path.join(HERE, "runas_meta.py")) + " process x"))
 
     def test_mfa_code_asked_on_a_terminal(self):
         master, slave = os.openpty()
