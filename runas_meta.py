@@ -5583,9 +5583,21 @@ class ActiveProfile:
     credentials, so an MFA code or a sign-in asked on the way never takes
     the working profile away."""
 
-    def __init__(self, config, policy):
+    def __init__(self, config, policy, clock=time.monotonic):
         self.config, self.policy, self.name, self.pending = config, policy, None, None
+        self.clock, self._waiting = clock, {}  # profile -> (when a program asked, what it needs)
         self._lock = threading.Lock()
+
+    def asked(self, name, auth_type):
+        """A program asked for `name`, which needs an MFA code or a sign-in."""
+        if name != self.name:
+            self._waiting[name] = (self.clock(), auth_type)
+
+    def waiting(self):
+        """[{profile, needs}] asked for in the last minute: the page offers them."""
+        now = self.clock()
+        return [{"profile": name, "needs": needs} for name, (at, needs) in sorted(self._waiting.copy().items())
+                if now - at < MINUTE and name != self.name]
 
     def activate(self, name):
         if name is not None:
@@ -5599,6 +5611,7 @@ class ActiveProfile:
 
     def arrived(self, name):
         """`name` has credentials now: served, if it is the one being switched to."""
+        self._waiting.pop(name, None)
         with self._lock:
             if name == self.pending:
                 self.name, self.pending = name, None
@@ -5766,7 +5779,11 @@ class EcsRoutes(RouteGroup):
 
     def ecs_credentials(self, request, name=None):
         name = name or self.selected.required()
-        return Response(200, self.engine.credentials(name).document("ecs"))
+        try:
+            return Response(200, self.engine.credentials(name).document("ecs"))
+        except (MFARequired, AuthRequired) as exc:  # a program waits (runas-meta process): the page offers it
+            self.selected.asked(name, exc.auth_type)
+            raise
 
     def serve_container(self, request):
         """What the ECS address serves: a grant's credentials and the health
@@ -5974,7 +5991,7 @@ class ManagementRoutes(RouteGroup):
         once per set of credentials, for the identity line)."""
         name = self.selected.name
         doc = {"active": name, "switching_to": self.selected.pending, "mode": self.mode,
-               "config_errors": self.engine.config.errors}
+               "config_errors": self.engine.config.errors, "waiting": self.selected.waiting()}
         if name:
             doc.update(self.engine.status(name))
             try:
@@ -6118,7 +6135,7 @@ class Service:
                  tokens=None, clock=time.monotonic, csrf_token=None, grants=None):
         self.engine, self.config, self.mode, self.clock = engine, config, mode, clock
         self.policy = RequestPolicy(tokens, imds_v2_only, auth_token, csrf_token, clock)
-        self.selected = ActiveProfile(config, self.policy)
+        self.selected = ActiveProfile(config, self.policy, clock)
         self.ecs = EcsRoutes(engine, self.policy, self.selected, grants, clock)
         self.management = ManagementRoutes(engine, self.policy, self.selected, mode)
         self.groups = (ImdsRoutes(engine, self.policy, self.selected), self.ecs, self.management,
@@ -6805,6 +6822,25 @@ function setTime(element, iso) {
 
 function showError(text) { $("error").textContent = text || ""; }
 
+// A program waits for a profile that is not the served one (runas-meta process).
+let mfaProfile = "";
+function renderWaiting(waiting) {
+  const w = (waiting || [])[0];
+  $("waiting").hidden = !w;
+  if (!w) { return; }
+  $("waiting-text").textContent = "A program waits for " + (w.needs === "MFA" ? "an MFA code" : "a sign-in") +
+    " for profile " + w.profile + ".";
+  $("waiting-button").textContent = w.needs === "MFA" ? "Enter MFA code" : "Sign in";
+  $("waiting-button").dataset.profile = w.profile;
+  $("waiting-button").dataset.needs = w.needs;
+}
+
+function answerWaiting() {
+  const b = $("waiting-button");
+  if (b.dataset.needs === "MFA") { mfaProfile = b.dataset.profile; openMfa("", {profile: b.dataset.profile}); }
+  else { choose(b.dataset.profile); }
+}
+
 function openMfa(message, doc) {
   if (doc && doc.profile) {
     $("mfa-for").textContent = "Profile " + doc.profile + (doc.serial ? ", MFA device " + doc.serial : "") + ".";
@@ -7076,6 +7112,7 @@ async function refreshStatus() {
   if (d.error && !$("error").textContent) { showError(d.error); }
   if (d.config_errors && d.config_errors.length) { showError(d.config_errors.join("; ")); }
   renderUse(d.use);
+  renderWaiting(d.waiting);
   const sso = d.sso;
   $("sso-box").hidden = !(sso && sso.signed_in);
   const disc = sso && sso.discovery;
@@ -7198,6 +7235,7 @@ async function refreshNow() {
 // Cancel: the served profile stays; the picker goes back to it.
 async function cancelSwitch() {
   $("mfa-dialog").close();
+  mfaProfile = "";
   await call("POST", "/profile/cancel");
   await refreshStatus();
 }
@@ -7206,8 +7244,9 @@ async function submitMfa(ev) {
   ev.preventDefault();
   const code = $("mfa-code").value.trim();
   if (!/^[0-9]{6,8}$/.test(code)) { $("mfa-message").textContent = "Enter the 6-digit code."; return; }
-  const r = await call("POST", "/mfa", form({mfa: code}));
-  if (r.status === 200) { $("mfa-dialog").close(); showError(""); }
+  const fields = mfaProfile ? {mfa: code, profile: mfaProfile} : {mfa: code};
+  const r = await call("POST", "/mfa", form(fields));
+  if (r.status === 200) { $("mfa-dialog").close(); showError(""); mfaProfile = ""; }
   else if (r.status === 400) { $("mfa-message").textContent = r.doc.Message; return; }  // the service's rule
   else if (r.auth === "MFA") {
     openMfa(r.doc.Code === "MFAInvalid" ? "That code was not accepted. Wait for the next one." : r.doc.Message, r.doc);
@@ -7257,6 +7296,7 @@ async function init() {
   $("mfa-form").addEventListener("submit", submitMfa);
   $("auth-form").addEventListener("submit", submitAuth);
   $("mfa-cancel").addEventListener("click", cancelSwitch);
+  $("waiting-button").addEventListener("click", answerWaiting);
   $("auth-cancel").addEventListener("click", () => $("auth-dialog").close());
   $("mfa-soon-button").addEventListener("click", () => openMfa(""));
   $("browser-cancel").addEventListener("click", () => $("browser-dialog").close());
@@ -7318,6 +7358,8 @@ PAGE_TEMPLATE = """<!doctype html>
   <button id="auth-soon-button" type="button">Sign in</button></p>
 <p id="signed-in" class="notice" role="status" hidden></p>
 <p id="switching" class="notice" role="status" hidden></p>
+<p id="waiting" class="notice" role="status" hidden><span id="waiting-text"></span>
+  <button id="waiting-button" type="button">Enter MFA code</button></p>
 <p id="error" class="error" role="alert"></p>
 <section id="use" aria-labelledby="use-title" hidden>
 <h2 id="use-title">Use it</h2>

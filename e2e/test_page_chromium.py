@@ -7,6 +7,8 @@ Screenshots of each state go to ci-artifacts/screenshots/."""
 import json
 import os
 import re
+import subprocess
+import sys
 import threading
 import unittest
 import urllib.error
@@ -406,6 +408,27 @@ class PageInChromium(BrowserClass, t.FakeSTSCase):
         sync_api.expect(self.page.locator("#role")).to_have_value("nomfa")
         self.expect("#switching").to_be_hidden()
         self.assertEqual((self.service.active, self.service.selected.pending), ("nomfa", None))
+
+    def test_a_program_waiting_for_a_code_is_answered_on_the_page(self):
+        """`runas-meta process dev` waits; the page offers the code for dev and
+        the served profile stays nomfa."""
+        proc = subprocess.Popen([sys.executable, os.path.join(t.HERE, "runas_meta.py"), "process", "dev", "--wait",
+                                 "60", "--endpoint", self.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(proc.kill)
+        self.assertIn("profile 'dev' needs an MFA code", proc.stderr.readline())
+        self.open_page()
+        self.wait_text("#waiting-text", "^A program waits for an MFA code for profile dev\\.$")
+        self.shot("16-waiting-program")
+        self.page.click("#waiting-button")
+        self.page.wait_for_selector("#mfa-dialog[open]")
+        self.wait_text("#mfa-for", "^Profile dev\\.$")
+        self.enter_code(t.GOOD_CODE)
+        self.page.wait_for_selector("#mfa-dialog", state="hidden")
+        out, _ = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0)
+        self.assertEqual(json.loads(out)["AccessKeyId"], self.service.engine.cached("dev").access_key_id)
+        self.assertEqual(self.service.active, "nomfa")
+        self.expect("#waiting").to_be_hidden(timeout=10000)
 
     def test_okta_number_matching_in_the_dialog(self):
         """Okta Verify's number challenge: the dialog shows the number; only
