@@ -307,6 +307,41 @@ def scenario_outage(quick, use_wrk, sts):
         home.close()
 
 
+def scenario_process(quick, home):
+    """(10) `runas-meta process` as an SDK runs a generated credential_process
+    profile (the file imported, so its bytecode is cached), against a bare
+    `python3 -c pass` in the same run; and the AWS CLI's
+    `configure export-credentials` where this CLI has it (v2 only)."""
+    service, runs = Service(home), 5 if quick else 15
+    env = dict(home.env)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a workstation: bytecode is cached
+    code = "import sys;sys.path.insert(0,sys.argv.pop(1));import runas_meta;sys.exit(runas_meta.main())"
+
+    def median_ms(argv):
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            result = subprocess.run(argv, env=env, capture_output=True, timeout=60)
+            times.append((time.perf_counter() - started) * 1000)
+            if result.returncode != 0:
+                return None
+        return round(statistics.median(times), 1)
+    try:
+        rounds = []
+        for _ in range(1 if quick else 3):
+            bare = median_ms([PY, "-c", "pass"])
+            process = median_ms([PY, "-c", code, ROOT, "process", "bench"])
+            script = median_ms([PY, os.path.join(ROOT, "runas_meta.py"), "process", "bench"])
+            rounds.append({"python_pass_ms": bare, "process_ms": process, "process_as_script_ms": script,
+                           "own_ms": process is not None and round(process - bare, 1)})
+        cli = shutil.which("aws")
+        export = median_ms([cli, "configure", "export-credentials", "--profile", "bench"]) if cli else None
+        return {"rounds": rounds, "own_ms": statistics.median(r["own_ms"] for r in rounds),
+                "aws_export_credentials_ms": export}
+    finally:
+        service.stop()
+
+
 def scenario_memory(quick, home):
     """(5) resident size idle and with 1,000 open keep-alive connections."""
     service = Service(home)
@@ -470,6 +505,13 @@ def table(report):
                  "a second; first credentials %.2f s after STS is back (pause at most %d s)" % (
                      o["outage_s"], o["requests"], o["errors"], o["sts_calls"], o["sts_calls_per_s"], o["recovery_s"],
                      o["pause_max_s"]))
+    pr = r["process"]
+    lines.append("(10) runas-meta process (a generated credential_process): %s ms of its own work beyond python3 -c pass "
+                 "(target < 100; rounds: %s); as a script %s ms in all; aws configure export-credentials: %s" % (
+                     pr["own_ms"], "; ".join("%s - %s" % (x["process_ms"], x["python_pass_ms"]) for x in pr["rounds"]),
+                     pr["rounds"][-1]["process_as_script_ms"],
+                     "%s ms" % pr["aws_export_credentials_ms"] if pr["aws_export_credentials_ms"] else
+                     "not in this AWS CLI (v1; the command is v2's)"))
     return "\n".join(lines)
 
 
@@ -490,6 +532,7 @@ def main(argv=None):
             report["sdk"] = scenario_sdk(args.quick, home)
             report["memory"] = scenario_memory(args.quick, home)
             report["startup"] = scenario_startup(args.quick, home)
+            report["process"] = scenario_process(args.quick, home)
         finally:
             home.close()
         report["herd"] = scenario_herd(args.quick, sts)
