@@ -8298,8 +8298,8 @@ class ServiceClient:
             except OSError:
                 pass
 
-    def call(self, method, path, body=None):
-        """(status, JSON document) of one request; RunasError when nothing answers."""
+    def _request(self, method, path, body=None):
+        """(status, the answer's JSON or None); RunasError when nothing answers."""
         parts = urllib.parse.urlsplit(self.url)
         headers = {"Authorization": self.token} if self.token else {}
         try:
@@ -8312,23 +8312,19 @@ class ServiceClient:
             raise RunasError("no runas-meta answers at %s (%s): start one with '%s ecs PROFILE'"
                              % (self.url, _plain(exc), _script_name())) from None
         try:
-            doc = json.loads(data.decode("utf-8"))
+            return answer.status, json.loads(data.decode("utf-8"))
         except ValueError:
-            doc = {}
-        return answer.status, doc if isinstance(doc, dict) else {}
+            return answer.status, None
+
+    def call(self, method, path, body=None):
+        """(status, JSON object) of one request."""
+        status, doc = self._request(method, path, body)
+        return status, doc if isinstance(doc, dict) else {}
 
     def call_list(self, path):
         """(status, JSON list) of a GET that answers a list."""
-        parts = urllib.parse.urlsplit(self.url)
-        try:
-            connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=self.timeout)
-            connection.request("GET", path)
-            answer = connection.getresponse()
-            doc = json.loads(answer.read().decode("utf-8") or "null")
-            connection.close()
-        except (OSError, ValueError, http.client.HTTPException) as exc:
-            raise RunasError("no runas-meta answers at %s (%s)" % (self.url, _plain(exc))) from None
-        return answer.status, doc if isinstance(doc, list) else []
+        status, doc = self._request("GET", path)
+        return status, doc if isinstance(doc, list) else []
 
     def credentials(self, name, wait=0.0, stderr=None, sleep=time.sleep, clock=time.monotonic):
         """The ECS document of `name`; while the service needs an MFA code or
