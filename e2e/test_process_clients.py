@@ -8,7 +8,7 @@ import subprocess
 import sys
 import unittest
 
-from e2e._peers import empty_file, need, need_command
+from e2e._peers import FULL, empty_file, need, need_command
 from e2e.test_clients import botocore_credentials
 
 import test_runas_meta as t
@@ -57,6 +57,27 @@ class ProcessProfileInClients(t.FakeSTSCase):
         self.assertEqual(creds.access_key, self.service.get("/credentials/nomfa")["AccessKeyId"])
         method, creds = botocore_credentials(dict(self.client, AWS_PROFILE="gen-deeper"))  # a role chain: the
         self.assertEqual(creds.access_key, self.service.get("/credentials/deeper")["AccessKeyId"])  # service's own
+
+    def test_the_js_sdk_reads_a_generated_profile(self):
+        """The JavaScript SDK v3's fromIni runs the generated credential_process."""
+        node = need_command("node")
+        script = os.path.join(HERE, "e2e", "sdk-js", "from-ini.mjs")
+        if not os.path.isdir(os.path.join(HERE, "e2e", "sdk-js", "node_modules")):
+            message = "npm ci --prefix e2e/sdk-js has not run"
+            if FULL:
+                raise AssertionError(message)
+            raise unittest.SkipTest(message)
+        env = dict(self.client, PATH=os.environ["PATH"])
+        del env["AWS_PROFILE"]
+        subprocess.run([sys.executable, os.path.join(HERE, "runas_meta.py"), "profiles", "--write", "--prefix", "js"],
+                       env=env, check=True, capture_output=True, timeout=60)
+        result = subprocess.run([node, script], env=dict(env, AWS_PROFILE="js-nomfa"), capture_output=True, text=True,
+                                timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        seen = json.loads(result.stdout)
+        served = self.service.get("/credentials/nomfa")
+        self.assertEqual(seen["accessKeyId"], served["AccessKeyId"])
+        self.assertEqual(seen["expiration"][:19], served["Expiration"][:19])
 
 
 if __name__ == "__main__":
