@@ -4,8 +4,10 @@ command, with nothing else set, and get the running service's credentials."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
 from e2e._peers import FULL, empty_file, need, need_command
@@ -78,6 +80,33 @@ class ProcessProfileInClients(t.FakeSTSCase):
         served = self.service.get("/credentials/nomfa")
         self.assertEqual(seen["accessKeyId"], served["AccessKeyId"])
         self.assertEqual(seen["expiration"][:19], served["Expiration"][:19])
+
+    def test_the_go_sdk_reads_a_generated_profile(self):
+        """The Go SDK v2's shared config (Debian's package, built in GOPATH mode) runs the generated process."""
+        go = need_command("go")
+        source = "/usr/share/gocode/src/github.com/aws/aws-sdk-go-v2/config"
+        if not os.path.isdir(source):
+            message = "the Go SDK v2 is not installed (Debian's golang-github-aws-aws-sdk-go-v2-dev)"
+            if FULL:
+                raise AssertionError(message)
+            raise unittest.SkipTest(message)
+        build = tempfile.mkdtemp(prefix="runas-meta-go-")
+        self.addCleanup(shutil.rmtree, build, True)
+        binary = os.path.join(build, "from-config")
+        subprocess.run([go, "build", "-o", binary, os.path.join(HERE, "e2e", "sdk-go", "main.go")], check=True,
+                       capture_output=True, timeout=300, env=dict(os.environ, GO111MODULE="off", GOFLAGS="",
+                                                                  GOPATH="/usr/share/gocode",
+                                                                  GOCACHE=os.path.join(build, "cache")))
+        env = dict(self.client, PATH=os.environ["PATH"])
+        del env["AWS_PROFILE"]
+        subprocess.run([sys.executable, os.path.join(HERE, "runas_meta.py"), "profiles", "--write", "--prefix", "go"],
+                       env=env, check=True, capture_output=True, timeout=60)
+        result = subprocess.run([binary], env=dict(env, AWS_PROFILE="go-nomfa"), capture_output=True, text=True,
+                                timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        seen = json.loads(result.stdout)
+        self.assertEqual(seen["accessKeyId"], self.service.get("/credentials/nomfa")["AccessKeyId"])
+        self.assertEqual(seen["source"], "ProcessProvider")
 
 
 if __name__ == "__main__":
