@@ -3722,6 +3722,13 @@ class CommandLineTests(FakeSTSCase):
             lines = self.run_cli("export", "nomfa", "--format", form).stdout.splitlines()
             self.assertIn(first % served["AccessKeyId"], lines, form)
         self.assertEqual(json.loads(self.run_cli("export", "nomfa", "--format", "json").stdout)["Version"], 1)
+        command = "%s %s export nomfa --format " % (shlex_quote(sys.executable), shlex_quote(os.path.join(HERE, "runas_meta.py")))
+        shells = [("bash", ["bash", "-c", 'eval "$(%senv)"; echo "$AWS_ACCESS_KEY_ID $AWS_SESSION_TOKEN"' % command])]
+        if shutil.which("fish") or os.environ.get("RUNAS_META_FULL") == "1":  # .ci/run installs fish
+            shells.append(("fish", ["fish", "-c", "%sfish | source; echo $AWS_ACCESS_KEY_ID $AWS_SESSION_TOKEN" % command]))
+        for shell, argv in shells:  # the lines, run by the shell they are for
+            ran = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=30)
+            self.assertEqual(ran.stdout.split(), [served["AccessKeyId"], served["Token"]], (shell, ran.stderr))
         self.assertEqual(self.run_cli("use", "base").stdout.strip(), "serving 'base'")
         refused = self.run_cli("use", "dev")  # needs a code: says so, keeps serving base
         self.assertEqual(refused.returncode, 1)
