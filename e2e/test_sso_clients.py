@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import unittest
+import urllib.request
 
 from e2e._peers import MotoSTS, empty_file, need, need_command
 from e2e.fake_sso import FakeSSO
@@ -151,6 +152,26 @@ class ClientsThroughTheService(SSOClientCase):
         self.assertEqual(service.stop(), 0)
         for secret in ("ssoaccess-", "ssoSecret", "ssoSession", "procSecret", "procToken"):
             self.assertNotIn(secret, service.stderr)
+
+    def test_profiles_write_covers_every_discovered_role(self):
+        """Each IAM Identity Center role the service found gets a generated
+        credential_process profile, which botocore reads with nothing else set."""
+        self.cli_token("corp")
+        service = self.start("ecs", "-p", "0", "modern")
+        with urllib.request.urlopen(service.url + "/sso/roles?profile=modern", timeout=30) as answer:
+            found = [role["name"] for role in json.loads(answer.read())]  # the discovery, waited for
+        self.assertTrue(found)
+        done = subprocess.run([sys.executable, os.path.join(t.HERE, "runas_meta.py"), "profiles", "--write",
+                               "--prefix", "gen"], env=dict(self.environ), capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(self.config_path) as handle:
+            text = handle.read()
+        for name in found:
+            self.assertIn("[profile gen-%s]" % name, text)
+        method, creds = botocore_credentials(dict(self.client_env(AWS_PROFILE="gen-" + found[0]),
+                                                  AWS_CONFIG_FILE=self.config_path))
+        self.assertEqual(method, "custom-process")
+        self.assertEqual(creds.access_key, self.fake.issued_keys[-1])
 
     def test_ec2_mode(self):
         self.cli_token(START)
