@@ -8153,25 +8153,11 @@ def build_grant_parser():
 def management_call(port, method, path, fields=None):
     """The running service's management API on 127.0.0.1:PORT; its JSON, or
     RunasError with the service's own message."""
-    body = urllib.parse.urlencode(fields).encode() if fields is not None else None
-    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
-    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=30)
-    try:
-        connection.request(method, path, body=body, headers=headers)
-        answer = connection.getresponse()
-        data = answer.read()
-    except OSError as exc:
-        raise RunasError("no runas-meta answers on 127.0.0.1:%d (%s): start it with 'sudo %s ecs --containers "
-                         "PROFILE', or give its port with -p" % (port, _plain(exc), _script_name())) from None
-    finally:
-        connection.close()
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except ValueError:
-        doc = {}
-    if answer.status not in (200, 202):
-        message = doc.get("Message") if isinstance(doc, dict) else None
-        raise RunasError("the service answered %d: %s" % (answer.status, message or "no message"))
+    client = ServiceClient({}, "http://%s:%d" % (LOOPBACK, port), 30, start="start it with 'sudo %s ecs "
+                           "--containers PROFILE', or give its port with -p" % _script_name())
+    status, doc = client.call(method, path, urllib.parse.urlencode(fields).encode() if fields is not None else None)
+    if status not in (200, 202):
+        raise RunasError("the service answered %d: %s" % (status, doc.get("Message") or "no message"))
     return doc
 
 
@@ -8278,7 +8264,8 @@ class ServiceClient:
     --endpoint or the state file, its ECS token from RUNAS_META_AUTH_TOKEN
     or the file the service generated."""
 
-    def __init__(self, environ, endpoint=None, timeout=10.0):
+    def __init__(self, environ, endpoint=None, timeout=10.0, start=None):
+        self.start = start or "start one with '%s ecs PROFILE'" % _script_name()
         state = {}
         if not endpoint:
             try:
@@ -8309,8 +8296,7 @@ class ServiceClient:
             data = answer.read()
             connection.close()
         except (OSError, http.client.HTTPException) as exc:
-            raise RunasError("no runas-meta answers at %s (%s): start one with '%s ecs PROFILE'"
-                             % (self.url, _plain(exc), _script_name())) from None
+            raise RunasError("no runas-meta answers at %s (%s): %s" % (self.url, _plain(exc), self.start)) from None
         try:
             return answer.status, json.loads(data.decode("utf-8"))
         except ValueError:
