@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -3784,6 +3785,34 @@ class CommandLineTests(FakeSTSCase):
         self.assertEqual(open(other, "rb").read(), written)  # rewritten in place, nothing doubled
         self.assertEqual(self.run_cli("profiles", "--remove").returncode, 0)
         self.assertEqual(open(other, "rb").read(), original)  # every byte as it was
+
+    def test_generated_profiles_run_the_shim_which_loads_nothing_when_served(self):
+        """The generated command is the shim (0600, beside the state file):
+        with the service answering it prints the same credentials without
+        importing runas_meta; anything else goes to runas_meta's process."""
+        service = ServiceProcess(["ecs", "-p", "0", "nomfa"], self.env)
+        self.addCleanup(service.stop)
+        self.assertEqual(self.run_cli("profiles", "--write").returncode, 0)
+        shim = os.path.join(self.home, ".aws", "runas-meta", rm.SHIM_NAME)
+        self.assertEqual(stat.S_IMODE(os.stat(shim).st_mode), 0o600)
+        text = read_text(self.config_path)
+        line = text[text.index("[profile runas-nomfa]"):].splitlines()[1]
+        argv = shlex.split(line.split("=", 1)[1])
+        self.assertEqual(argv[1:], [shim, HERE, "process", "nomfa"])
+        fast = subprocess.run([argv[0], "-X", "importtime"] + argv[1:], env=self.env, capture_output=True, text=True)
+        self.assertEqual(fast.returncode, 0, fast.stderr)
+        doc = json.loads(fast.stdout)
+        self.assertEqual((doc["Version"], doc["AccessKeyId"]), (1, service.get("/credentials/nomfa")["AccessKeyId"]))
+        self.assertNotIn("runas_meta", fast.stderr)  # importtime lists every module loaded
+        self.assertNotIn("http.client", fast.stderr)
+        slow = subprocess.run(argv[:1] + ["-X", "importtime"] + argv[1:-1] + ["nosuch"], env=self.env,
+                              capture_output=True, text=True)  # a 404: handed over, which says why
+        self.assertIn("runas_meta", slow.stderr)
+        self.assertIn("runas-meta process: error: profile 'nosuch': profile 'nosuch' not found", slow.stderr)
+        service.stop()
+        gone = subprocess.run(argv, env=self.env, capture_output=True, text=True)
+        self.assertEqual(gone.returncode, 1)
+        self.assertIn("runas-meta process: error: no runas-meta", gone.stderr)
 
     def test_exec_gives_the_child_a_grant_of_its_own(self):
         service = ServiceProcess(["ecs", "-p", "0", "nomfa"], self.env)
