@@ -53,6 +53,7 @@ import random
 import re
 import secrets
 import shlex
+import shutil
 import signal
 import socket
 import socketserver
@@ -202,9 +203,9 @@ class MFARequired(RunasError):
     code = "MFARequired"
     auth_type = "MFA"
 
-    def __init__(self, message, profile="", serial=""):
+    def __init__(self, message, profile="", serial="", reason=""):
         super().__init__(message)
-        self.profile, self.serial = profile, serial
+        self.profile, self.serial, self.reason = profile, serial, reason
 
 
 class MFAInvalid(MFARequired):
@@ -485,6 +486,13 @@ class Profile:
     sso_oidc_endpoint_url: str = ""  # [services] sso_oidc
     credential_process: str = field(default="", repr=False)  # its arguments may hold secrets
     credential_source: str = ""
+    # aws-vault's keys (botocore ignores them): the code command, and what
+    # AssumeRole sends besides the role (STS's SourceIdentity, Tags,
+    # TransitiveTagKeys)
+    mfa_process: str = field(default="", repr=False)  # its arguments may name a secret's location
+    source_identity: str = ""
+    session_tags: tuple = ()  # ((key, value), ...) in the file's order
+    transitive_session_tags: tuple = ()
     # Where the profile's own credentials come from when it is the bottom of
     # a chain, in botocore's order: "web" (role_arn with
     # web_identity_token_file), "sso", "keys" (credentials file), "process",
@@ -554,6 +562,38 @@ def _text(value):
     return value
 
 
+# STS's limits on AssumeRole's SourceIdentity and session tags (its API reference)
+SOURCE_IDENTITY = re.compile(r"[\w+=,.@-]{2,64}\Z")
+_TAG_CHARACTER = "[\\w.:/=+@\\- \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"  # STS: [\p{L}\p{Z}\p{N}_.:/=+\-@]
+TAG_KEY = re.compile(_TAG_CHARACTER + "{1,128}\\Z")
+TAG_VALUE = re.compile(_TAG_CHARACTER + "{0,256}\\Z")
+MAX_SESSION_TAGS = 50
+
+
+def session_tags(value):
+    """aws-vault's `key1=value1,key2=value2` as ((key, value), ...); each
+    key and value stripped, checked against STS's alphabet and lengths."""
+    pairs = []
+    for part in value.split(","):
+        key, equals, tag = part.partition("=")
+        key, tag = key.strip(), tag.strip()
+        if not equals or not TAG_KEY.match(key) or not TAG_VALUE.match(tag):
+            raise ValueError("must be key1=value1,key2=value2 (keys of 1-128 and values of up to 256 letters, "
+                             "digits, spaces and _.:/=+-@)")
+        pairs.append((key, tag))
+    if len(pairs) > MAX_SESSION_TAGS or len({key.lower() for key, _ in pairs}) != len(pairs):
+        raise ValueError("must name at most %d tags, each key once (keys are case-insensitive)" % MAX_SESSION_TAGS)
+    return tuple(pairs)
+
+
+def tag_keys(value):
+    """aws-vault's `key1,key2`: the tags that pass on to chained roles."""
+    keys = tuple(key.strip() for key in value.split(",") if key.strip())
+    if not keys or not all(TAG_KEY.match(key) for key in keys) or len(keys) > MAX_SESSION_TAGS:
+        raise ValueError("must be key1,key2 (tag keys of 1-128 letters, digits, spaces and _.:/=+-@)")
+    return keys
+
+
 # config key -> (Profile field, check).  Keys not listed are ignored, as the SDKs do.
 PROFILE_KEYS = {
     "role_arn": ("role_arn", _checked(ROLE_ARN, "IAM role ARN (arn:aws:iam::123456789012:role/NAME)")),
@@ -592,7 +632,21 @@ PROFILE_KEYS = {
     "credential_process": ("credential_process", _text),
     "credential_source": ("credential_source", _text),
     "aws_security_token": ("aws_session_token", _text),  # the older name saml2aws and others still write
+    "mfa_process": ("mfa_process", _text),
+    "source_identity": ("source_identity", _checked(SOURCE_IDENTITY, "source identity (2-64 characters of "
+                                                                     "[\\w+=,.@-])")),
+    "session_tags": ("session_tags", session_tags),
+    "transitive_session_tags": ("transitive_session_tags", tag_keys),
 }
+# aws-vault's include_profile: the included profile's value for each of these
+# keys fills a key the profile leaves unset (aws-vault's list; never keys)
+INCLUDE_KEYS = ("mfa_serial", "role_arn", "external_id", "region", "role_session_name", "duration_seconds",
+                "source_profile", "sso_session", "sso_start_url", "sso_region", "sso_account_id", "sso_role_name",
+                "web_identity_token_file", "source_identity", "credential_process", "mfa_process",
+                "session_tags", "transitive_session_tags")
+# aws-vault's variables for the profile asked for (they win over its keys)
+VAULT_VARIABLES = (("AWS_SOURCE_IDENTITY", "source_identity"), ("AWS_SESSION_TAGS", "session_tags"),
+                   ("AWS_TRANSITIVE_TAGS", "transitive_session_tags"))
 # credential_source values (botocore's canonical names) -> the base's kind
 CREDENTIAL_SOURCES = {"Environment": "environment", "Ec2InstanceMetadata": "imds", "EcsContainer": "container"}
 ROLE_SESSION_KINDS = frozenset({"sso", "web", "imds", "container"})  # their credentials are a role's session
@@ -604,7 +658,7 @@ FEDERATION_FIELDS = ("saml_auth_url", "saml_username", "saml_provider", "saml_au
                      "federated_username",
                      "jump_role_arn")
 SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "saml_password",
-                         "web_identity_password", "external_id", "credential_process"})
+                         "web_identity_password", "external_id", "credential_process", "mfa_process"})
 
 
 class _Entry:
@@ -732,6 +786,33 @@ class _IniFile:
         return parse_ini(text, self.path)
 
 
+def include_profiles(merged, name, profiles):
+    """aws-vault's include_profile: each INCLUDE_KEYS key the profile
+    leaves unset in `merged` comes from the included profile (of the
+    config file's `profiles`), which may include another in turn; a loop is
+    an error at the include_profile line.  A source_profile that then names
+    the profile itself is dropped, as aws-vault does (the included
+    profile's own keys are not meant)."""
+    seen, entry = [name], merged["include_profile"]
+    while entry is not None:
+        target = entry.value.strip()
+        if target in seen:
+            raise ConfigError("include_profile %r makes a loop (%s)" % (target, " -> ".join(seen + [target])),
+                              entry.path, entry.line)
+        if target not in profiles:
+            raise ConfigError("include_profile %r of profile %r: no such profile" % (target, name),
+                              entry.path, entry.line)
+        seen.append(target)
+        included = profiles[target]
+        for key in INCLUDE_KEYS:
+            if key not in merged and key in included:
+                merged[key] = included[key]
+        entry = included.get("include_profile")
+    own = profiles.get(name, {}).get("source_profile")
+    if merged.get("source_profile") and merged["source_profile"].value.strip() == name and own is None:
+        del merged["source_profile"]
+
+
 class Config:
     """The profiles of the AWS config and credentials files.
 
@@ -841,6 +922,11 @@ class Config:
             profiles, _, _, credentials = maps
             for name in sorted(set(profiles) | set(credentials)):
                 raw = dict(profiles.get(name, {}), **credentials.get(name, {}))
+                if raw.get("include_profile"):
+                    try:
+                        raw = self._raw(name)
+                    except ConfigError:
+                        pass  # said when the profile is used
                 if raw.get("role_arn") or raw.get("sso_role_name"):
                     roles.append(name)
                 if not raw.get("role_arn"):
@@ -852,6 +938,8 @@ class Config:
         profiles, _, _, credentials = self._maps()
         merged = dict(profiles.get(name, {}))
         merged.update(credentials.get(name, {}))  # keys in the credentials file win, as in botocore
+        if merged.get("include_profile"):
+            include_profiles(merged, name, profiles)
         return merged
 
     def profile(self, name):
@@ -1405,13 +1493,15 @@ class STS:
         return _credentials_from(self.call(profile, "GetSessionToken", params, keys))
 
     def assume_role(self, profile, creds, role_arn, session_name, duration,
-                    external_id="", serial="", code=""):
+                    external_id="", serial="", code="", extra=None):
+        """`extra`: assume_role_extras' SourceIdentity and tag parameters."""
         params = {"RoleArn": role_arn, "RoleSessionName": session_name,
                   "DurationSeconds": str(duration)}
         if external_id:
             params["ExternalId"] = external_id
         if serial:
             params.update(SerialNumber=serial, TokenCode=code)
+        params.update(extra or {})
         return _credentials_from(self.call(profile, "AssumeRole", params, creds), role_arn)
 
     def get_caller_identity(self, profile, creds):
@@ -1427,6 +1517,31 @@ class STS:
         params = {"RoleArn": role_arn, "WebIdentityToken": token,
                   "RoleSessionName": session_name, "DurationSeconds": str(duration)}
         return _credentials_from(self.call(profile, "AssumeRoleWithWebIdentity", params), role_arn)
+
+
+def assume_role_extras(profile, environ=None):
+    """AssumeRole's SourceIdentity, Tags and TransitiveTagKeys for a role
+    profile, as STS's query protocol spells lists (Tags.member.N.Key ...).
+    `environ` (given for the profile asked for only, as aws-vault does)
+    holds AWS_SOURCE_IDENTITY, AWS_SESSION_TAGS, AWS_TRANSITIVE_TAGS, which
+    win over the profile's keys; a bad value there is a ConfigError."""
+    values = {"source_identity": profile.source_identity, "session_tags": profile.session_tags,
+              "transitive_session_tags": profile.transitive_session_tags}
+    for variable, key in VAULT_VARIABLES if environ else ():
+        if environ.get(variable, "").strip():
+            try:
+                values[key] = PROFILE_KEYS[key][1](environ[variable].strip())
+            except ValueError as exc:
+                raise ConfigError("%s %s" % (variable, exc)) from None
+    params = {}
+    if values["source_identity"]:
+        params["SourceIdentity"] = values["source_identity"]
+    for number, (key, value) in enumerate(values["session_tags"], 1):
+        params["Tags.member.%d.Key" % number] = key
+        params["Tags.member.%d.Value" % number] = value
+    for number, key in enumerate(values["transitive_session_tags"], 1):
+        params["TransitiveTagKeys.member.%d" % number] = key
+    return params
 
 
 def _plain(reason):
@@ -2960,6 +3075,10 @@ class SSOCacheError(RunasError):
     code = "TokenCacheUnwritable"
 
 
+MFA_PROCESS_TIMEOUT = 60  # an mfa_process may wait for a touch of a security key
+MFA_PROCESS_PAUSE = 60  # after it fails, codes are asked on the page for this long
+
+
 class ProcessError(RunasError):
     """A credential_process failed; the message never holds its output."""
 
@@ -3783,37 +3902,56 @@ def asks_this_service(command):
     return ours and "process" in words
 
 
-def run_credential_process(command, name, timeout=PROCESS_TIMEOUT, popen=subprocess.Popen):
-    """Run the command with no shell and no stdin; its Version 1 JSON as
-    Credentials (expiration None: static keys).  Errors name the profile,
-    never what the process printed."""
+def run_quietly(command, what, timeout, popen=subprocess.Popen):
+    """Run a profile's command (credential_process, mfa_process) with no
+    shell and no stdin, in a process group of its own stopped at the
+    timeout; its standard output.  Errors start with `what` and never hold
+    what the process printed (stderr is read and dropped: it may too)."""
     try:
         argv = shell_split(command)
     except ValueError:
-        raise ConfigError("credential_process of profile %r cannot be split into arguments "
-                          "(unbalanced quotes?)" % name) from None
+        raise ConfigError("%s cannot be split into arguments (unbalanced quotes?)" % what) from None
     if not argv:
-        raise ConfigError("credential_process of profile %r is empty" % name)
+        raise ConfigError("%s is empty" % what)
     try:
         process = popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                         **OWN_PROCESS_GROUP)
     except OSError as exc:
-        raise ProcessError("credential_process of profile %r could not start %s: %s"
-                           % (name, _printable(os.path.basename(argv[0]), 80), exc.strerror)) from None
+        raise ProcessError("%s could not start %s: %s"
+                           % (what, _printable(os.path.basename(argv[0]), 80), exc.strerror)) from None
     try:
         out, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         stop_process_group(process)
         process.communicate()  # every writer is gone: the pipes close
-        raise ProcessError("credential_process of profile %r did not finish within %d seconds and was "
-                           "stopped" % (name, timeout)) from None
+        raise ProcessError("%s did not finish within %d seconds and was stopped" % (what, timeout)) from None
     if process.returncode != 0:
-        raise ProcessError("credential_process of profile %r exited with status %d (its output is not "
-                           "shown: it may hold secrets)" % (name, process.returncode))
+        raise ProcessError("%s exited with status %d (its output is not shown: it may hold secrets)"
+                           % (what, process.returncode))
+    return out
+
+
+def run_credential_process(command, name, timeout=PROCESS_TIMEOUT, popen=subprocess.Popen):
+    """The command's Version 1 JSON as Credentials (expiration None: static
+    keys).  Errors name the profile, never what the process printed."""
+    out = run_quietly(command, "credential_process of profile %r" % name, timeout, popen)
     return parse_process_output(out, name)
 
 
+def run_mfa_process(command, name, timeout=MFA_PROCESS_TIMEOUT, popen=subprocess.Popen):
+    """aws-vault's mfa_process: a command that prints the current code
+    (`ykman oath accounts code --single ...`, `op item get ... --otp`).
+    Its output is the code (six digits, spaces and newlines around it
+    ignored); anything else is an error that does not show it."""
+    out = run_quietly(command, "mfa_process of profile %r" % name, timeout, popen)
+    code = out.decode("ascii", "replace").strip()
+    if not AWS_MFA_CODE.match(code):
+        raise ProcessError("mfa_process of profile %r printed something that is not a six-digit code" % name)
+    return code
+
+
 def parse_process_output(out, name):
+    """credential_process's Version 1 JSON as Credentials."""
     where = "credential_process of profile %r" % name
     try:
         doc = json.loads(out.decode("utf-8"))
@@ -4192,7 +4330,8 @@ class LayerPlanner:
             direct_mfa = role.mfa_serial if index else ("" if session_carries_mfa else serial)
             session_name = role.role_session_name or session_name  # chained roles inherit it
             chained = index > 0 or base.kind in ROLE_SESSION_KINDS  # STS caps a role from role credentials at 1 h
-            layers.append(self._role_layer(role, base, below, direct_mfa, chained, session_name))
+            extra = assume_role_extras(role, self.engine.environ if role.name == name else None)
+            layers.append(self._role_layer(role, base, below, direct_mfa, chained, session_name, extra))
         return layers
 
     def _base_layers(self, base, roles, serial):
@@ -4251,6 +4390,9 @@ class LayerPlanner:
         base = self.engine.config.chain(name)[-1]
         return base if base.source_kind == "sso" else None
 
+    def planned(self):
+        return list(self._plans)
+
     def _layer(self, key, prefix, cache_name, serial, fetch, label=None):
         with self._lock:
             layer = self._layers.get(key)
@@ -4268,23 +4410,32 @@ class LayerPlanner:
 
         def fetch(code):
             keys = Credentials(base.aws_access_key_id, base.aws_secret_access_key)
-            token = self._mfa_code(base.name, serial, code) if serial else ""
+            process = (owner.name, owner.mfa_process) if owner.mfa_process else (base.name, base.mfa_process)
+            token = self._mfa_code(base.name, serial, code, process) if serial else ""
             creds = self.engine.sts.get_session_token(base, keys, duration, serial, token)
             creds.account_id = account_from_arn(serial)
             return creds
         layer = self._layer(("session", base.name, serial, duration), CACHE_PREFIX["session"],
                             _session_cache_name(base, serial), serial, fetch, label=base.name)
-        layer.prompt = _prompt_at_expiry(layer, "MFA code") if serial else None
+        # with an mfa_process, renewals need no user: no prompt to announce
+        layer.prompt = _prompt_at_expiry(layer, "MFA code") if serial and not (
+            owner.mfa_process or base.mfa_process) else None
         return layer
 
-    def _role_layer(self, role, base, below, serial, chained, session_name):
+    def _role_layer(self, role, base, below, serial, chained, session_name, extra=None):
+        """`extra`: SourceIdentity and session tags; a role assumed with
+        other ones (the variables apply to the profile asked for only) is
+        a layer, and a cache file, of its own."""
         duration = min(role.role_duration, CHAINED_ROLE_MAX) if chained else role.role_duration
 
+        process = (role.name, role.mfa_process) if role.mfa_process else (
+            base.name, base.mfa_process if serial == base.mfa_serial else "")
+
         def assume(source, code):
-            token = self._mfa_code(role.name, serial, code) if serial else ""
+            token = self._mfa_code(role.name, serial, code, process) if serial else ""
             name = session_name or self._session_name(base)
             return self.engine.sts.assume_role(role, source, role.role_arn, name, duration,
-                                        role.external_id, serial, token)
+                                               role.external_id, serial, token, extra)
 
         def fetch(code):
             if below is None:
@@ -4298,9 +4449,10 @@ class LayerPlanner:
                 LOG.info("STS refused the credentials of %s (%s); fetching them anew", below.label, exc.aws_code)
                 self.drop(below)
                 return assume(self.get(below, None), code)
-        layer = self._layer(("role", role.name, role.role_arn, below and below.key),
-                            CACHE_PREFIX["role"], role.name, serial, fetch)
-        layer.prompt = _prompt_at_expiry(layer, "MFA code") if serial else None
+        tags = hashlib.sha256(json.dumps(sorted(extra.items())).encode()).hexdigest()[:10] if extra else ""
+        layer = self._layer(("role", role.name, role.role_arn, below and below.key) + ((tags,) if tags else ()),
+                            CACHE_PREFIX["role"], role.name + (".tags-" + tags if tags else ""), serial, fetch)
+        layer.prompt = _prompt_at_expiry(layer, "MFA code") if serial and not process[1] else None
         return layer
 
     def _federated_plan(self, fed):
@@ -4332,7 +4484,8 @@ class LayerPlanner:
                                     if self.engine.federation.renews_silently(fed) else at_expiry())
         layers = [layer]
         if fed.jump_role_arn:
-            layers.append(self._role_layer(fed, fed, layer, "", True, session_name))
+            layers.append(self._role_layer(fed, fed, layer, "", True, session_name,
+                                           assume_role_extras(fed, self.engine.environ)))
         return layers
 
     def _static(self, access_key, secret_key, token="", account_id=""):
@@ -4341,9 +4494,15 @@ class LayerPlanner:
         return Credentials(access_key, secret_key, token, now + dt.timedelta(seconds=STATIC_TOKEN_LIFETIME),
                            account_id=account_id, obtained=now)
 
-    def _mfa_code(self, profile, serial, code):
+    def _mfa_code(self, profile, serial, code, process=("", "")):
+        """The code to send: the one given, else mfa_process's (`process`:
+        the profile that has it, its command; background renewals too: no
+        user is needed), else the terminal's (headless), else MFARequired:
+        the page asks."""
         if code:
             return code
+        if process[1]:
+            return self.engine.code_from_process(process[0], serial, process[1])
         if self.engine.mfa_prompt is not None and not _in_background():
             code = self.engine.mfa_prompt(profile, serial)
             if code:
@@ -4424,8 +4583,12 @@ class Engine:
 
     def __init__(self, config, sts, clock=utcnow, mfa_prompt=None, spawn=None,
                  cache_dir=None, environ=None, federation=None, writer=None, sso=None,
-                 popen=subprocess.Popen, process_timeout=PROCESS_TIMEOUT, rand=random.random):
+                 popen=subprocess.Popen, process_timeout=PROCESS_TIMEOUT, rand=random.random, notify=None,
+                 mfa_process_timeout=MFA_PROCESS_TIMEOUT):
         self.config, self.sts, self.clock, self.rand = config, sts, clock, rand
+        self.notify = notify  # (profile, kind, text): a desktop notification (Notifier.tell), or None
+        self.mfa_process_timeout, self._mfa_processes = mfa_process_timeout, {}
+        self._mfa_process_lock = threading.Lock()
         self.environ = os.environ if environ is None else environ
         self.disk = LayerCache(clock, writer)
         self.federation = federation or Federation(config, environ, clock)
@@ -4440,6 +4603,35 @@ class Engine:
 
     def plan(self, name):
         return self.planner.plan(name)
+
+    def planned_names(self):
+        """Every profile asked for since the start (the notifier watches them)."""
+        return self.planner.planned()
+
+    def tell(self, profile, kind, what="", when=""):
+        """A desktop notification through `notify`, if there is one."""
+        if self.notify is not None and profile:
+            self.notify(profile, kind, what, when)
+
+    def code_from_process(self, profile, serial, command):
+        """A code from the profile's mfa_process, one run at a time (one
+        touch of the key), with a notification while it runs.  A failure
+        is logged without the command's output, and for MFA_PROCESS_PAUSE
+        codes are asked on the page (MFARequired says why); a code the user
+        posts is used as always."""
+        with self._mfa_process_lock:
+            failed = self._mfa_processes.get(command)
+            if failed is not None and self.clock() < failed[0]:
+                raise _process_failed(profile, serial, failed[1])
+            self.tell(profile, "touch")
+            try:
+                code = run_mfa_process(command, profile, self.mfa_process_timeout, self.popen)
+            except RunasError as exc:
+                LOG.warning("%s; the code is asked on the page instead", exc)
+                self._mfa_processes[command] = (self.clock() + dt.timedelta(seconds=MFA_PROCESS_PAUSE), str(exc))
+                raise _process_failed(profile, serial, str(exc)) from None
+            self._mfa_processes.pop(command, None)
+            return code
 
     def sso_base(self, name):
         return self.planner.sso_base(name)
@@ -4584,8 +4776,10 @@ class Engine:
         try:
             with self.sts.probing() if failure is not None else contextlib.nullcontext():
                 creds = self._fetch_idp_prompting(layer, code) if layer.idp else layer.fetch(code)
-        except MFARequired:
+        except MFARequired as exc:
             layer.mfa_pending = True  # reported as mfa_needed, not as an error
+            if exc.reason:  # mfa_process failed: why the page asks (its "Last failure")
+                layer.error = exc.reason
             raise
         except AuthRequired as exc:
             if not getattr(exc, "layer_key", None):  # kept by the layer that signs in, not those above
@@ -4734,6 +4928,10 @@ class Engine:
                 "error": (errors[-1] if errors else None) or ended}
 
     # -- disk cache ----------------------------------------------------------
+
+
+def _process_failed(profile, serial, reason):
+    return MFARequired("an MFA code from device %s is needed (%s)" % (serial, reason), profile, serial, reason)
 
 
 def _prompt_at_expiry(layer, what):
@@ -5830,6 +6028,9 @@ class EcsRoutes(RouteGroup):
             if not container_peer:
                 raise
             LOG.warning("grant %r (profile %r): %s", grant["label"], grant["profile"], exc)
+            if isinstance(exc, (MFARequired, AuthRequired)):
+                self.engine.tell(grant["profile"], "needed", "an MFA code" if isinstance(exc, MFARequired)
+                                 else "a sign-in")
             raise HTTPError(503, CONTAINER_SIGN_IN if isinstance(exc, (MFARequired, AuthRequired)) else
                             CONTAINER_UNAVAILABLE, "CredentialsUnavailable") from None
 
@@ -6145,6 +6346,7 @@ class Service:
         self.router = Router([(method, path, getattr(group, handler), guard)
                               for group in self.groups for method, path, handler, guard in group.ROUTES])
         self._told_mfa = {}
+        self.notifier = None  # a Notifier (build_service), whose ahead() the renewal loop runs
 
     # what the command line, the page's tests and the server read of the service
     active = property(lambda self: self.selected.name)
@@ -6185,6 +6387,7 @@ class Service:
         return response
 
     def _mfa_needed(self, exc):
+        self.engine.tell(exc.profile, "needed", "an MFA code")
         now = self.clock()
         if now - self._told_mfa.get(exc.profile, -1e9) > MINUTE:
             self._told_mfa[exc.profile] = now
@@ -6198,6 +6401,7 @@ class Service:
     def _auth_needed(self, exc):
         """401 with the dialog to open: AUTH (username, password), BROWSER,
         or SSO (IAM Identity Center: browser sign-in and/or a device code)."""
+        self.engine.tell(exc.profile, "needed", "a sign-in")
         doc = {"Code": exc.code, "Message": str(exc), "username": exc.username, "page": self.base_url + "/"}
         extra = self.policy.sign_in_links(exc.extra)
         doc.update((key, self.base_url + extra[key]) for key in ("login_url", "device_url") if key in extra)
@@ -6735,6 +6939,108 @@ def start_renewals(engine, interval=RENEWAL_INTERVAL, stop=None, jobs=()):
                     log_bug("renewal loop")
     threading.Thread(target=loop, name="runas-meta-renewals", daemon=True).start()
     return stop
+
+
+# -- desktop notifications: when the user must act, where the user looks ----
+# The service calls the user only when a code or a sign-in is needed: ahead
+# of time (the page's "next prompt"), when a request first needs one, and
+# while an mfa_process waits for a touch.  The platform's own notifier runs
+# through subprocess with a timeout; no text holds a secret or a code.
+
+NOTIFY_GAP = 5 * MINUTE  # at most one notification of a kind per profile this often
+NOTIFY_AHEAD = 10 * MINUTE  # a code or a sign-in due this soon is told ahead
+NOTIFY_TIMEOUT = 10
+# PowerShell's own application id: a toast needs a registered one (title and
+# text come from the environment, never from the command line)
+WINDOWS_TOAST = (
+    "[Windows.UI.Notifications.ToastNotificationManager, Windows.UI.Notifications, ContentType = WindowsRuntime]"
+    " > $null; $x = [Windows.UI.Notifications.ToastNotificationManager]::GetTemplateContent("
+    "[Windows.UI.Notifications.ToastTemplateType]::ToastText02); $t = $x.GetElementsByTagName('text'); "
+    "$t.Item(0).AppendChild($x.CreateTextNode($env:RUNAS_META_TITLE)) > $null; "
+    "$t.Item(1).AppendChild($x.CreateTextNode($env:RUNAS_META_TEXT)) > $null; "
+    "[Windows.UI.Notifications.ToastNotificationManager]::CreateToastNotifier("
+    "'{1AC14E77-02E7-4E5D-B744-2EB1AE5198B7}\\WindowsPowerShell\\v1.0\\powershell.exe')"
+    ".Show([Windows.UI.Notifications.ToastNotification]::new($x))")
+MAC_NOTIFY = ("on run argv", "display notification (item 2 of argv) with title (item 1 of argv)", "end run")
+
+
+def notifier_command(platform=sys.platform, which=shutil.which):
+    """The platform's notifier as (title, text) -> (argv, extra environment),
+    or None where there is none.  The texts are arguments or variables,
+    never parts of a script: nothing in them is run."""
+    if platform == "darwin":
+        tool = which("osascript")
+        return tool and (lambda title, text: ([tool] + [part for line in MAC_NOTIFY for part in ("-e", line)] +
+                                              [title, text], {}))
+    if platform == "win32":
+        tool = which("powershell") or which("pwsh")
+        return tool and (lambda title, text: ([tool, "-NoProfile", "-NonInteractive", "-Command", WINDOWS_TOAST],
+                                              {"RUNAS_META_TITLE": title, "RUNAS_META_TEXT": text}))
+    tool = which("notify-send")
+    return tool and (lambda title, text: ([tool, "--app-name=runas-meta", title, text], {}))
+
+
+def open_in_browser(url):
+    import webbrowser  # only here: it reads the environment's browser settings at import
+    webbrowser.open(url)
+
+
+class Notifier:
+    """Desktop notifications, at most one of a kind per profile per
+    NOTIFY_GAP.  Kinds: "ahead" (a code or sign-in due within
+    NOTIFY_AHEAD), "needed" (a request waits for one now), "touch" (an
+    mfa_process runs).  `open_page` (--open-page) opens the page the first
+    time one is needed.  Side effects are parameters."""
+
+    def __init__(self, command, page_url, run=subprocess.run, clock=time.monotonic, open_page=None,
+                 spawn=_spawn_daemon, environ=None):
+        self.command, self.page_url, self.run, self.clock = command, page_url, run, clock
+        self.open_page, self.spawn = open_page, spawn
+        self.environ = os.environ if environ is None else environ
+        self._last, self._lock, self._opened = {}, threading.Lock(), False
+
+    def tell(self, profile, kind, what="", when=""):
+        """Engine.notify: True when a notification went out."""
+        title, text = self._texts(profile, kind, what, when)
+        with self._lock:
+            now = self.clock()
+            if now - self._last.get((profile, kind), -1e12) < NOTIFY_GAP:
+                return False
+            self._last[(profile, kind)] = now
+            opening = kind == "needed" and self.open_page is not None and not self._opened
+            self._opened = self._opened or opening
+        if opening:
+            self.spawn(lambda: self.open_page(self.page_url + "/"))
+        if self.command is None:
+            return False
+        argv, extra = self.command(title, text)
+        self.spawn(lambda: self._show(argv, extra))
+        return True
+
+    def _texts(self, profile, kind, what, when):
+        if kind == "touch":
+            return "runas-meta: touch your security key", "mfa_process is getting an MFA code for profile %s" % profile
+        if kind == "ahead":
+            return ("runas-meta: %s soon" % what,
+                    "Profile %s will need %s %s. Open %s/" % (profile, what, when, self.page_url))
+        return "runas-meta: %s needed" % what, "Profile %s needs %s. Open %s/" % (profile, what, self.page_url)
+
+    def _show(self, argv, extra):
+        try:
+            self.run(argv, env=dict(self.environ, **extra), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, timeout=NOTIFY_TIMEOUT, **OWN_PROCESS_GROUP)
+        except (OSError, subprocess.SubprocessError) as exc:
+            LOG.info("the notifier %s failed: %s", os.path.basename(argv[0]), type(exc).__name__)
+
+    def ahead(self, engine, names):
+        """The renewal loop's job: tell each profile whose code or sign-in
+        is due within NOTIFY_AHEAD (as the page's "next prompt" says)."""
+        for name in names:
+            prompt = (engine.status(name) or {}).get("next_prompt") or {}
+            seconds = prompt.get("seconds")
+            if seconds is not None and 0 < seconds <= NOTIFY_AHEAD:
+                what = "an MFA code" if prompt.get("what") == "MFA code" else "a sign-in"
+                self.tell(name, "ahead", what, "in %d min (%s)" % (-(-seconds // 60), prompt.get("at")))
 
 
 # ==== Browser page =========================================================
@@ -7652,6 +7958,7 @@ commands:
   process PROFILE        credential_process JSON from the running service (export, use, status: --help)
   profiles --write       a credential_process profile for each profile it serves, in the AWS config
   exec PROFILE -- CMD    run CMD with a grant of its own for PROFILE, revoked when it exits
+  install ecs PROFILE    start it at login, restarted if it dies (uninstall removes it; --help)
   help                   this text
 
 environment variables it reads:
@@ -7665,6 +7972,7 @@ environment variables it reads:
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY              proxies (never for loopback)
   RUNAS_META_AUTH_TOKEN                          the ECS Authorization token (as --auth-token-file)
   RUNAS_META_FEDERATION_URL                      the AWS federation endpoint for the console button
+  AWS_SOURCE_IDENTITY, AWS_SESSION_TAGS, AWS_TRANSITIVE_TAGS  aws-vault's: AssumeRole's, for the profile asked for
   credential_source = Environment / EcsContainer / Ec2InstanceMetadata reads AWS_ACCESS_KEY_ID,
   AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_CONTAINER_CREDENTIALS_*, AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE],
   AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_EC2_METADATA_DISABLED of the service's own environment
@@ -7709,6 +8017,11 @@ def build_parser():
     parser.add_argument("--containers", action="store_true",
                         help="ecs mode, Linux, as root: also serve %s:80 to containers on local bridges, "
                              "each with a grant of its own (see 'grant --help')" % ECS_ADDRESS)
+    parser.add_argument("--no-notify", action="store_true",
+                        help="no desktop notifications (by default, where notify-send, osascript or PowerShell "
+                             "is found, one when an MFA code or a sign-in is needed soon or now)")
+    parser.add_argument("--open-page", action="store_true",
+                        help="open the page in the browser the first time a code or a sign-in is needed")
     parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
     return parser
 
@@ -7810,8 +8123,8 @@ def sso_on_terminal(engine, name, stdout, timeout=LOGIN_TIMEOUT * 2):
     return False
 
 
-def use_lines(mode, base_url, empty_file, auth_file="", legacy=False):
-    """{shell: lines} that point an SDK at the service: bash, PowerShell, fish."""
+def use_pairs(mode, base_url, empty_file, auth_file="", legacy=False):
+    """[(variable, value)] that point an SDK at the service."""
     if mode == "ec2":
         variable, value = "AWS_EC2_METADATA_SERVICE_ENDPOINT", base_url + "/"
     else:
@@ -7820,6 +8133,12 @@ def use_lines(mode, base_url, empty_file, auth_file="", legacy=False):
     pairs += [("AWS_SHARED_CREDENTIALS_FILE", empty_file), ("AWS_CREDENTIAL_PROFILES_FILE", empty_file)]
     if auth_file:
         pairs.append(("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", auth_file))
+    return pairs
+
+
+def use_lines(mode, base_url, empty_file, auth_file="", legacy=False):
+    """{shell: lines} that point an SDK at the service: bash, PowerShell, fish."""
+    pairs = use_pairs(mode, base_url, empty_file, auth_file, legacy)
     return {"bash": ["export %s=%s" % (k, _sh_quote(v)) for k, v in pairs],
             "powershell": ['$env:%s = "%s"' % (k, v.replace('"', '`"')) for k, v in pairs],
             "fish": ["set -gx %s %s" % (k, _sh_quote(v)) for k, v in pairs]}
@@ -8019,6 +8338,10 @@ def build_service(server, args, environ, stdin, stdout, peer_check=None, twin=No
               "process can get these credentials", file=stdout)
         server.peers = None
     server.attach(service, twin)
+    if not args.no_notify or args.open_page:
+        service.notifier = Notifier(None if args.no_notify else notifier_command(), service.base_url,
+                                    open_page=open_in_browser if args.open_page else None, environ=environ)
+        engine.notify = service.notifier.tell
     return engine, service, auth_file
 
 
@@ -8104,7 +8427,10 @@ def run_service(server, args, environ, stdin, stdout, twin=None, outer=None):
         first_fetch(engine, service.active, stdin, stdout, headless=args.headless)
     state = write_state(environ, service, auth_file)  # before the banner: a client started after it finds it
     print_banner(service, server, args, auth_file, stdout)
-    stop = start_renewals(engine, jobs=(service.grants.retry,) if service.grants else ())
+    jobs = (service.grants.retry,) if service.grants else ()
+    if service.notifier is not None:
+        jobs += (lambda: service.notifier.ahead(engine, {service.active, *engine.planned_names()} - {None}),)
+    stop = start_renewals(engine, jobs=jobs)
     restore = stop_on_signals([s for s in (server, twin, outer) if s])
     if twin:
         threading.Thread(target=twin.serve_forever, args=(STOP_POLL,), name="runas-meta-ipv6", daemon=True).start()
@@ -8666,6 +8992,366 @@ CLIENT_COMMANDS = {
 }
 
 
+# -- install / uninstall: the service started at login, restarted if it dies --
+# One file per service (ecs, ec2, containers), named alike on each platform:
+# a systemd unit (user or system), a launchd LaunchAgent or LaunchDaemon, a
+# Task Scheduler task from an XML definition.  --gui-env points programs
+# started outside a shell at the service (environment.d, launchctl setenv,
+# setx): endpoint URLs and file paths, never a secret.  Side effects (the
+# commands, the file system's root) are parameters; --dry-run prints them.
+
+INSTALL_LABEL = "io.github.runas-meta"
+ENV_VARIABLES = ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                 "AWS_SHARED_CREDENTIALS_FILE", "AWS_CREDENTIAL_PROFILES_FILE",
+                 "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+INSTALL_KEYS = ("ecs", "ec2", "containers")
+# what the service reads of the shell it is installed from goes into the
+# service's definition (a login has none of it); never a secret, so never the
+# auth token, nor proxies (their URLs may hold a password)
+INSTALL_CARRIED = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_REGION", "AWS_DEFAULT_REGION",
+                   "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_SSO_OIDC",
+                   "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_CA_BUNDLE", "RUNAS_META_FEDERATION_URL")
+
+
+class _MayFail(list):
+    """A command whose failure is expected and harmless (stopping what is
+    not running)."""
+
+
+def _systemd_word(text):
+    """One ExecStart argument as systemd reads it: % and $ doubled, quoted
+    (with backslash escapes) when it holds anything but plain characters."""
+    text = text.replace("%", "%%").replace("$", "$$")
+    if re.match(r"[\w@%+=:,./-]+\Z", text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _windows_word(text):
+    """One argument as the C runtime parses a Windows command line."""
+    if text and not re.search(r'[\s"]', text):
+        return text
+    quoted = re.sub(r'(\\*)"', r'\1\1\\"', text)
+    return '"' + re.sub(r"(\\+)\Z", r"\1\1", quoted) + '"'
+
+
+class Installer:
+    """What `install` writes and runs on one platform ("linux", "darwin",
+    "win32"), and what `uninstall` removes.  `home` is the user's home,
+    `root` the file system's (tests give folders), `uid` the user's."""
+
+    def __init__(self, platform, home, config_dir, environ, root="/", uid=0, gid=0):
+        self.platform = "linux" if platform.startswith("linux") else platform
+        self.home, self.config_dir, self.environ, self.root = home, config_dir, environ, root
+        self.uid, self.gid = uid, gid
+        self.state_dir = os.path.join(config_dir, "runas-meta")
+        self.user_config = environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+        self.carried = [(name, environ[name]) for name in INSTALL_CARRIED if environ.get(name) and not
+                        environ[name].endswith(".runas_meta_empty_credentials")]
+
+    # where each file goes
+    def service_file(self, key, system):
+        name = "runas-meta-%s" % key
+        if self.platform == "linux":
+            return (os.path.join(self.root, "etc", "systemd", "system", name + ".service") if system else
+                    os.path.join(self.user_config, "systemd", "user", name + ".service"))
+        if self.platform == "darwin":
+            folder = (os.path.join(self.root, "Library", "LaunchDaemons") if system else
+                      os.path.join(self.home, "Library", "LaunchAgents"))
+            return os.path.join(folder, "%s.%s.plist" % (INSTALL_LABEL, key))
+        return os.path.join(self.state_dir, name + ".xml")
+
+    def env_file(self):
+        if self.platform == "linux":
+            return os.path.join(self.user_config, "environment.d", "60-runas-meta.conf")
+        if self.platform == "darwin":
+            return os.path.join(self.home, "Library", "LaunchAgents", "%s.env.plist" % INSTALL_LABEL)
+        return os.path.join(self.state_dir, "gui-env.txt")  # which variables setx wrote
+
+    # what each file says
+    def service_text(self, key, argv, system):
+        if self.platform == "linux":
+            return self._unit(key, argv, system).encode()
+        if self.platform == "darwin":
+            return self._plist(key, argv, system)
+        return self._task(key, argv, system).encode("utf-16")
+
+    def _unit(self, key, argv, system):
+        lines = ["[Unit]", "Description=runas-meta: AWS credentials for local programs (%s)" % key]
+        if system:
+            lines += ["Wants=network-online.target", "After=network-online.target"]
+        lines += ["", "[Service]", "Type=simple", "ExecStart=" + " ".join(_systemd_word(a) for a in argv),
+                  "Restart=always", "RestartSec=5", "Environment=PYTHONUNBUFFERED=1"]
+        lines += ["Environment=" + _systemd_word("%s=%s" % pair) for pair in self.carried]
+        if system:  # the root modes drop to the user, as under sudo
+            lines.append("Environment=SUDO_UID=%d SUDO_GID=%d" % (self.uid, self.gid))
+        lines += ["", "[Install]", "WantedBy=%s" % ("multi-user.target" if system else "default.target"), ""]
+        return "\n".join(lines)
+
+    def _plist(self, key, argv, system):
+        import plistlib
+        logs = os.path.join(self.root if system else self.home, "Library", "Logs", "runas-meta-%s.log" % key)
+        doc = {"Label": "%s.%s" % (INSTALL_LABEL, key), "ProgramArguments": list(argv), "RunAtLoad": True,
+               "KeepAlive": True, "ThrottleInterval": 5, "StandardOutPath": logs, "StandardErrorPath": logs,
+               "ProcessType": "Background"}
+        variables = dict(self.carried, **({"SUDO_UID": str(self.uid), "SUDO_GID": str(self.gid)} if system else {}))
+        if variables:
+            doc["EnvironmentVariables"] = variables
+        return plistlib.dumps(doc)
+
+    def _task(self, key, argv, system):
+        """Task Scheduler's XML: at logon, and every minute after it (a new
+        instance is ignored while one runs): the service comes back within
+        a minute of dying; no time limit."""
+        def esc(text):
+            return html.escape(text, quote=False)
+        level = "HighestAvailable" if system else "LeastPrivilege"
+        return "\n".join([
+            '<?xml version="1.0" encoding="UTF-16"?>',
+            '<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">',
+            "  <RegistrationInfo><Description>runas-meta: AWS credentials for local programs (%s)</Description>"
+            "</RegistrationInfo>" % key,
+            "  <Triggers><LogonTrigger><Enabled>true</Enabled><Repetition><Interval>PT1M</Interval>"
+            "<StopAtDurationEnd>false</StopAtDurationEnd></Repetition></LogonTrigger></Triggers>",
+            "  <Principals><Principal id=\"Author\"><LogonType>InteractiveToken</LogonType>"
+            "<RunLevel>%s</RunLevel></Principal></Principals>" % level,
+            "  <Settings><MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>"
+            "<DisallowStartIfOnBatteries>false</DisallowStartIfOnBatteries>"
+            "<StopIfGoingOnBatteries>false</StopIfGoingOnBatteries>"
+            "<ExecutionTimeLimit>PT0S</ExecutionTimeLimit><Hidden>true</Hidden>"
+            "<RestartOnFailure><Interval>PT1M</Interval><Count>999</Count></RestartOnFailure></Settings>",
+            "  <Actions Context=\"Author\"><Exec><Command>%s</Command><Arguments>%s</Arguments></Exec></Actions>"
+            % (esc(argv[0]), esc(" ".join(_windows_word(a) for a in argv[1:]))),
+            "</Task>", ""])
+
+    def env_text(self, pairs):
+        if self.platform == "linux":
+            return "".join("%s=%s\n" % pair for pair in pairs).encode()
+        if self.platform == "darwin":
+            import plistlib
+            script = "; ".join('launchctl setenv %s "$%d"' % (name, n) for n, (name, _) in enumerate(pairs, 1))
+            return plistlib.dumps({"Label": INSTALL_LABEL + ".env", "RunAtLoad": True,
+                                   "ProgramArguments": ["/bin/sh", "-c", script, "sh"] + [v for _, v in pairs]})
+        return "".join(name + "\n" for name, _ in pairs).encode()
+
+    # the commands that load, start, stop and unload
+    def start_commands(self, key, path, system):
+        if self.platform == "linux":
+            ctl = ["systemctl"] if system else ["systemctl", "--user"]
+            unit = "runas-meta-%s.service" % key
+            return [ctl + ["daemon-reload"], ctl + ["enable", unit], ctl + ["restart", unit]]  # a new ExecStart too
+        if self.platform == "darwin":
+            domain = "system" if system else "gui/%d" % self.uid
+            return [_MayFail(["launchctl", "bootout", "%s/%s.%s" % (domain, INSTALL_LABEL, key)]),
+                    ["launchctl", "bootstrap", domain, path]]
+        name = "runas-meta-%s" % key
+        return [["schtasks", "/Create", "/TN", name, "/XML", path, "/F"], _MayFail(["schtasks", "/End", "/TN", name]),
+                ["schtasks", "/Run", "/TN", name]]
+
+    def stop_commands(self, key, path, system):
+        if self.platform == "linux":
+            ctl = ["systemctl"] if system else ["systemctl", "--user"]
+            return [_MayFail(ctl + ["disable", "--now", "runas-meta-%s.service" % key])], [_MayFail(ctl + ["daemon-reload"])]
+        if self.platform == "darwin":
+            domain = "system" if system else "gui/%d" % self.uid
+            return [_MayFail(["launchctl", "bootout", "%s/%s.%s" % (domain, INSTALL_LABEL, key)])], []
+        name = "runas-meta-%s" % key
+        return [_MayFail(["schtasks", "/End", "/TN", name]), _MayFail(["schtasks", "/Delete", "/TN", name, "/F"])], []
+
+    def env_commands(self, pairs, setting):
+        if self.platform == "linux":
+            return [["systemctl", "--user", "set-environment"] + ["%s=%s" % pair for pair in pairs]] if setting else \
+                [["systemctl", "--user", "unset-environment"] + [name for name, _ in pairs]]
+        if self.platform == "darwin":
+            return [["launchctl", "setenv", name, value] if setting else ["launchctl", "unsetenv", name]
+                    for name, value in pairs]
+        return [["setx", name, value] if setting else ["reg", "delete", "HKCU\\Environment", "/v", name, "/f"]
+                for name, value in pairs]
+
+    def installed_env(self):
+        """[(name, value)] that --gui-env set, read back from its file."""
+        path = self.env_file()
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return []
+        if self.platform == "darwin":
+            import plistlib
+            args = plistlib.loads(data).get("ProgramArguments", [])
+            return list(zip(re.findall(r"setenv (\w+)", args[2] if len(args) > 2 else ""), args[4:]))
+        lines = data.decode("utf-8", "replace").splitlines()
+        return [tuple(line.split("=", 1)) if "=" in line else (line, "") for line in lines if line.strip()]
+
+
+def install_key(args):
+    return "containers" if args.containers else args.mode
+
+
+def runs_as_root(args):
+    """The modes that bind what only root can: legacy ec2, --containers."""
+    return args.containers or (args.mode == "ec2" and args.port is None)
+
+
+def install_pairs(args, environ, config_dir):
+    """The variables --gui-env sets: those the banner prints for this mode."""
+    port = args.port if args.port is not None else ECS_PORT
+    legacy = args.mode == "ec2" and args.port is None
+    auth_file = ""
+    if args.auth_token == "generate":
+        auth_file = os.path.join(config_dir, ".runas_meta_ecs_token")
+    elif args.auth_token_file:
+        auth_file = os.path.abspath(expand_path(args.auth_token_file, environ))
+    empty = os.path.join(config_dir, ".runas_meta_empty_credentials")
+    return use_pairs(args.mode, "http://127.0.0.1:%d" % port, empty, auth_file, legacy)
+
+
+def build_install_parser(command):
+    parser = _Parser(prog="runas-meta " + command, formatter_class=argparse.RawDescriptionHelpFormatter,
+                     description="Start the service at login and restart it if it dies (systemd user unit; "
+                                 "launchd LaunchAgent; Task Scheduler logon task), or remove what install wrote."
+                     if command == "install" else "Remove what 'install' wrote, and say what was removed.",
+                     usage="%(prog)s " + ("{ecs,ec2} [PROFILE] [service options] [--gui-env] [--dry-run]"
+                                          if command == "install" else "[--dry-run]"))
+    if command == "install":
+        parser.add_argument("--gui-env", action="store_true",
+                            help="also point programs started outside a shell (Dock, Start menu, desktop) at the "
+                                 "service: environment.d, launchctl setenv, setx (URLs and paths, never a secret)")
+    parser.add_argument("--dry-run", action="store_true", help="print the files and commands; change nothing")
+    parser.add_argument("--platform", choices=("linux", "darwin", "win32"), help=argparse.SUPPRESS)
+    return parser
+
+
+def install_main(argv, environ, stdout, stderr, run=None, platform=None, root="/", python=None, script=None,
+                 ids=None):
+    """runas-meta install MODE [PROFILE] [service options] [--gui-env] [--dry-run]."""
+    own, rest = build_install_parser("install").parse_known_args(argv)
+    args = build_parser().parse_intermixed_args(rest)  # the service's own options, checked as it checks them
+    if args.auth_token and args.auth_token != "generate":
+        raise UsageError("install writes the command line into a file: give the token with --auth-token-file "
+                         "PATH or --auth-token generate, never on the command line")
+    if args.port == 0:
+        raise UsageError("install needs a fixed port (-p PORT): programs are pointed at it before it starts")
+    platform = own.platform or platform or sys.platform
+    if args.containers and not platform.startswith("linux"):
+        raise UsageError("--containers serves Linux bridges: it installs on Linux only")
+    uid, gid = ids or _user_ids(environ)
+    system = runs_as_root(args)
+    config = Config(environ=environ)
+    home = expand_path("~", environ)
+    installer = Installer(platform, home, config.directory, environ, root, uid, gid)
+    python = python or (sys.executable if not platform == "win32" else _windowless(sys.executable))
+    script = os.path.abspath(script or __file__)
+    service_argv = [python, script] + rest
+    key = install_key(args)
+    path = installer.service_file(key, system)
+    files = [(path, installer.service_text(key, service_argv, system))]
+    commands = installer.start_commands(key, path, system)
+    if own.gui_env:
+        pairs = install_pairs(args, environ, config.directory)
+        files.append((installer.env_file(), installer.env_text(pairs)))
+        files.append((os.path.join(config.directory, ".runas_meta_empty_credentials"), b""))
+        commands = installer.env_commands(pairs, True) + commands
+    if system and not own.dry_run and hasattr(os, "geteuid") and os.geteuid() != 0:
+        raise UsageError("%s serves an address only root can bind: run install with sudo (the service drops "
+                         "to your user, uid %d)" % (key, uid))
+    return _carry_out(files, commands, [], own.dry_run, run, stdout, stderr, "install")
+
+
+def uninstall_main(argv, environ, stdout, stderr, run=None, platform=None, root="/", ids=None):
+    """runas-meta uninstall [--dry-run]: every service file install wrote
+    (each mode, user and system), and the --gui-env settings."""
+    own = build_install_parser("uninstall").parse_args(argv)
+    platform = own.platform or platform or sys.platform
+    uid, gid = ids or _user_ids(environ)
+    config = Config(environ=environ)
+    installer = Installer(platform, expand_path("~", environ), config.directory, environ, root, uid, gid)
+    removed, commands, after = [], [], []
+    for key in INSTALL_KEYS:
+        for system in (False, True):
+            path = installer.service_file(key, system)
+            if os.path.exists(path) and path not in removed:
+                stop, reload = installer.stop_commands(key, path, system)
+                commands += stop
+                after += [command for command in reload if command not in after]
+                removed.append(path)
+    pairs = installer.installed_env()
+    if pairs or os.path.exists(installer.env_file()):
+        commands += installer.env_commands(pairs, False) if pairs else []
+        removed.append(installer.env_file())
+    if not removed:
+        print("nothing to remove: no service file of runas-meta's is installed", file=stdout)
+        return 0
+    return _carry_out([], commands, removed, own.dry_run, run, stdout, stderr, "uninstall", after)
+
+
+def _user_ids(environ):
+    """The user the service runs as: SUDO_UID/SUDO_GID under sudo, else ours."""
+    if environ.get("SUDO_UID", "").isdigit():
+        uid = int(environ["SUDO_UID"])
+        return uid, int(environ["SUDO_GID"]) if environ.get("SUDO_GID", "").isdigit() else uid
+    return (os.getuid(), os.getgid()) if hasattr(os, "getuid") else (0, 0)
+
+
+def _windowless(python):
+    """pythonw.exe beside python.exe: a logon task with no console window."""
+    quiet = os.path.join(os.path.dirname(python), "pythonw.exe")
+    return quiet if os.path.exists(quiet) else python
+
+
+def _command_line(argv):
+    return " ".join(_sh_quote(a) for a in argv)
+
+
+def _print_plan(files, commands, removals, stdout):
+    """--dry-run: every file with its text, every removal and command."""
+    for path, data in files:
+        print("would write %s:" % path, file=stdout)
+        text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8")
+        print("".join("  " + line + "\n" for line in text.splitlines()), end="", file=stdout)
+    for path in removals:
+        print("would remove %s" % path, file=stdout)
+    for argv in commands:
+        print("would run: %s" % _command_line(argv), file=stdout)
+    return 0
+
+
+def _carry_out(files, commands, removals, dry_run, run, stdout, stderr, verb, after=()):
+    """Write the files (atomically; 0644 for a service file, 0600 for the
+    rest), remove the removals, run the commands; print each step.
+    A command that fails is said with its exit status; exit 1."""
+    if dry_run:
+        return _print_plan(files, list(commands) + list(after), removals, stdout)
+    run = run or (lambda argv: subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                              timeout=60))
+    failed = 0
+    for path, data in files:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_private_file(path, data)
+        if not path.endswith(".runas_meta_empty_credentials") and not path.endswith("gui-env.txt"):
+            os.chmod(path, 0o644)  # a service manager reads it; it holds no secret
+        print("wrote %s" % path, file=stdout)
+    steps = [("run", argv) for argv in commands] + [("remove", path) for path in removals] + \
+        [("run", argv) for argv in after]
+    for what, item in steps:
+        if what == "remove":
+            try:
+                os.unlink(item)
+                print("removed %s" % item, file=stdout)
+            except FileNotFoundError:
+                pass
+            continue
+        result = run(list(item))
+        code = getattr(result, "returncode", 0)
+        print("ran: %s%s" % (_command_line(item), "" if code == 0 else " (exit status %d)" % code), file=stdout)
+        if code != 0 and not isinstance(item, _MayFail):
+            detail = (getattr(result, "stderr", "") or "").strip().splitlines()
+            print("runas-meta %s: %s failed%s" % (verb, item[0], ": " + detail[-1][:300] if detail else ""),
+                  file=stderr)
+            failed = 1
+    return failed
+
+
 # -- doctor: which credential source an SDK started from this shell would use --------
 
 
@@ -8796,6 +9482,12 @@ def main(argv=None, environ=None, stdin=None, stdout=None, stderr=None):
             return exc.exit_code
     if argv[:1] == ["profiles"]:
         return profiles_main(argv[1:], environ, stdout, stderr)
+    if argv[:1] in (["install"], ["uninstall"]):
+        try:
+            return (install_main if argv[0] == "install" else uninstall_main)(argv[1:], environ, stdout, stderr)
+        except RunasError as exc:
+            print("runas-meta %s: error: %s" % (argv[0], exc), file=stderr)
+            return exc.exit_code
     if argv[:1] and argv[0] in CLIENT_COMMANDS:
         return client_main(argv[0], argv[1:], environ, stdout, stderr)
     if argv[:1] == ["help"]:

@@ -34,6 +34,7 @@ import time
 import unittest
 import urllib.parse
 import urllib.request
+import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import runas_meta as rm
@@ -3814,6 +3815,29 @@ class CommandLineTests(FakeSTSCase):
         self.assertEqual(gone.returncode, 1)
         self.assertIn("runas-meta process: error: no runas-meta", gone.stderr)
 
+    def test_the_running_service_calls_the_notifier_on_path_once(self):
+        """notify-send found on PATH (a fake that records its arguments):
+        one notification on the first 401, none on the next; none with
+        --no-notify."""
+        folder = tempfile.mkdtemp()
+        self.addCleanup(_rmtree, folder)
+        log = fake_notifier(folder)
+        self.env["PATH"] = folder + os.pathsep + self.env.get("PATH", "")
+        for quiet in (True, False):
+            service = ServiceProcess(["ecs", "-p", "0", "nomfa"] + ["--no-notify"] * quiet, self.env)
+            self.addCleanup(service.stop)
+            for _ in range(2):
+                with self.assertRaises(urllib.error.HTTPError) as caught:
+                    service.get("/credentials/dev")
+                self.assertEqual(caught.exception.code, 401)
+            if not quiet:
+                self.assertTrue(wait_for(lambda: notified(log), 10))
+            service.stop()
+            shown = notified(log)
+            self.assertEqual(len(shown), 0 if quiet else 1, shown)
+        self.assertEqual(shown[0][1:], ["runas-meta: an MFA code needed",
+                                        "Profile dev needs an MFA code. Open %s/" % service.url])
+
     def test_exec_gives_the_child_a_grant_of_its_own(self):
         service = ServiceProcess(["ecs", "-p", "0", "nomfa"], self.env)
         self.addCleanup(service.stop)
@@ -3914,6 +3938,423 @@ class CommandLineTests(FakeSTSCase):
         self.assertIn("--headless", result.stdout)
         args = rm.build_parser().parse_intermixed_args(["ecs", "-p", "8888", "my-profile", "-v"])
         self.assertEqual((args.mode, args.port, args.profile, args.verbose), ("ecs", 8888, "my-profile", True))
+
+
+# ---- aws-vault's keys, mfa_process, notifications, install at login -----------
+
+
+VAULT_MIXIN = """\
+; aws-vault's USAGE.md, include_profile in "mixin" style
+[profile common]
+region=eu-west-1
+mfa_serial=arn:aws:iam::123456789012:mfa/johnsmith
+source_profile = root
+
+[profile root]
+include_profile = common
+
+[profile order-dev]
+include_profile = common
+role_arn=arn:aws:iam::123456789012:role/developers
+
+[profile order-staging-admin]
+include_profile = common
+role_arn=arn:aws:iam::123456789012:role/administrators
+"""
+
+VAULT_PARENT = """\
+; aws-vault's USAGE.md, include_profile in "parent" style
+[profile root]
+region=eu-west-1
+mfa_serial=arn:aws:iam::123456789012:mfa/johnsmith
+source_profile = root
+
+[profile order-dev]
+include_profile = root
+role_arn=arn:aws:iam::123456789012:role/developers
+"""
+
+VAULT_TAGS = """\
+[profile base]
+region = eu-west-1
+
+[profile order-dev]
+source_profile = base
+role_arn = %s
+session_tags = key1=value1,key2=value2,key3=value3
+transitive_session_tags = key1,key2
+source_identity = your_user_name
+
+[profile above]
+source_profile = order-dev
+role_arn = %s
+""" % (ROLE, ROLE2)
+
+
+class VaultKeysTests(EngineCase):
+    def test_include_profile_mixin_style(self):
+        """aws-vault's first example: region, mfa_serial and source_profile
+        come from the fragment; root's source_profile (itself, from the
+        fragment) is dropped, so root serves its own keys."""
+        self.files(VAULT_MIXIN, "[root]\naws_access_key_id = AKIAROOT\naws_secret_access_key = rootSecretKey\n")
+        config = self.config()
+        dev = config.profile("order-dev")
+        self.assertEqual((dev.region, dev.mfa_serial, dev.source_profile, dev.role_arn),
+                         ("eu-west-1", "arn:aws:iam::123456789012:mfa/johnsmith", "root",
+                          "arn:aws:iam::123456789012:role/developers"))
+        self.assertEqual(config.profile("root").source_profile, "")
+        self.assertEqual([p.name for p in config.chain("order-staging-admin")], ["order-staging-admin", "root"])
+        self.assertIn("order-dev", config.roles())
+
+    def test_include_profile_parent_style(self):
+        self.files(VAULT_PARENT, "[root]\naws_access_key_id = AKIAROOT\naws_secret_access_key = rootSecretKey\n")
+        config = self.config()
+        self.assertEqual([p.name for p in config.chain("order-dev")], ["order-dev", "root"])
+        self.assertEqual(config.profile("order-dev").mfa_serial, "arn:aws:iam::123456789012:mfa/johnsmith")
+        # root names itself in its own section: botocore's rule (its own keys) stands
+        self.assertEqual(config.profile("root").source_profile, "root")
+
+    def test_own_keys_win_and_keys_are_never_included(self):
+        self.files("[profile a]\nregion = us-east-1\ninclude_profile = b\n"
+                   "[profile b]\nregion = eu-west-1\nrole_session_name = from-b\naws_access_key_id = AKIAB\n"
+                   "aws_secret_access_key = bSecretKey\n")
+        profile = self.config().profile("a")
+        self.assertEqual((profile.region, profile.role_session_name, profile.aws_access_key_id),
+                         ("us-east-1", "from-b", ""))
+
+    def test_an_include_loop_and_a_missing_profile_name_the_line(self):
+        self.files("[profile a]\ninclude_profile = b\n\n[profile b]\ninclude_profile = a\n")
+        with self.assertRaises(rm.ConfigError) as caught:
+            self.config().profile("a")
+        self.assertIn("a -> b -> a", str(caught.exception))
+        self.assertIn("%s:5:" % self.config_path, str(caught.exception))
+        self.files("[profile a]\ninclude_profile = nowhere\n")
+        with self.assertRaisesRegex(rm.ConfigError, "include_profile 'nowhere' of profile 'a': no such profile"):
+            self.config().profile("a")
+
+    def test_session_tags_parse_as_aws_vault_and_sts_define_them(self):
+        self.assertEqual(rm.session_tags(" key1 = value1,key2=value2 "), (("key1", "value1"), ("key2", "value2")))
+        self.assertEqual(rm.tag_keys("key1, key2,"), ("key1", "key2"))
+        for bad in ("key1", "key1=v,key1=w", "Key=v,key=w", "k!=v", ",".join("k%d=v" % i for i in range(51))):
+            with self.assertRaises(ValueError, msg=bad):
+                rm.session_tags(bad)
+        self.files("[profile a]\nrole_arn = %s\nsource_profile = base\nsession_tags = nope\n" % ROLE)
+        with self.assertRaisesRegex(rm.ConfigError, "session_tags 'nope' must be key1=value1,key2=value2"):
+            self.config().profile("a")
+
+    def test_assume_role_sends_source_identity_and_tags(self):
+        """The fake STS sees STS's parameter names; the role above (chained)
+        sends none of the keys it does not have, so the transitive tags pass."""
+        self.files(VAULT_TAGS, STANDARD_CREDENTIALS)
+        self.engine().credentials("above")
+        first, second = [c for c in self.sts_server.calls if c["Action"] == "AssumeRole"]
+        self.assertEqual({k: v for k, v in first.items() if k.startswith(("Tags", "Transitive", "Source"))},
+                         {"SourceIdentity": "your_user_name", "Tags.member.1.Key": "key1",
+                          "Tags.member.1.Value": "value1", "Tags.member.2.Key": "key2",
+                          "Tags.member.2.Value": "value2", "Tags.member.3.Key": "key3",
+                          "Tags.member.3.Value": "value3", "TransitiveTagKeys.member.1": "key1",
+                          "TransitiveTagKeys.member.2": "key2"})
+        self.assertFalse([k for k in second if k.startswith(("Tags", "Transitive", "Source"))])
+
+    def test_the_variables_apply_to_the_profile_asked_for_only(self):
+        """AWS_SESSION_TAGS and friends win over the keys of the profile
+        asked for, never reach the roles below it, and make a layer of
+        their own (the same role as a source keeps its own keys)."""
+        self.files(VAULT_TAGS, STANDARD_CREDENTIALS)
+        self.environ.update(AWS_SESSION_TAGS="team=blue", AWS_TRANSITIVE_TAGS="team", AWS_SOURCE_IDENTITY="alice")
+        engine = self.engine()
+        engine.credentials("above")
+        first, second = [c for c in self.sts_server.calls if c["Action"] == "AssumeRole"]
+        self.assertEqual(first["Tags.member.3.Key"], "key3")
+        self.assertEqual((second["SourceIdentity"], second["Tags.member.1.Key"], second["Tags.member.1.Value"],
+                          second["TransitiveTagKeys.member.1"]), ("alice", "team", "blue", "team"))
+        self.assertNotIn("Tags.member.2.Key", second)
+        engine.credentials("order-dev")  # asked for itself now: the variables, a new layer, one more call
+        third = [c for c in self.sts_server.calls if c["Action"] == "AssumeRole"][2]
+        self.assertEqual((third["SourceIdentity"], third["Tags.member.1.Key"]), ("alice", "team"))
+        self.environ["AWS_SESSION_TAGS"] = "broken"
+        with self.assertRaisesRegex(rm.ConfigError, "AWS_SESSION_TAGS must be key1=value1"):
+            self.engine().credentials("order-dev")
+
+    def test_botocore_ignores_them_so_parity_holds(self):
+        """Each key is one botocore does not read: a profile with them is
+        the same profile to botocore; ours adds only what they say."""
+        for key in ("include_profile", "mfa_process", "session_tags", "transitive_session_tags", "source_identity"):
+            self.assertIn(key, rm.INCLUDE_KEYS + ("include_profile",))
+
+
+MFA_PROCESS_CONFIG = """\
+[profile base]
+region = eu-west-1
+
+[profile yubi]
+role_arn = %s
+source_profile = base
+mfa_serial = %s
+mfa_process = %%s
+""" % (ROLE, SERIAL)
+
+
+class MfaProcessTests(EngineCase):
+    def use(self, script):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(_rmtree, folder)
+        path = os.path.join(folder, "code.py")
+        write(path, script)
+        self.files(MFA_PROCESS_CONFIG % ("%s %s" % (shlex_quote(sys.executable), shlex_quote(path))),
+                   STANDARD_CREDENTIALS)
+        return folder
+
+    def test_the_code_comes_from_the_command_and_no_one_is_asked(self):
+        told = []
+        self.use("print('  %s  ')\n" % GOOD_CODE)
+        engine = self.engine(notify=lambda *args: told.append(args))
+        creds = engine.credentials("yubi")
+        self.assertTrue(creds.access_key_id.startswith("ASIAFAKE"))
+        sent = [c for c in self.sts_server.calls if "TokenCode" in c]
+        self.assertEqual([c["TokenCode"] for c in sent], [GOOD_CODE])
+        self.assertEqual(told, [("yubi", "touch", "", "")])
+        self.assertIsNone(engine.status("yubi")["next_prompt"])  # renewals need no one: nothing to announce
+
+    def test_a_failing_command_falls_back_to_the_page_and_says_why(self):
+        self.use("import sys\nsys.stderr.write('procStderrSecret')\nsys.exit(3)\n")
+        engine = self.engine()
+        with self.assertLogs("runas_meta", "WARNING") as logs:
+            with self.assertRaises(rm.MFARequired) as caught:
+                engine.credentials("yubi")
+        self.assertIn("mfa_process of profile 'yubi' exited with status 3", str(caught.exception))
+        self.assertNotIn("procStderrSecret", "\n".join(logs.output) + str(caught.exception))
+        self.assertIn("exited with status 3", engine.status("yubi")["error"])
+        self.assertTrue(engine.status("yubi")["mfa_needed"])
+        runs = len(self.sts_server.calls)
+        with self.assertRaises(rm.MFARequired):  # paused: not run again at once
+            engine.credentials("yubi")
+        self.assertEqual(len(self.sts_server.calls), runs)
+        engine.credentials("yubi", mfa_code=GOOD_CODE)  # the page's code works as always
+
+    def test_output_that_is_not_a_code_is_refused_without_showing_it(self):
+        self.use("print('procSecret and more')\n")
+        with self.assertRaises(rm.MFARequired) as caught:
+            self.engine().credentials("yubi")
+        self.assertIn("not a six-digit code", str(caught.exception))
+        self.assertNotIn("procSecret", str(caught.exception))
+
+    def test_a_hanging_command_is_stopped_with_its_children(self):
+        folder = self.use("")
+        pid_file = os.path.join(folder, "grandchild")
+        write(os.path.join(folder, "code.py"),
+              "import subprocess, sys, time\n"
+              "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+              "open(%r, 'w').write(str(g.pid))\n"
+              "time.sleep(120)\n" % pid_file)
+        engine = self.engine(mfa_process_timeout=1.0)
+        with self.assertRaisesRegex(rm.MFARequired, "did not finish within 1 seconds and was stopped"):
+            engine.credentials("yubi")
+        grandchild = int(read_text(pid_file))
+        self.assertFalse(os.path.exists("/proc/%d" % grandchild) and _state(grandchild) not in ("Z", "X"))
+
+
+def fake_notifier(folder):
+    """A notify-send on PATH that appends its arguments to a file."""
+    path = os.path.join(folder, "notify-send")
+    log = os.path.join(folder, "notified.jsonl")
+    write(path, "#!%s\nimport json, sys\nopen(%r, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
+          % (sys.executable, log))
+    os.chmod(path, 0o755)
+    return log
+
+
+def notified(log):
+    try:
+        return [json.loads(line) for line in read_text(log).splitlines()]
+    except FileNotFoundError:
+        return []
+
+
+class NotifierTests(ServiceCase):
+    def setUp(self):
+        super().setUp()
+        folder = tempfile.mkdtemp()
+        self.addCleanup(_rmtree, folder)
+        self.log = fake_notifier(folder)
+        self.now = [0.0]
+        command = rm.notifier_command("linux", which=lambda name: os.path.join(folder, name))
+        self.opened = []
+        self.notifier = rm.Notifier(command, "http://127.0.0.1:%d" % self.PORT, clock=lambda: self.now[0],
+                                    spawn=lambda job: job(), open_page=self.opened.append)
+        self.engine_.notify = self.notifier.tell
+
+    def test_once_ahead_of_the_code_and_once_on_the_first_401(self):
+        self.service.activate("dev")
+        self.engine_.credentials("dev", mfa_code=GOOD_CODE)
+        self.notifier.ahead(self.engine_, ["dev"])
+        self.assertEqual(notified(self.log), [])  # the MFA session has hours left: nothing yet
+        self.clock.advance(self.engine_.status("dev")["next_prompt"]["seconds"] - 9 * 60)
+        self.notifier.ahead(self.engine_, ["dev"])
+        self.notifier.ahead(self.engine_, ["dev"])
+        self.assertEqual(len(notified(self.log)), 1)
+        self.assertRegex(notified(self.log)[0][2], r"Profile dev will need an MFA code in 9 min \(")
+        self.clock.advance(10 * 60)
+        self.now[0] += rm.NOTIFY_GAP  # a new MFA need after the gap
+        self.assertEqual(self.call("GET", "/credentials").status, 401)
+        self.assertEqual(self.call("GET", "/credentials").status, 401)
+        shown = notified(self.log)
+        self.assertEqual(len(shown), 2)
+        self.assertEqual(shown[1], ["--app-name=runas-meta", "runas-meta: an MFA code needed",
+                                    "Profile dev needs an MFA code. Open http://127.0.0.1:%d/" % self.PORT])
+        self.assertEqual(self.opened, ["http://127.0.0.1:%d/" % self.PORT])
+        self.assertEqual(secrets_in(read_text(self.log)), [])
+        self.assertNotIn(SERIAL, read_text(self.log))
+        self.now[0] += rm.NOTIFY_GAP
+        self.call("GET", "/credentials")
+        self.assertEqual(len(notified(self.log)), 3)  # a few minutes on: told again; the page opens once
+        self.assertEqual(len(self.opened), 1)
+
+    def test_each_platform_gets_its_own_notifier_and_the_text_is_never_code(self):
+        tools = {"osascript": "/usr/bin/osascript", "powershell": "C:/ps.exe", "notify-send": "/usr/bin/notify-send"}
+        title, text = "t $(x) \"; display", "b' & calc"
+        argv, extra = rm.notifier_command("darwin", which=tools.get)(title, text)
+        self.assertEqual(argv[-2:], [title, text])
+        self.assertNotIn(title, " ".join(argv[:-2]))
+        argv, extra = rm.notifier_command("win32", which=tools.get)(title, text)
+        self.assertEqual(extra, {"RUNAS_META_TITLE": title, "RUNAS_META_TEXT": text})
+        self.assertNotIn(text, " ".join(argv))
+        self.assertIsNone(rm.notifier_command("linux", which=lambda name: None))
+
+    def test_no_notify_means_none(self):
+        quiet = rm.Notifier(None, "http://x", clock=lambda: 0.0, spawn=lambda job: job())
+        self.assertFalse(quiet.tell("dev", "needed", "an MFA code"))
+
+
+class InstallTests(TempHome):
+    def setUp(self):
+        super().setUp()
+        self.files("[profile dev]\nregion = eu-west-1\n")
+        self.root = tempfile.mkdtemp()
+        self.addCleanup(_rmtree, self.root)
+        self.ran = []
+        self.environ["AWS_ENDPOINT_URL_STS"] = "http://127.0.0.1:4999/"
+        self.environ["HTTPS_PROXY"] = "http://user:proxyPassword@proxy:3128"
+
+    def run_main(self, command, *args, platform="linux", fail=()):
+        out, err = io.StringIO(), io.StringIO()
+
+        def run(argv):
+            self.ran.append(argv)
+            return subprocess.CompletedProcess(argv, 1 if argv[0] in fail else 0, "", "it broke")
+        main = rm.install_main if command == "install" else rm.uninstall_main
+        kwargs = {"python": "/usr/bin/python3", "script": "/opt/tools/runas meta.py"} if command == "install" else {}
+        code = main(list(args), self.environ, out, err, run=run, platform=platform, root=self.root,
+                    ids=(1000, 1000), **kwargs)
+        return code, out.getvalue(), err.getvalue()
+
+    def test_linux_user_unit_passes_systemd_analyze_and_uninstall_removes_all(self):
+        code, out, _ = self.run_main("install", "ecs", "dev", "-p", "12400", "--gui-env")
+        self.assertEqual(code, 0, out)
+        unit = os.path.join(self.home, ".config", "systemd", "user", "runas-meta-ecs.service")
+        text = read_text(unit)
+        self.assertIn('ExecStart=/usr/bin/python3 "/opt/tools/runas meta.py" ecs dev -p 12400\n', text)
+        self.assertIn("Restart=always\n", text)
+        self.assertIn("Environment=AWS_ENDPOINT_URL_STS=http://127.0.0.1:4999/\n", text)
+        self.assertNotIn("proxyPassword", text)
+        self.assertEqual(self.ran[-3:], [["systemctl", "--user", "daemon-reload"],
+                                         ["systemctl", "--user", "enable", "runas-meta-ecs.service"],
+                                         ["systemctl", "--user", "restart", "runas-meta-ecs.service"]])
+        env = read_text(os.path.join(self.home, ".config", "environment.d", "60-runas-meta.conf"))
+        self.assertEqual(env.splitlines()[0], "AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:12400/credentials")
+        self.assertTrue(os.path.exists(os.path.join(self.home, ".aws", ".runas_meta_empty_credentials")))
+        if shutil.which("systemd-analyze") or os.environ.get("RUNAS_META_FULL") == "1":
+            copy = os.path.join(self.root, "runas-meta-ecs.service")  # verify wants the ExecStart that exists
+            write(copy, text.replace('/usr/bin/python3 "/opt/tools/runas meta.py"',
+                                     "%s %s" % (sys.executable, os.path.join(HERE, "runas_meta.py"))))
+            checked = subprocess.run(["systemd-analyze", "verify", copy], capture_output=True, text=True)
+            self.assertEqual(checked.returncode, 0, checked.stderr)
+            write(copy, text.replace("ExecStart=/usr", 'ExecStart="/usr'))  # and it can fail
+            self.assertNotEqual(subprocess.run(["systemd-analyze", "verify", copy], capture_output=True).returncode, 0)
+        self.ran.clear()
+        code, out, _ = self.run_main("uninstall")
+        self.assertEqual(code, 0)
+        self.assertFalse(os.path.exists(unit))
+        self.assertIn("removed %s" % unit, out)
+        self.assertIn("removed %s" % os.path.join(self.home, ".config", "environment.d", "60-runas-meta.conf"), out)
+        self.assertIn(["systemctl", "--user", "disable", "--now", "runas-meta-ecs.service"], self.ran)
+        self.assertIn(["systemctl", "--user", "unset-environment", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                       "AWS_SHARED_CREDENTIALS_FILE", "AWS_CREDENTIAL_PROFILES_FILE"], self.ran)
+        self.assertEqual(self.run_main("uninstall")[1].split(":")[0], "nothing to remove")
+
+    def test_root_modes_write_a_system_unit_that_drops_to_the_user(self):
+        code, out, _ = self.run_main("install", "ec2", "dev", "--dry-run")
+        self.assertEqual(code, 0)
+        self.assertIn("would write %s" % os.path.join(self.root, "etc", "systemd", "system", "runas-meta-ec2.service"),
+                      out)
+        self.assertIn("Environment=SUDO_UID=1000 SUDO_GID=1000", out)
+        self.assertIn("would run: systemctl enable runas-meta-ec2.service", out)
+        self.assertEqual(self.ran, [])
+        self.assertFalse(os.listdir(self.root))
+
+    def test_macos_launch_agent_is_a_plist_that_runs_this_file(self):
+        import plistlib
+        code, out, _ = self.run_main("install", "ecs", "dev", "--auth-token", "generate", "--gui-env",
+                                     platform="darwin")
+        self.assertEqual(code, 0, out)
+        path = os.path.join(self.home, "Library", "LaunchAgents", "io.github.runas-meta.ecs.plist")
+        with open(path, "rb") as handle:
+            doc = plistlib.load(handle)
+        self.assertEqual(doc["ProgramArguments"], ["/usr/bin/python3", "/opt/tools/runas meta.py", "ecs", "dev",
+                                                   "--auth-token", "generate"])
+        self.assertEqual((doc["Label"], doc["RunAtLoad"], doc["KeepAlive"]), ("io.github.runas-meta.ecs", True, True))
+        self.assertEqual(doc["EnvironmentVariables"], {"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:4999/",
+                                                       "AWS_CONFIG_FILE": self.config_path,
+                                                       "AWS_SHARED_CREDENTIALS_FILE": self.credentials_path})
+        self.assertIn(["launchctl", "bootstrap", "gui/1000", path], self.ran)
+        self.assertIn(["launchctl", "setenv", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                       os.path.join(self.home, ".aws", ".runas_meta_ecs_token")], self.ran)
+        with open(os.path.join(self.home, "Library", "LaunchAgents", "io.github.runas-meta.env.plist"), "rb") as handle:
+            env = plistlib.load(handle)
+        self.assertEqual(env["ProgramArguments"][:2], ["/bin/sh", "-c"])
+        self.assertEqual(env["ProgramArguments"][4], "http://127.0.0.1:12319/credentials")
+        self.ran.clear()
+        self.run_main("uninstall", platform="darwin")
+        self.assertEqual(self.ran[0], ["launchctl", "bootout", "gui/1000/io.github.runas-meta.ecs"])
+        self.assertIn(["launchctl", "unsetenv", "AWS_CONTAINER_CREDENTIALS_FULL_URI"], self.ran)
+        self.assertFalse(os.path.exists(path))
+
+    def test_windows_logon_task_is_the_documented_schtasks_form(self):
+        code, out, _ = self.run_main("install", "ecs", "dev", "-p", "12401", "--gui-env", platform="win32")
+        self.assertEqual(code, 0, out)
+        xml = os.path.join(self.home, ".aws", "runas-meta", "runas-meta-ecs.xml")
+        self.assertEqual(self.ran[-3:], [["schtasks", "/Create", "/TN", "runas-meta-ecs", "/XML", xml, "/F"],
+                                         ["schtasks", "/End", "/TN", "runas-meta-ecs"],
+                                         ["schtasks", "/Run", "/TN", "runas-meta-ecs"]])
+        self.assertIn(["setx", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:12401/credentials"], self.ran)
+        with open(xml, "rb") as handle:
+            data = handle.read()
+        self.assertEqual(data[:2], b"\xff\xfe")  # UTF-16, as schtasks /XML reads it
+        ns = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
+        task = ET.fromstring(data.decode("utf-16").replace('encoding="UTF-16"', ""))
+        self.assertEqual(task.find("t:Actions/t:Exec/t:Command", ns).text, "/usr/bin/python3")
+        self.assertEqual(task.find("t:Actions/t:Exec/t:Arguments", ns).text, '"/opt/tools/runas meta.py" ecs dev -p 12401')
+        self.assertIsNotNone(task.find("t:Triggers/t:LogonTrigger/t:Repetition/t:Interval", ns))
+        self.assertEqual(task.find("t:Settings/t:MultipleInstancesPolicy", ns).text, "IgnoreNew")
+        self.ran.clear()
+        code, out, _ = self.run_main("uninstall", platform="win32")
+        self.assertIn(["schtasks", "/Delete", "/TN", "runas-meta-ecs", "/F"], self.ran)
+        self.assertIn(["reg", "delete", "HKCU\\Environment", "/v", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "/f"], self.ran)
+        self.assertFalse(os.path.exists(xml))
+
+    def test_refusals_and_a_failing_command(self):
+        for args, said in ((["ecs", "dev", "--auth-token", "tokenSecret"], "never on the command line"),
+                           (["ecs", "dev", "-p", "0"], "fixed port"),
+                           (["ecs", "dev", "--containers"], "Linux only")):
+            with self.assertRaisesRegex(rm.UsageError, said):
+                self.run_main("install", *args, platform="darwin")
+        code, _, err = self.run_main("install", "ecs", "dev", fail=("systemctl",))
+        self.assertEqual(code, 1)
+        self.assertIn("runas-meta install: systemctl failed: it broke", err)
+        out, err = io.StringIO(), io.StringIO()
+        self.assertEqual(rm.main(["install", "ecs", "dev", "--auth-token", "tokenSecret"], self.environ, stdout=out,
+                                 stderr=err), 2)
+        self.assertNotIn("tokenSecret", err.getvalue())
 
 
 if __name__ == "__main__":

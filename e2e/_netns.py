@@ -58,3 +58,13 @@ def wait_until(predicate, seconds=10.0):
             return True
         select.select([], [], [], 0.05)
     return predicate()
+
+
+def stop_process(proc, seconds=30):
+    """SIGTERM, then SIGKILL if it is still there after `seconds`."""
+    proc.terminate()
+    try:
+        proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

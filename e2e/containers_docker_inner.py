@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, HERE)
 
 import test_runas_meta as t  # noqa: E402
-from e2e._netns import only_loopback_here, wait_until  # noqa: E402
+from e2e._netns import only_loopback_here, stop_process, wait_until  # noqa: E402
 from e2e.containers_netns_inner import (BOTOCORE, address_on_lo, grant_cli, nobody_home, sh,  # noqa: E402
                                          urllib_request)
 
@@ -86,12 +86,7 @@ def start_dockerd():
 def stop_dockerd(proc):
     for name in docker("ps", "-aq", check=False).stdout.split():
         docker("rm", "-f", name, check=False)
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_process(proc)
 
 
 def docker_cgroups():
