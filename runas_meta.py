@@ -13,16 +13,24 @@ Standard library only; Python 3.8 or newer.  The file reads bottom-up,
 each room before what uses it (`grep -n '^# ====' runas_meta.py`).  How a
 request flows through the rooms:
 
-    Server (accepts; PeerCheck: which local user, or a container)
+    Server (accepts; PeerCheck on Linux, ProcessPeerCheck on macOS and
+            Windows: which local user, a container, or a forwarder of
+            containers and VMs; the relay listener: the relay's secret)
      -> Handler (parses, answers in one write; AccessLog)
      -> Service.handle (the dispatcher): RequestPolicy checks the Host, then
         the route's guard; the Router picks a handler of one RouteGroup:
-        ImdsRoutes | EcsRoutes (+ Grants for containers) | ManagementRoutes |
+        ImdsRoutes | EcsRoutes (+ Grants for containers and the relay) |
+        ManagementRoutes |
         SignInRoutes (BrowserBinding) | IdentityCenterRoutes
      -> Engine: LayerPlanner (the layers of the profile's chain), one flight
         per layer, LayerCache (aws-runas's files), renewal in the background
      -> the layer's source: STS (SigV4), Federation (SAML/OIDC IdPs),
         IdentityCenter (SSOTokens, SSOSignIns, SSORoles), a process.
+
+Beside the service: the client commands (process, export, exec, profiles,
+grant), `install` (systemd, launchd, Task Scheduler), the Notifier, and
+`relay`, which runs in a container and forwards a grant's path to the
+host's relay listener.
 """
 
 # ==== Imports and compat ===================================================
@@ -5039,6 +5047,20 @@ def grant_hash(grant_id):
 _GRANTISH = re.compile(r"v2/+credentials", re.I)
 
 
+RELAY_SECRET_HEADER = "X-Runas-Meta-Relay-Secret"  # the relay's proof, on the relay listener only
+RELAY_CLIENT_HEADER = "X-Runas-Meta-Relay-Client"  # the container's address as the relay saw it
+
+
+def _is_ip(text):
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, text)
+            return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
 def shown_path(path, label=None):
     """A request path as logs and 404s show it: a grant's id never, its
     label instead; also in a path that only resembles the grant path
@@ -5975,6 +5997,8 @@ class EcsRoutes(RouteGroup):
         super().__init__(engine, policy, selected)
         self.grants, self.clock = grants, clock
         self._seen = {}  # a container's address -> (its container id or None, when looked up)
+        self.relay_secret = ""  # what a relay must send (ecs --relay-listen); "" refuses every relay
+        self.relay_secret_file = ""
 
     def ecs_credentials(self, request, name=None):
         name = name or self.selected.required()
@@ -5988,9 +6012,33 @@ class EcsRoutes(RouteGroup):
         """What the ECS address serves: a grant's credentials and the health
         check, with Host 169.254.170.2; errors as the ECS agent writes them,
         {"code", "message"}.  A container gets nothing else."""
+        if request.header("host") not in CONTAINER_HOSTS:
+            return self._as_agent(request, HTTPError(403, "a container is served only on Host %s" % ECS_ADDRESS,
+                                                     "ForbiddenPeer"))
+        return self._grant_path(request)
+
+    def serve_relay(self, request):
+        """The relay listener (ecs --relay-listen): a relay that sends the
+        secret (RELAY_SECRET_HEADER, compared in constant time) is served
+        the grant path and the health check as a container would be, bound
+        by the address of the container it names (RELAY_CLIENT_HEADER);
+        anything else, 403."""
+        given = (request.header(RELAY_SECRET_HEADER.lower()) or "").encode("utf-8", "replace")
+        if not self.relay_secret or not hmac.compare_digest(given, self.relay_secret.encode()):
+            LOG.warning("refused a request on the relay listener from %s: %s", request.client[0],
+                        "a wrong relay secret" if given else "no relay secret")
+            return self._as_agent(request, HTTPError(403, "this listener serves only runas-meta's relay, which "
+                                                     "proves itself with its secret", "ForbiddenPeer"))
+        client = request.header(RELAY_CLIENT_HEADER.lower()) or ""
+        if not _is_ip(client):
+            return self._as_agent(request, HTTPError(400, "the relay named no container address", "InvalidRequest"))
+        request.client = (client, 0)
+        return self._grant_path(request)
+
+    def _grant_path(self, request):
+        """A grant's credentials or the health check, as the ECS agent
+        answers; nothing else."""
         try:
-            if request.header("host") not in CONTAINER_HOSTS:
-                raise HTTPError(403, "a container is served only on Host %s" % ECS_ADDRESS, "ForbiddenPeer")
             self.policy.refuse_proxied(request)
             if request.method in ("GET", "HEAD"):
                 grant_id = request.path[len(GRANT_PATH):] if request.path.startswith(GRANT_PATH) else None
@@ -6000,23 +6048,27 @@ class EcsRoutes(RouteGroup):
                     return self.healthcheck(request)
             raise HTTPError(403, "a container is served only GET %s<id> of a grant made for it on the host "
                             "(runas_meta.py grant PROFILE --label NAME)" % GRANT_PATH, "ForbiddenPeer")
-        except HTTPError as exc:
-            response = {"code": exc.code, "message": str(exc)}, exc.status, exc.headers
-        except RunasError as exc:
-            response = {"code": exc.code, "message": str(exc)}, exc.status, ()
-        except Exception:
-            log_bug("internal error on %s %s", request.method, _printable(shown_path(request.path)))
-            response = {"code": "InternalError", "message": "internal error; see the service log"}, 500, ()
-        return json_response(*response)
+        except Exception as exc:  # noqa: BLE001  (each kind is answered by _as_agent)
+            return self._as_agent(request, exc)
+
+    @staticmethod
+    def _as_agent(request, exc):
+        """An error as the ECS agent writes it: {"code", "message"}."""
+        if isinstance(exc, HTTPError):
+            return json_response({"code": exc.code, "message": str(exc)}, exc.status, exc.headers)
+        if isinstance(exc, RunasError):
+            return json_response({"code": exc.code, "message": str(exc)}, exc.status)
+        log_bug("internal error on %s %s", request.method, _printable(shown_path(request.path)))
+        return json_response({"code": "InternalError", "message": "internal error; see the service log"}, 500)
 
     def grant_credentials(self, request, grant_id):
         """GET /v2/credentials/<id>: the ECS document of the grant's profile.
         A container is bound to the grant by its first use; why its
         credentials cannot be had goes to the log and the page, never to
         the container (the text names the user's files, profiles and ARNs)."""
-        grant, container_peer = None, request.peer == "container"
+        grant, container_peer = None, request.peer in ("container", "relay")
         if self.grants is not None:
-            container = self._container_id(request.client[0]) if container_peer else None
+            container = self._container_id(request.client[0]) if request.peer == "container" else None
             grant = self.grants.use(grant_id, request.client[0], container, bind=container_peer)
         if grant is None:
             raise HTTPError(404, "no such grant: it was revoked, has expired, or never existed", "GrantNotFound")
@@ -6366,6 +6418,8 @@ class Service:
         self.selected.activate(name)
 
     def handle(self, request):
+        if request.peer == "relay":
+            return self.ecs.serve_relay(request)
         if request.peer == "container" or (self.policy.containers and request.header("host") in CONTAINER_HOSTS):
             return self.ecs.serve_container(request)
         try:
@@ -6435,6 +6489,12 @@ def _sock_diag_owner(client, server, link=None):
     `client` and remote end `server`; its idiag_uid, or None.  `link` is an
     open NETLINK_SOCK_DIAG socket to reuse (opening one costs more than the
     query)."""
+    found = _sock_diag_socket(client, server, link)
+    return found and found[0]
+
+
+def _sock_diag_socket(client, server, link=None):
+    """(idiag_uid, idiag_inode) of that socket, or None."""
     family = socket.AF_INET6 if ":" in client[0] else socket.AF_INET
     src = socket.inet_pton(family, client[0]).ljust(16, b"\0")
     dst = socket.inet_pton(family, server[0]).ljust(16, b"\0")
@@ -6444,7 +6504,7 @@ def _sock_diag_owner(client, server, link=None):
     message = struct.pack("=IHHII", 16 + len(request), SOCK_DIAG_BY_FAMILY, 1, 1, 0) + request
     if link is None:
         with _netlink() as link:
-            return _sock_diag_owner(client, server, link)
+            return _sock_diag_socket(client, server, link)
     link.sendto(message, (0, 0))
     return _diag_uid(link.recv(8192), family, sockid)
 
@@ -6464,13 +6524,75 @@ def _diag_uid(answer, family, sockid):
     msg_family, state = struct.unpack_from("=BB", answer, 16)
     if msg_family != family or state != TCP_ESTABLISHED or answer[20:20 + len(sockid)] != sockid:
         return None
-    return struct.unpack_from("=I", answer, 16 + 64)[0]  # inet_diag_msg.idiag_uid
+    return struct.unpack_from("=II", answer, 16 + 64)  # inet_diag_msg.idiag_uid, idiag_inode
 
 
 def _netlink():
     link = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
     link.settimeout(1.0)
     return link
+
+
+# The processes that carry a container's or a VM's connections to the host's
+# loopback, so that to the service they look like the user: by their program
+# name (Linux's comm is cut at 15 characters).
+FORWARDER_NAMES = frozenset({
+    "slirp4netns", "rootlesskit", "rootlessport", "pasta", "passt", "pasta.avx2", "passt.avx2", "vpnkit",
+    "vpnkit-bridge", "gvproxy", "com.docker.backend", "com.docker.back", "com.docker.vpnkit", "com.docker.vpnk",
+    "docker-desktop", "wslrelay", "wslrelay.exe", "vpnkit.exe", "com.docker.backend.exe", "gvproxy.exe",
+    "win-sshproxy.exe", "wsl.exe", "wslhost.exe", "limactl", "colima"})
+
+
+class Forwarders:
+    """Linux: which forwarder process (FORWARDER_NAMES) holds a socket, by
+    its inode: the processes are listed from /proc at most every
+    FORWARDER_SCAN seconds, and only their descriptors are read per new
+    connection (none at all while no forwarder runs)."""
+
+    SCAN = 2.0
+
+    def __init__(self, proc="/proc", clock=time.monotonic):
+        self.proc, self.clock = proc, clock
+        self._found, self._at, self._lock = [], -1e9, threading.Lock()
+
+    def running(self):
+        """[(pid, name)] of the forwarders running now (cached SCAN seconds)."""
+        with self._lock:
+            if self.clock() - self._at < self.SCAN:
+                return self._found
+        found = []
+        try:
+            pids = [entry for entry in os.listdir(self.proc) if entry.isdigit()]
+        except OSError:
+            pids = []
+        for pid in pids:
+            try:
+                with open(os.path.join(self.proc, pid, "comm"), "rb") as handle:
+                    name = handle.read(64).decode("utf-8", "replace").strip()
+            except OSError:
+                continue
+            if name in FORWARDER_NAMES:
+                found.append((int(pid), name))
+        with self._lock:
+            self._found, self._at = found, self.clock()
+        return found
+
+    def holding(self, inode):
+        """The name of the forwarder holding socket `inode`, or None."""
+        target = "socket:[%d]" % inode
+        for pid, name in self.running():
+            folder = os.path.join(self.proc, str(pid), "fd")
+            try:
+                descriptors = os.listdir(folder)
+            except OSError:
+                continue
+            for fd in descriptors:
+                try:
+                    if os.readlink(os.path.join(folder, fd)) == target:
+                        return name
+                except OSError:
+                    pass
+        return None
 
 
 class PeerCheck:
@@ -6481,63 +6603,260 @@ class PeerCheck:
     to a container or a VM on a local bridge: no user can be told, so it is
     never served as one.  `uid` and `proc_dir` are parameters for tests."""
 
-    def __init__(self, uid=None, proc_dir="/proc/net", other_users=False):
+    def __init__(self, uid=None, proc_dir="/proc/net", other_users=False, forwarders=None):
         self.uid = os.geteuid() if uid is None and hasattr(os, "geteuid") else uid
         self.proc_dir, self.other_users = proc_dir, other_users
+        self.forwarders = forwarders if forwarders is not None else Forwarders()
         self._links, self._links_lock = [], threading.Lock()  # idle netlink sockets
 
     def available(self):
         return self.uid is not None and os.path.exists(os.path.join(self.proc_dir, "tcp"))
 
     def owner(self, client, server):
-        """The uid owning the client's socket: one sock_diag query over
+        found = self.socket_of(client, server)
+        return found and found[0]
+
+    def socket_of(self, client, server):
+        """(uid, inode) of the client's socket: one sock_diag query over
         netlink (constant time), else a scan of /proc/net/tcp{,6} (which
         grows with every socket on the machine, TIME_WAIT ones included)."""
         with self._links_lock:
             link = self._links.pop() if self._links else None
         try:
             link = link or _netlink()
-            owner = _sock_diag_owner(client, server, link)
+            found = _sock_diag_socket(client, server, link)
         except OSError:
             if link is not None:
                 link.close()
-            return self._proc_owner(client, server)
+            return self._proc_socket(client, server)
         with self._links_lock:
             self._links.append(link)
-        return owner
+        return found
 
     def _proc_owner(self, client, server):
+        found = self._proc_socket(client, server)
+        return found and found[0]
+
+    def _proc_socket(self, client, server):
         table = "tcp6" if ":" in client[0] else "tcp"
         local, remote = _proc_address(client[0], client[1]), _proc_address(server[0], server[1])
         try:
             with open(os.path.join(self.proc_dir, table)) as handle:
                 for line in handle:
                     fields = line.split()
-                    if len(fields) > 7 and fields[1] == local and fields[2] == remote and fields[3] == "01":
-                        return int(fields[7])  # an established socket with both ends ours (see _diag_uid)
+                    if len(fields) > 9 and fields[1] == local and fields[2] == remote and fields[3] == "01":
+                        return int(fields[7]), int(fields[9])  # established, both ends ours (see _diag_uid)
         except OSError:
             return None
         return None
 
     def verdict(self, client, server):
         """None when the client is served; else why not: "user" (another
-        local user) or "namespace" (no socket of this network namespace)."""
-        owner = self.owner(client, server)
-        if owner is None:
+        local user), "namespace" (no socket of this network namespace) or
+        "forwarder" (a process that carries containers' or VMs' traffic to
+        this host's loopback: rootless docker's and podman's, a VM's)."""
+        found = self.socket_of(client, server)
+        if found is None:
             return "namespace"
-        if owner in (self.uid, 0) or self.other_users:
-            return None
-        LOG.warning("refused a connection from %s:%d owned by uid %s", client[0], client[1], owner)
-        return "user"
+        owner, inode = found
+        if not (owner in (self.uid, 0) or self.other_users):
+            LOG.warning("refused a connection from %s:%d owned by uid %s", client[0], client[1], owner)
+            return "user"
+        carrier = self.forwarders.holding(inode) if inode else None
+        if carrier:
+            LOG.warning("refused a connection from %s:%d: it comes through %s, which forwards containers or VMs",
+                        client[0], client[1], carrier)
+            return "forwarder"
+        return None
 
     def allowed(self, client, server):
         return self.verdict(client, server) is None
+
+
+# -- macOS and Windows: the process behind a loopback connection ----------------
+# lsof on macOS (it sees the user's own processes: another user's socket is
+# not found, so it is refused), GetExtendedTcpTable and the process token's
+# SID on Windows, through ctypes.  The parsers take the tools' raw output, so
+# tests feed them captured or constructed tables.
+
+
+def _endpoint(host, port):
+    return ("[%s]" % host if ":" in host else host) + ":%d" % port
+
+
+def parse_lsof(output, wanted):
+    """(uid, program, pid) of the process with an open file named `wanted`
+    ("127.0.0.1:50000->127.0.0.1:12319") in lsof's -F pcun output."""
+    pid = uid = program = None
+    for line in output.splitlines():
+        tag, value = line[:1], line[1:]
+        if tag == "p":
+            pid, uid, program = int(value), None, None
+        elif tag == "c":
+            program = value
+        elif tag == "u" and value.isdigit():
+            uid = int(value)
+        elif tag == "n" and value == wanted and uid is not None:
+            return uid, program, pid
+    return None
+
+
+def lsof_socket(client, server, run=subprocess.run):
+    """macOS: who holds the client's end of this connection, or None."""
+    try:
+        done = run(["lsof", "-nP", "-w", "+c0", "-iTCP@" + _endpoint(*client), "-sTCP:ESTABLISHED", "-Fpcun"],
+                   capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = parse_lsof(done.stdout, "%s->%s" % (_endpoint(*client), _endpoint(*server)))
+    return found and found[:2]
+
+
+MIB_TCP_STATE_ESTAB = 5
+
+
+def _win_port(value):
+    return ((value & 0xFF) << 8) | ((value >> 8) & 0xFF)  # the low 16 bits, in network order
+
+
+def parse_tcp_table(raw, family):
+    """[(local, remote, state, pid)] of GetExtendedTcpTable's
+    TCP_TABLE_OWNER_PID_ALL answer: MIB_TCPTABLE_OWNER_PID (rows of six
+    DWORDs: state, local address, local port, remote address, remote port,
+    pid) or MIB_TCP6TABLE_OWNER_PID (16-byte addresses with scope ids)."""
+    rows, count = [], struct.unpack_from("<I", raw, 0)[0]
+    if family == socket.AF_INET:
+        for n in range(count):
+            state, laddr, lport, raddr, rport, pid = struct.unpack_from("<IIIIII", raw, 4 + 24 * n)
+            rows.append(((socket.inet_ntoa(struct.pack("<I", laddr)), _win_port(lport)),
+                         (socket.inet_ntoa(struct.pack("<I", raddr)), _win_port(rport)), state, pid))
+        return rows
+    for n in range(count):
+        base = 4 + 56 * n
+        local, (_, lport), remote, (_, rport, state, pid) = (raw[base:base + 16], struct.unpack_from("<II", raw, base + 16),
+                                                            raw[base + 24:base + 40], struct.unpack_from("<IIII", raw, base + 40))
+        rows.append(((socket.inet_ntop(socket.AF_INET6, local), _win_port(lport)),
+                     (socket.inet_ntop(socket.AF_INET6, remote), _win_port(rport)), state, pid))
+    return rows
+
+
+def windows_socket(client, server, table=None, process=None):
+    """Windows: (owner SID, program) of the process holding the client's end."""
+    family = socket.AF_INET6 if ":" in client[0] else socket.AF_INET
+    try:
+        rows = parse_tcp_table((table or _win_tcp_table)(family), family)
+    except (OSError, struct.error, ValueError):
+        return None
+    for local, remote, state, pid in rows:
+        if local == tuple(client) and remote == tuple(server) and state == MIB_TCP_STATE_ESTAB:
+            try:
+                return (process or _win_process)(pid)
+            except OSError:
+                return None
+    return None
+
+
+def _win_tcp_table(family):
+    import ctypes  # Windows only
+    size = ctypes.c_ulong(0)
+    get = ctypes.windll.iphlpapi.GetExtendedTcpTable
+    get(None, ctypes.byref(size), False, family, 5, 0)  # TCP_TABLE_OWNER_PID_ALL: the size it needs
+    buffer = ctypes.create_string_buffer(size.value)
+    if get(buffer, ctypes.byref(size), False, family, 5, 0) != 0:
+        raise OSError("GetExtendedTcpTable failed")
+    return buffer.raw[:size.value]
+
+
+def _win_process(pid=None):
+    """(SID string, program path) of process `pid` (None: this one)."""
+    import ctypes  # Windows only
+    from ctypes import wintypes
+    kernel, advapi = ctypes.windll.kernel32, ctypes.windll.advapi32
+    handle = kernel.GetCurrentProcess() if pid is None else kernel.OpenProcess(0x1000, False, pid)
+    if not handle:
+        raise OSError("OpenProcess failed")
+    token, size = wintypes.HANDLE(), wintypes.DWORD(0)
+    try:
+        if not advapi.OpenProcessToken(handle, 0x0008, ctypes.byref(token)):
+            raise OSError("OpenProcessToken failed")
+        advapi.GetTokenInformation(token, 1, None, 0, ctypes.byref(size))  # TokenUser
+        info = ctypes.create_string_buffer(size.value)
+        if not advapi.GetTokenInformation(token, 1, info, size, ctypes.byref(size)):
+            raise OSError("GetTokenInformation failed")
+        text = ctypes.c_wchar_p()
+        advapi.ConvertSidToStringSidW(ctypes.c_void_p.from_buffer(info), ctypes.byref(text))
+        name, length = ctypes.create_unicode_buffer(1024), wintypes.DWORD(1024)
+        kernel.QueryFullProcessImageNameW(handle, 0, name, ctypes.byref(length))
+        return text.value, name.value
+    finally:
+        if token:
+            kernel.CloseHandle(token)
+        if pid is not None:
+            kernel.CloseHandle(handle)
+
+
+class ProcessPeerCheck:
+    """macOS and Windows: `lookup(client, server)` says who holds the
+    client's end, (owner, program), or None.  Served: the service's own
+    owner (`own`: uid or SID) and root/SYSTEM, unless the program forwards
+    containers or VMs (FORWARDER_NAMES); a peer that cannot be found is
+    refused ("unknown")."""
+
+    ROOTS = (0, "S-1-5-18")
+
+    def __init__(self, lookup, own, other_users=False):
+        self.lookup, self.own, self.other_users = lookup, own, other_users
+
+    def available(self):
+        return self.lookup is not None and self.own is not None
+
+    def verdict(self, client, server):
+        found = self.lookup(client, server)
+        if found is None:
+            LOG.warning("refused a connection from %s:%d: no process of this user holds it", client[0], client[1])
+            return "unknown"
+        owner, program = found
+        name = re.split(r"[\\/]", program or "")[-1]
+        if name in FORWARDER_NAMES or name.lower() in FORWARDER_NAMES:
+            LOG.warning("refused a connection from %s:%d: it comes through %s, which forwards containers or VMs",
+                        client[0], client[1], name)
+            return "forwarder"
+        if owner != self.own and owner not in self.ROOTS and not self.other_users:
+            LOG.warning("refused a connection from %s:%d owned by %s", client[0], client[1], owner)
+            return "user"
+        return None
+
+    def allowed(self, client, server):
+        return self.verdict(client, server) is None
+
+
+def platform_peer_check(other_users=False, platform=sys.platform, which=shutil.which):
+    """The peer check of this platform; one whose available() is False
+    where none can run (the service then requires the ECS token)."""
+    if platform.startswith("linux"):
+        return PeerCheck(other_users=other_users)
+    if platform == "darwin":
+        return ProcessPeerCheck(lsof_socket if which("lsof") else None, os.geteuid(), other_users)
+    if platform == "win32":
+        try:
+            own = _win_process()[0]
+        except (OSError, AttributeError, ImportError):
+            own = None
+        return ProcessPeerCheck(windows_socket, own, other_users)
+    return ProcessPeerCheck(None, None, other_users)
 
 
 def peer_refusal(why, address, ecs=False):
     """The 403 for a client that PeerCheck refuses, saying what it is (on
     the ECS address as the ECS agent writes errors: {"code", "message"})."""
     answer = (lambda *a: json_response({"code": a[1], "message": a[2]}, a[0])) if ecs else error_response
+    if why == "forwarder":
+        return answer(403, "ForbiddenPeer", "the connection comes through a process that forwards containers or VMs "
+                      "(Docker Desktop, rootless docker or podman, WSL): they are served only a grant of their own, "
+                      "through runas-meta's relay (README: Containers)")
+    if why == "unknown":
+        return answer(403, "ForbiddenPeer", "this service cannot tell which process opened the connection, so it "
+                      "does not serve it")
     if why == "namespace":
         return answer(403, "ForbiddenPeer", (
             "the connection from %s comes from a container or a VM (another network namespace), which "
@@ -6742,6 +7061,7 @@ class Server(http.server.ThreadingHTTPServer):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.service, self.ttl, self.peers = None, ttl, peers
         self.bridges = None  # BridgePrefixes on the ECS address (ecs --containers)
+        self.relay_from = None  # the relay listener: the sources a relay may come from (() for any)
         self.request_deadline, self.idle_timeout = request_deadline, idle_timeout
         self._slots = threading.BoundedSemaphore(max_connections)
         self.per_source, self._sources, self._sources_lock = per_source, collections.Counter(), threading.Lock()
@@ -6769,6 +7089,13 @@ class Server(http.server.ThreadingHTTPServer):
         """How a client is served: "host" (a peer of this network namespace:
         today's rules), "container" (on the ECS address, from a local
         bridge: a grant's answer only), or the 403 Response that refuses it."""
+        if self.relay_from is not None:  # the relay listener: the relay's secret decides (EcsRoutes.serve_relay)
+            if self.relay_from and client_address[0] not in self.relay_from:
+                LOG.warning("refused a connection to the relay listener from %s: the relay stands at %s",
+                            client_address[0], ", ".join(self.relay_from))
+                return json_response({"code": "ForbiddenPeer", "message": "this listener serves only runas-meta's "
+                                      "relay, at %s" % ", ".join(self.relay_from)}, 403)
+            return "relay"
         if self.peers is None:
             return "host"
         why = self.peers.verdict(client_address, self.server_address)
@@ -7959,6 +8286,7 @@ commands:
   profiles --write       a credential_process profile for each profile it serves, in the AWS config
   exec PROFILE -- CMD    run CMD with a grant of its own for PROFILE, revoked when it exits
   install ecs PROFILE    start it at login, restarted if it dies (uninstall removes it; --help)
+  relay --upstream URL   in a container: the ECS address for a network, forwarding to ecs --relay-listen
   help                   this text
 
 environment variables it reads:
@@ -8017,13 +8345,22 @@ def build_parser():
     parser.add_argument("--containers", action="store_true",
                         help="ecs mode, Linux, as root: also serve %s:80 to containers on local bridges, "
                              "each with a grant of its own (see 'grant --help')" % ECS_ADDRESS)
+    add_relay_and_notify_options(parser)
+    parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
+    return parser
+
+
+def add_relay_and_notify_options(parser):
+    parser.add_argument("--relay-listen", type=listen_address, metavar="HOST:PORT",
+                        help="ecs: also serve grants to runas-meta's relay in a container network, on this address "
+                             "(a network's gateway, or 127.0.0.1 for Docker Desktop); no root needed")
+    parser.add_argument("--relay-from", action="append", metavar="ADDRESS",
+                        help="where the relay connects from (default %s; any on a loopback listener)" % ECS_ADDRESS)
     parser.add_argument("--no-notify", action="store_true",
                         help="no desktop notifications (by default, where notify-send, osascript or PowerShell "
                              "is found, one when an MFA code or a sign-in is needed soon or now)")
     parser.add_argument("--open-page", action="store_true",
                         help="open the page in the browser the first time a code or a sign-in is needed")
-    parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
-    return parser
 
 
 def terminal_prompt(stdin, stdout, tries=3):
@@ -8191,6 +8528,54 @@ def bind(address, ttl=None):
         raise RunasError("cannot listen on %s:%d: %s" % (address[0], address[1], exc.strerror)) from None
 
 
+def bind_relay(args):
+    """The relay listener (ecs --relay-listen HOST:PORT), bound as the user.
+    A relay must come from --relay-from (default: the ECS address, where
+    the relay stands; any source on a loopback listener, which a Docker
+    Desktop VM reaches through a process of the user's)."""
+    host, port = args.relay_listen
+    relay = bind((host, port))
+    given = tuple(args.relay_from or ())
+    relay.relay_from = given or (() if host in (LOOPBACK, "::1") else (ECS_ADDRESS,))
+    return relay
+
+
+def start_relay_listener(relay, server, service):
+    """Serve the relay listener in a thread: the relay's secret made or read."""
+    relay.service, relay.peers, server.relay_listener = service, None, relay
+    service.ecs.relay_secret, service.ecs.relay_secret_file = relay_secret(service.config.directory)
+    service.engine.own_addresses.add(relay.server_address[:2])
+    threading.Thread(target=relay.serve_forever, args=(STOP_POLL,), name="runas-meta-relay", daemon=True).start()
+
+
+def relay_secret(folder):
+    """The relay's secret in FOLDER/runas-meta/relay-secret (0600): kept
+    across restarts (a relay given it by variable keeps working), made
+    when missing or too short."""
+    path = os.path.join(folder, "runas-meta", "relay-secret")
+    try:
+        with open(path, "rb") as handle:
+            secret = handle.read(4096).decode("ascii").strip()
+        if len(secret) >= 32:
+            return secret, path
+    except (OSError, UnicodeDecodeError):
+        pass
+    secret = secrets.token_urlsafe(32)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    write_private_file(path, secret.encode("ascii"))
+    return secret, path
+
+
+def listen_address(text):
+    """HOST:PORT or [IPv6]:PORT, an address to listen on."""
+    host, _, port = (text or "").rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not _is_ip(host) or not _DIGITS.match(port) or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError("give an IP address and a port: 172.17.0.1:12320 or [::1]:12320, not %r"
+                                         % _printable(text or "", 40))
+    return host, int(port)
+
+
 def bind_twin(server):
     """The [::1] listener on the same port, so that http://localhost:PORT/
     (which browsers and SDKs may try on ::1 first) cannot reach another
@@ -8212,14 +8597,18 @@ def serve(args, environ, stdin, stdout):
         return serve_containers(args, environ, stdin, stdout)
     if args.mode == "ec2" and args.port is None:
         return serve_legacy(args, environ, stdin, stdout)
+    if args.relay_listen and args.mode != "ecs":
+        raise UsageError("--relay-listen serves grants to a relay: use it with 'ecs'")
     server = bind((LOOPBACK, ECS_PORT if args.port is None else args.port))
     twin = bind_twin(server)
+    relay = None
     try:
-        return run_service(server, args, environ, stdin, stdout, twin)
+        relay = bind_relay(args) if args.relay_listen else None
+        return run_service(server, args, environ, stdin, stdout, twin, relay=relay)
     finally:
-        server.server_close()
-        if twin:
-            twin.server_close()
+        for bound in (server, twin, relay):
+            if bound:
+                bound.server_close()
 
 
 def serve_legacy(args, environ, stdin, stdout, address=None, admin=None):
@@ -8319,6 +8708,14 @@ def build_service(server, args, environ, stdin, stdout, peer_check=None, twin=No
     check_federation_url(environ)
     auth_token, auth_file = auth_token_from(args, environ), ""
     config = Config(environ=environ).load()
+    peers = (peer_check or platform_peer_check)(other_users=args.allow_other_users)
+    if peers is not None and not peers.available():
+        peers = None
+        if args.mode == "ecs" and not auth_token:  # nothing else tells the user's programs from anyone's
+            auth_token = "generate"
+        print("note: this platform cannot tell which process opens a connection; %s" % (
+            "credential paths require the ECS authorization token" if args.mode == "ecs" else
+            "any local process can get these credentials (use ecs mode: it requires a token here)"), file=stdout)
     if auth_token == "generate":
         auth_token = secrets.token_urlsafe(32)
         auth_file = _private_file(config.directory, ".runas_meta_ecs_token", auth_token.encode())
@@ -8332,11 +8729,7 @@ def build_service(server, args, environ, stdin, stdout, peer_check=None, twin=No
     service = Service(engine, config, args.mode, args.imds_v2_only, auth_token, grants=grants)
     service.management.auth_file = auth_file
     service.activate(args.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None)
-    server.peers = (peer_check or PeerCheck)(other_users=args.allow_other_users)
-    if server.peers is not None and not server.peers.available():
-        print("note: this platform cannot tell which local user opens a connection; any local "
-              "process can get these credentials", file=stdout)
-        server.peers = None
+    server.peers = peers
     server.attach(service, twin)
     if not args.no_notify or args.open_page:
         service.notifier = Notifier(None if args.no_notify else notifier_command(), service.base_url,
@@ -8407,11 +8800,16 @@ def print_banner(service, server, args, auth_file, stdout):
               "  %s grant PROFILE --label NAME%s" % (ECS_ADDRESS, _script_name(),
                                                     "" if args.port is None else " -p %d" % server.server_address[1]),
               file=stdout)
+    if getattr(service.ecs, "relay_secret_file", ""):
+        relay = server.relay_listener
+        print("\nrelay listener: http://%s:%d/ (grant paths only, for '%s relay' with the secret in %s; from %s)"
+              % (relay.server_address[0], relay.server_address[1], _script_name(), service.ecs.relay_secret_file,
+                 ", ".join(relay.relay_from) or "any address"), file=stdout)
     print("\nPress Ctrl-C to stop.", file=stdout)
     stdout.flush()
 
 
-def run_service(server, args, environ, stdin, stdout, twin=None, outer=None):
+def run_service(server, args, environ, stdin, stdout, twin=None, outer=None, relay=None):
     """Build the service, fetch the first credentials, print the banner,
     serve until Ctrl-C or SIGTERM (the [::1] twin and the ECS address
     `outer`, if any, in threads)."""
@@ -8423,6 +8821,8 @@ def run_service(server, args, environ, stdin, stdout, twin=None, outer=None):
         engine.own_addresses.add(outer.server_address[:2])
         threading.Thread(target=outer.serve_forever, args=(STOP_POLL,), name="runas-meta-containers",
                          daemon=True).start()
+    if relay is not None:
+        start_relay_listener(relay, server, service)
     if service.active:
         first_fetch(engine, service.active, stdin, stdout, headless=args.headless)
     state = write_state(environ, service, auth_file)  # before the banner: a client started after it finds it
@@ -8431,7 +8831,7 @@ def run_service(server, args, environ, stdin, stdout, twin=None, outer=None):
     if service.notifier is not None:
         jobs += (lambda: service.notifier.ahead(engine, {service.active, *engine.planned_names()} - {None}),)
     stop = start_renewals(engine, jobs=jobs)
-    restore = stop_on_signals([s for s in (server, twin, outer) if s])
+    restore = stop_on_signals([s for s in (server, twin, outer, relay) if s])
     if twin:
         threading.Thread(target=twin.serve_forever, args=(STOP_POLL,), name="runas-meta-ipv6", daemon=True).start()
     try:
@@ -8440,7 +8840,7 @@ def run_service(server, args, environ, stdin, stdout, twin=None, outer=None):
         stop.set()
         restore()
         remove_state(state)
-        for other in (twin, outer):
+        for other in (twin, outer, relay):
             if other:
                 other.shutdown()
         if service.grants and not service.grants.retry():
@@ -8992,6 +9392,111 @@ CLIENT_COMMANDS = {
 }
 
 
+# -- relay: the ECS address in a container network, for a host service without root --
+# `python runas_meta.py relay --upstream URL` runs in a container at
+# 169.254.170.2:80 of a network with that subnet.  It forwards a grant's
+# path and the health check to the host's relay listener with the relay's
+# secret and the container's address, and relays the answer; it holds no
+# credentials, keeps nothing, and its access log shows no grant id.
+
+RELAY_ADDRESS = (ECS_ADDRESS, 80)
+
+
+class Relay:
+    """The relay's service: a function from Request to Response, like
+    Service.  `secret()` reads the secret each time (a rotated file is
+    used at once); `connect` makes the upstream connection (tests)."""
+
+    def __init__(self, upstream, secret, timeout=10.0, connect=http.client.HTTPConnection):
+        parts = urllib.parse.urlsplit(upstream)
+        if parts.scheme != "http" or not parts.hostname or parts.path.strip("/") or parts.query:
+            raise UsageError("--upstream is the host's relay listener as http://HOST:PORT, not %r"
+                             % _printable(upstream, 80))
+        self.host, self.port, self.netloc = parts.hostname, parts.port or 80, parts.netloc
+        self.secret, self.timeout, self.connect = secret, timeout, connect
+
+    def set_address(self, host, port, localhost=True):
+        pass
+
+    def handle(self, request):
+        if request.method in ("GET", "HEAD"):
+            grant_id = request.path[len(GRANT_PATH):] if request.path.startswith(GRANT_PATH) else ""
+            if (grant_id and "/" not in grant_id) or request.path == "/healthcheck":
+                return self.forward(request)
+        return json_response({"code": "ForbiddenPeer", "message": "the relay serves only GET %s<id> (a grant "
+                              "made on the host) and /healthcheck" % GRANT_PATH}, 403)
+
+    def forward(self, request):
+        """One request upstream, none kept; its status, body and Retry-After."""
+        try:
+            headers = {RELAY_SECRET_HEADER: self.secret(), RELAY_CLIENT_HEADER: request.client[0],
+                       "Host": self.netloc}
+            connection = self.connect(self.host, self.port, timeout=self.timeout)
+            try:
+                connection.request(request.method, request.path, headers=headers)
+                answer = connection.getresponse()
+                body = answer.read()
+            finally:
+                connection.close()
+        except (OSError, http.client.HTTPException, RunasError) as exc:
+            LOG.warning("the host's runas-meta at %s did not answer: %s", self.netloc, _plain(exc))
+            return json_response({"code": "CredentialsUnavailable", "message": "the host's runas-meta does not "
+                                  "answer the relay"}, 503)
+        retry = answer.getheader("Retry-After")
+        return Response(answer.status, body, answer.getheader("Content-Type") or "application/json",
+                        [("Retry-After", retry)] if retry else ())
+
+
+def relay_secret_reader(path, environ):
+    """The secret from --secret-file (read on each request) or
+    RUNAS_META_RELAY_SECRET; never from the command line."""
+    if path:
+        def read():
+            try:
+                with open(path, "rb") as handle:
+                    return handle.read(4096).decode("ascii").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise RunasError("cannot read the relay secret %s: %s" % (path, _plain(exc))) from None
+        read()  # a missing file is said at start
+        return read
+    if environ.get("RUNAS_META_RELAY_SECRET"):
+        value = environ["RUNAS_META_RELAY_SECRET"].strip()
+        return lambda: value
+    raise UsageError("the relay needs the secret the host's service wrote to ~/.aws/runas-meta/relay-secret: "
+                     "mount it and give --secret-file PATH, or set RUNAS_META_RELAY_SECRET")
+
+
+def relay_main(argv, environ, stdout, stderr):
+    parser = _Parser(prog="runas-meta relay", description="Stand at the ECS address in a container network and "
+                     "forward each container's grant request to the host's runas-meta (ecs --relay-listen).")
+    parser.add_argument("--upstream", required=True, metavar="URL",
+                        help="the host's relay listener, http://HOST:PORT (the network's gateway, "
+                             "host.docker.internal, ...)")
+    parser.add_argument("--listen", type=listen_address, default=RELAY_ADDRESS, metavar="HOST:PORT",
+                        help="where containers ask (default %s:80)" % ECS_ADDRESS)
+    parser.add_argument("--secret-file", metavar="PATH", help="the host's relay-secret file, mounted read-only")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose, stderr)
+    try:
+        relay = Relay(args.upstream, relay_secret_reader(args.secret_file, environ))
+        server = bind(args.listen)
+    except RunasError as exc:
+        print("runas-meta relay: error: %s" % exc, file=stderr)
+        return exc.exit_code
+    server.attach(relay)
+    restore = stop_on_signals([server])
+    print("runas-meta %s relay: http://%s:%d/ -> %s" % (__version__, args.listen[0], args.listen[1], args.upstream),
+          file=stdout)
+    stdout.flush()
+    try:
+        server.serve_forever(poll_interval=STOP_POLL)
+    finally:
+        restore()
+        server.server_close()
+    return 0
+
+
 # -- install / uninstall: the service started at login, restarted if it dies --
 # One file per service (ecs, ec2, containers), named alike on each platform:
 # a systemd unit (user or system), a launchd LaunchAgent or LaunchDaemon, a
@@ -9482,6 +9987,8 @@ def main(argv=None, environ=None, stdin=None, stdout=None, stderr=None):
             return exc.exit_code
     if argv[:1] == ["profiles"]:
         return profiles_main(argv[1:], environ, stdout, stderr)
+    if argv[:1] == ["relay"]:
+        return relay_main(argv[1:], environ, stdout, stderr)
     if argv[:1] in (["install"], ["uninstall"]):
         try:
             return (install_main if argv[0] == "install" else uninstall_main)(argv[1:], environ, stdout, stderr)

@@ -26,6 +26,7 @@ import socket
 import ssl
 import stat
 import string
+import struct
 import subprocess
 import sys
 import tempfile
@@ -1999,9 +2000,8 @@ class LiveServerTests(FakeSTSCase):
         self.assertNotIn("fakeSecret", "\n".join(logs.output))
 
 
-class GrantTests(ServiceCase):
-    """Grants for containers: the store, the management API, and what a
-    client the peer check could not attribute (a container) is served."""
+class GrantCase(ServiceCase):
+    """A service with grants, and helpers to make one and to ask as a container."""
 
     def make(self, writer=rm.write_private_file, strike=None, **kwargs):
         self.grants_path = os.path.join(self.home, ".aws", "runas-meta", "grants.json")
@@ -2029,6 +2029,11 @@ class GrantTests(ServiceCase):
         if response.status >= 400:
             self.assertEqual(secrets_in(response.body.decode()), [])
         return response, request
+
+
+class GrantTests(GrantCase):
+    """Grants for containers: the store, the management API, and what a
+    client the peer check could not attribute (a container) is served."""
 
     def test_a_grant_serves_its_profile_to_a_container(self):
         grant_id, doc = self.grant()
@@ -2280,13 +2285,14 @@ class GrantTests(ServiceCase):
 
     def test_the_peer_check_tells_containers_from_users(self):
         check = rm.PeerCheck(uid=1000)
-        check.owner = lambda client, server: {"172.17.0.2": None, "127.0.0.2": 65534, "127.0.0.1": 1000}[client[0]]
+        owners = {"172.17.0.2": None, "127.0.0.2": 65534, "127.0.0.1": 1000}
+        check.socket_of = lambda client, server: owners[client[0]] and (owners[client[0]], 0)
         server = ("127.0.0.1", 8080)
         self.assertEqual(check.verdict(("172.17.0.2", 1), server), "namespace")
         self.assertEqual(check.verdict(("127.0.0.2", 1), server), "user")
         self.assertIsNone(check.verdict(("127.0.0.1", 1), server))
         others = rm.PeerCheck(uid=1000, other_users=True)
-        others.owner = check.owner
+        others.socket_of = check.socket_of
         self.assertIsNone(others.verdict(("127.0.0.2", 1), server))  # --allow-other-users: users, yes
         self.assertEqual(others.verdict(("172.17.0.2", 1), server), "namespace")  # containers, never
         refusal = json.loads(rm.peer_refusal("namespace", "172.17.0.2").body)
@@ -3040,7 +3046,7 @@ class PeerCheckTests(unittest.TestCase):
               "   0: 00000000000000000000000001000000:9CB1 00000000000000000000000001000000:1F90 01 "
               "00000000:00000000 00:00000000 00000000  1000        0 4 1\n")
         check = rm.PeerCheck(uid=1000, proc_dir=folder)
-        check.owner = check._proc_owner  # the /proc fallback, on a table of our own
+        check.socket_of = check._proc_socket  # the /proc fallback, on a table of our own
         server = ("127.0.0.1", 8080)
         self.assertTrue(check.available())
         self.assertEqual(check.owner(("127.0.0.1", 0x9CB1), server), 1000)
@@ -3443,9 +3449,9 @@ class ServiceProcess:
     """`python runas_meta.py ...` as a user runs it; reads its start-up output.
     Its log goes to a file, so a chatty -v run can never block on a full pipe."""
 
-    def __init__(self, args, env, stdin=None, before_banner=None, script=None):
+    def __init__(self, args, env, stdin=None, before_banner=None, script=None, prefix=()):
         self.log = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen([sys.executable, script or os.path.join(HERE, "runas_meta.py")] + args,
+        self.proc = subprocess.Popen(list(prefix) + [sys.executable, script or os.path.join(HERE, "runas_meta.py")] + args,
                                      env=env, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
         if stdin:
@@ -3487,7 +3493,9 @@ class ServiceProcess:
         return self.proc.returncode
 
 
-class CommandLineTests(FakeSTSCase):
+class CommandLineCase(FakeSTSCase):
+    """The standard files, and the tool run as a user runs it."""
+
     def setUp(self):
         super().setUp()
         self.sts_server.clock = lambda: dt.datetime.now(dt.timezone.utc)  # another process: real time
@@ -3500,6 +3508,8 @@ class CommandLineTests(FakeSTSCase):
         return subprocess.run([sys.executable, os.path.join(HERE, "runas_meta.py")] + list(args),
                               env=self.env, capture_output=True, text=True, timeout=30)
 
+
+class CommandLineTests(CommandLineCase):
     def test_ecs_start_serve_and_sigterm(self):
         service = ServiceProcess(["ecs", "-v", "-p", "0", "nomfa"], self.env)
         try:
@@ -3917,9 +3927,14 @@ class CommandLineTests(FakeSTSCase):
         out = io.StringIO()
         server = rm.Server(("127.0.0.1", 0))
         self.addCleanup(server.server_close)
-        rm.build_service(server, args, self.env, io.StringIO(), out, peer_check=Unavailable)
-        self.assertIn("cannot tell which local user", out.getvalue())
+        _, service, auth_file = rm.build_service(server, args, self.env, io.StringIO(), out, peer_check=Unavailable)
+        self.assertIn("cannot tell which process opens a connection; credential paths require the ECS "
+                      "authorization token", out.getvalue())
         self.assertIsNone(server.peers)
+        self.assertTrue(service.auth_token)  # generated: the banner points AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE here
+        self.assertEqual(read_text(auth_file), service.auth_token)
+        response = service.handle(rm.Request("GET", "/credentials", [("Host", "127.0.0.1:%d" % server.server_address[1])]))
+        self.assertEqual(response.status, 401)
         out = io.StringIO()
         rm.build_service(server, args, self.env, io.StringIO(), out, peer_check=rm.PeerCheck)
         self.assertEqual(out.getvalue(), "")
@@ -4355,6 +4370,285 @@ class InstallTests(TempHome):
         self.assertEqual(rm.main(["install", "ecs", "dev", "--auth-token", "tokenSecret"], self.environ, stdout=out,
                                  stderr=err), 2)
         self.assertNotIn("tokenSecret", err.getvalue())
+
+
+# ---- the relay: grants through a relay in a container network ------------------
+
+
+class RelayListenerTests(GrantCase):
+    """What the host's relay listener serves (ecs --relay-listen), in-process."""
+
+    SECRET = "relaySecret-0123456789abcdefghijklmnopqrstuv"
+
+    def make(self, **kwargs):
+        super().make(**kwargs)
+        self.service.containers = False  # a user's service, no root: only the relay reaches it
+        self.service.ecs.relay_secret = self.SECRET
+
+    def relayed(self, path, secret=SECRET, client="169.254.170.9", method="GET"):
+        headers = [("Host", "169.254.170.1:12320")]
+        if secret is not None:
+            headers.append((rm.RELAY_SECRET_HEADER, secret))
+        if client is not None:
+            headers.append((rm.RELAY_CLIENT_HEADER, client))
+        response = self.service.handle(rm.Request(method, path, headers, b"", ("169.254.170.2", 40000), "relay"))
+        if response.status >= 400:
+            self.assertEqual(secrets_in(response.body.decode()), [])
+        self.assertNotIn(self.SECRET, response.body.decode())
+        return response.status, json.loads(response.body)
+
+    def test_the_relay_with_its_secret_gets_a_grant_bound_to_the_container_it_names(self):
+        grant_id, _ = self.grant()
+        status, doc = self.relayed(rm.GRANT_PATH + grant_id)
+        self.assertEqual(status, 200)
+        self.assertEqual(doc, self.doc(self.call("GET", "/credentials/nomfa")))
+        self.assertEqual(self.relayed(rm.GRANT_PATH + grant_id, client="169.254.170.10"),
+                         (403, {"code": "GrantBoundElsewhere", "message": "this grant is bound to another container"}))
+        self.assertEqual(self.relayed("/healthcheck")[0], 200)
+
+    def test_everything_else_is_refused(self):
+        grant_id, _ = self.grant()
+        with self.assertLogs("runas_meta", "WARNING") as logs:
+            for secret in (None, "", "wrong", self.SECRET[:-1]):
+                self.assertEqual(self.relayed(rm.GRANT_PATH + grant_id, secret=secret)[0], 403, secret)
+        self.assertNotIn(self.SECRET[:20], "\n".join(logs.output))
+        for path in ("/credentials", "/credentials/nomfa", "/grants", "/", "/latest/meta-data/iam/security-credentials/"):
+            self.assertEqual(self.relayed(path), (403, {"code": "ForbiddenPeer", "message": (
+                "a container is served only GET /v2/credentials/<id> of a grant made for it on the host "
+                "(runas_meta.py grant PROFILE --label NAME)")}), path)
+        self.assertEqual(self.relayed(rm.GRANT_PATH + grant_id, method="POST")[0], 403)
+        self.assertEqual(self.relayed(rm.GRANT_PATH + grant_id, client="not-an-address")[0], 400)
+        self.assertEqual(self.relayed(rm.GRANT_PATH + grant_id, client=None)[0], 400)
+        self.service.ecs.relay_secret = ""  # no --relay-listen: no relay is ever served
+        self.assertEqual(self.relayed(rm.GRANT_PATH + grant_id, secret="")[0], 403)
+
+    def test_a_revocation_reaches_the_relay_at_once(self):
+        grant_id, _ = self.grant()
+        self.assertEqual(self.relayed(rm.GRANT_PATH + grant_id)[0], 200)
+        self.doc(self.call("POST", "/grants/revoke", {"Content-Type": "application/x-www-form-urlencoded"},
+                           "label=web"))
+        self.assertEqual(self.relayed(rm.GRANT_PATH + grant_id)[0], 404)
+
+    def test_the_listener_admits_only_the_relays_address(self):
+        server = rm.Server(("127.0.0.1", 0))
+        self.addCleanup(server.server_close)
+        server.relay_from = ("169.254.170.2",)
+        with self.assertLogs("runas_meta", "WARNING"):
+            refused = server.admit(("169.254.170.7", 40000))
+        self.assertEqual(refused.status, 403)
+        self.assertEqual(server.admit(("169.254.170.2", 40000)), "relay")
+        server.relay_from = ()  # a loopback listener (Docker Desktop): any source, the secret decides
+        self.assertEqual(server.admit(("127.0.0.1", 40000)), "relay")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RelayProcessTests(CommandLineCase):
+    """The relay and the host's service as two processes on loopback."""
+
+    def test_a_grant_through_the_relay(self):
+        listen = free_port()
+        service = ServiceProcess(["ecs", "-p", "0", "nomfa", "--relay-listen", "127.0.0.1:%d" % listen], self.env)
+        self.addCleanup(service.stop)
+        secret_file = os.path.join(self.home, ".aws", "runas-meta", "relay-secret")
+        self.assertIn("relay listener: http://127.0.0.1:%d/" % listen, service.output)
+        self.assertEqual(stat.S_IMODE(os.stat(secret_file).st_mode), 0o600)
+        secret = read_text(secret_file)
+        self.assertNotIn(secret, service.output)
+        done = self.run_cli("grant", "nomfa", "--label", "web", "-p", str(service.port))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        uri = re.search(r"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=(\S+)", done.stdout).group(1)
+        GRANT_IDS.append(uri.rsplit("/", 1)[1])
+        at = free_port()
+        env = {k: v for k, v in self.env.items() if not k.startswith("AWS_")}
+        relay = subprocess.Popen([sys.executable, os.path.join(HERE, "runas_meta.py"), "relay", "-v", "--upstream",
+                                  "http://127.0.0.1:%d" % listen, "--listen", "127.0.0.1:%d" % at, "--secret-file",
+                                  secret_file], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(relay.kill)
+        self.assertIn("relay: http://127.0.0.1:%d/" % at, relay.stdout.readline())
+        url = "http://127.0.0.1:%d" % at
+        self.assertEqual(json.load(urllib.request.urlopen(url + uri, timeout=10))["AccessKeyId"],
+                         service.get("/credentials/nomfa")["AccessKeyId"])
+        self.assertEqual(json.load(urllib.request.urlopen(url + "/healthcheck", timeout=10)), {"status": "healthy"})
+        for path in ("/credentials", "/v2/credentials/" + "A" * 43):
+            with self.assertRaises(urllib.error.HTTPError) as caught:
+                urllib.request.urlopen(url + path, timeout=10)
+            self.assertEqual(caught.exception.code, 403 if path == "/credentials" else 404, path)
+        with self.assertRaises(urllib.error.HTTPError) as caught:  # the listener itself, without the secret
+            urllib.request.urlopen("http://127.0.0.1:%d%s" % (listen, uri), timeout=10)
+        self.assertEqual(caught.exception.code, 403)
+        self.assertEqual(self.run_cli("grant", "--revoke", "web", "-p", str(service.port)).returncode, 0)
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(url + uri, timeout=10)
+        self.assertEqual(caught.exception.code, 404)
+        relay.terminate()
+        self.assertEqual(relay.wait(10), 0)
+        log = relay.stderr.read()
+        relay.stdout.close()
+        relay.stderr.close()
+        self.assertIn("/v2/credentials/(no-grant) 200", log)  # its access log: never the id
+        self.assertEqual(secrets_in(log), [])
+        self.assertNotIn(secret, log)
+        with self.assertRaises(OSError):  # the relay gone, nothing answers there
+            urllib.request.urlopen(url + uri, timeout=5)
+
+    def test_the_relay_needs_its_secret_from_a_file_or_the_environment(self):
+        done = self.run_cli("relay", "--upstream", "http://127.0.0.1:9")
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("--secret-file PATH, or set RUNAS_META_RELAY_SECRET", done.stderr)
+        done = self.run_cli("relay", "--upstream", "https://example.invalid/x", "--secret-file", self.config_path)
+        self.assertIn("--upstream is the host's relay listener as http://HOST:PORT", done.stderr)
+
+
+# ---- who is behind a loopback connection: forwarders, macOS, Windows -----------
+
+
+# lsof -nP -w +c0 -iTCP@127.0.0.1:50123 -sTCP:ESTABLISHED -Fpcun, in the form
+# lsof's field output takes (p, c, u per process; f, n per file)
+LSOF_OUTPUT = """\
+p4242
+cpython3.12
+u501
+f5
+n127.0.0.1:50123->127.0.0.1:12319
+p4243
+ccom.docker.backend
+u501
+f31
+n127.0.0.1:50124->127.0.0.1:12319
+p600
+crunas-meta
+u501
+f7
+n127.0.0.1:12319->127.0.0.1:50123
+p88
+cssh
+u502
+f4
+n[::1]:50125->[::1]:12319
+"""
+
+
+def tcp_table_v4(rows):
+    """MIB_TCPTABLE_OWNER_PID as GetExtendedTcpTable writes it (Windows
+    docs: dwNumEntries, then rows of six DWORDs; addresses and ports in
+    network order, ports in the low 16 bits)."""
+    def port(number):
+        return struct.unpack("<I", struct.pack(">H", number) + b"\x00\x00")[0]
+    out = struct.pack("<I", len(rows))
+    for state, local, remote, pid in rows:
+        out += struct.pack("<IIIIII", state, struct.unpack("<I", socket.inet_aton(local[0]))[0], port(local[1]),
+                           struct.unpack("<I", socket.inet_aton(remote[0]))[0], port(remote[1]), pid)
+    return out
+
+
+def tcp_table_v6(rows):
+    """MIB_TCP6TABLE_OWNER_PID: 16-byte addresses, scope ids, ports, state, pid."""
+    out = struct.pack("<I", len(rows))
+    for state, local, remote, pid in rows:
+        out += (socket.inet_pton(socket.AF_INET6, local[0]) + struct.pack("<I", 0) + struct.pack(">H", local[1])
+                + b"\x00\x00" + socket.inet_pton(socket.AF_INET6, remote[0]) + struct.pack("<I", 0)
+                + struct.pack(">H", remote[1]) + b"\x00\x00" + struct.pack("<II", state, pid))
+    return out
+
+
+class ProcessPeerTests(unittest.TestCase):
+    SERVER = ("127.0.0.1", 12319)
+
+    def test_lsof_output_names_the_process_and_its_user(self):
+        self.assertEqual(rm.parse_lsof(LSOF_OUTPUT, "127.0.0.1:50123->127.0.0.1:12319"), (501, "python3.12", 4242))
+        self.assertEqual(rm.parse_lsof(LSOF_OUTPUT, "[::1]:50125->[::1]:12319"), (502, "ssh", 88))
+        self.assertIsNone(rm.parse_lsof(LSOF_OUTPUT, "127.0.0.1:1->127.0.0.1:12319"))
+        ran = []
+
+        def run(argv, **kwargs):
+            ran.append(argv)
+            return subprocess.CompletedProcess(argv, 0, LSOF_OUTPUT, "")
+        self.assertEqual(rm.lsof_socket(("127.0.0.1", 50124), self.SERVER, run), (501, "com.docker.backend"))
+        self.assertEqual(ran[0], ["lsof", "-nP", "-w", "+c0", "-iTCP@127.0.0.1:50124", "-sTCP:ESTABLISHED", "-Fpcun"])
+
+    def test_macos_verdicts(self):
+        def run(argv, **kwargs):
+            return subprocess.CompletedProcess(argv, 0, LSOF_OUTPUT, "")
+        check = rm.ProcessPeerCheck(lambda client, server: rm.lsof_socket(client, server, run), 501)
+        self.assertTrue(check.available())
+        with self.assertLogs("runas_meta", "WARNING") as logs:
+            self.assertIsNone(check.verdict(("127.0.0.1", 50123), self.SERVER))  # the user's own program
+            self.assertEqual(check.verdict(("127.0.0.1", 50124), self.SERVER), "forwarder")  # Docker Desktop
+            self.assertEqual(check.verdict(("::1", 50125), ("::1", 12319)), "user")  # another user
+            self.assertEqual(check.verdict(("127.0.0.1", 50999), self.SERVER), "unknown")  # lsof cannot see it
+            rm.LOG.warning("end")
+        self.assertEqual(len(logs.output), 4)
+        self.assertIn("com.docker.backend, which forwards containers or VMs", logs.output[0])
+        refusal = json.loads(rm.peer_refusal("forwarder", "127.0.0.1").body)
+        self.assertIn("relay", refusal["Message"])
+
+    def test_windows_tables_and_verdicts(self):
+        client, other, forwarded = ("127.0.0.1", 50123), ("127.0.0.1", 50124), ("127.0.0.1", 50126)
+        v4 = tcp_table_v4([(5, client, self.SERVER, 100), (5, other, self.SERVER, 200),
+                           (2, ("0.0.0.0", 12319), ("0.0.0.0", 0), 4), (5, forwarded, self.SERVER, 300)])
+        rows = rm.parse_tcp_table(v4, socket.AF_INET)
+        self.assertEqual(rows[0], (client, self.SERVER, 5, 100))
+        self.assertEqual(rows[2], (("0.0.0.0", 12319), ("0.0.0.0", 0), 2, 4))
+        v6 = tcp_table_v6([(5, ("::1", 50130), ("::1", 12319), 400)])
+        self.assertEqual(rm.parse_tcp_table(v6, socket.AF_INET6), [(("::1", 50130), ("::1", 12319), 5, 400)])
+        me = "S-1-5-21-1-2-3-1001"
+        processes = {100: (me, "C:\\Python312\\python.exe"), 200: ("S-1-5-21-1-2-3-1002", "C:\\x\\aws.exe"),
+                     300: (me, "C:\\Program Files\\Docker\\Docker\\resources\\com.docker.backend.exe"),
+                     400: (me, "C:\\Windows\\System32\\wslrelay.exe")}
+        tables = {socket.AF_INET: v4, socket.AF_INET6: v6}
+        check = rm.ProcessPeerCheck(lambda c, s: rm.windows_socket(c, s, tables.get, processes.get), me)
+        with self.assertLogs("runas_meta", "WARNING"):
+            self.assertIsNone(check.verdict(client, self.SERVER))
+            self.assertEqual(check.verdict(other, self.SERVER), "user")
+            self.assertEqual(check.verdict(forwarded, self.SERVER), "forwarder")
+            self.assertEqual(check.verdict(("::1", 50130), ("::1", 12319)), "forwarder")  # WSL's relay
+            self.assertEqual(check.verdict(("127.0.0.1", 1), self.SERVER), "unknown")
+
+    def test_where_no_check_can_run_the_platform_says_so(self):
+        self.assertFalse(rm.platform_peer_check(platform="darwin", which=lambda name: None).available())
+        self.assertFalse(rm.platform_peer_check(platform="freebsd14").available())
+        self.assertTrue(rm.platform_peer_check(platform="darwin", which=lambda name: "/usr/sbin/lsof").available())
+
+
+@unittest.skipUnless(os.path.exists("/proc/self/fd"), "Linux only")
+class ForwarderTests(unittest.TestCase):
+    def test_a_connection_through_a_forwarder_is_refused(self):
+        """A program named as rootless docker's forwarder (slirp4netns: a
+        link to this Python) connects over loopback as this user: refused,
+        where the same program under its own name is served."""
+        folder = tempfile.mkdtemp()
+        self.addCleanup(_rmtree, folder)
+        forwarder = os.path.join(folder, "slirp4netns")
+        os.symlink(sys.executable, forwarder)
+        server = rm.Server(("127.0.0.1", 0), peers=rm.PeerCheck())
+        self.addCleanup(server.server_close)
+        seen = []
+        server.admit = (lambda admit: lambda address: seen.append(admit(address)) or seen[-1])(server.admit)
+        port = server.server_address[1]
+        client = ("import socket, sys, time\n"
+                  "s = socket.create_connection(('127.0.0.1', %d))\n"
+                  "print('connected', flush=True)\n"
+                  "sys.stdin.readline()\n" % port)
+        for program in (forwarder, sys.executable):
+            proc = subprocess.Popen([program, "-c", client], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            self.assertEqual(proc.stdout.readline().strip(), "connected")
+            with contextlib.ExitStack() as stack:
+                if program == forwarder:
+                    stack.enter_context(self.assertLogs("runas_meta", "WARNING"))
+                connection, address = server.socket.accept()
+                server.admit(address)
+                connection.close()
+            proc.stdin.close()
+            proc.wait(10)
+            proc.stdout.close()
+        self.assertEqual(json.loads(seen[0].body)["Code"], "ForbiddenPeer")
+        self.assertIn("forwards containers or VMs", json.loads(seen[0].body)["Message"])
+        self.assertEqual(seen[1], "host")
 
 
 if __name__ == "__main__":

@@ -212,24 +212,32 @@ def main():
         return 3
     sh("ip", "link", "set", "lo", "up")
     private_run_and_sysfs()
-    cgroups_before = docker_cgroups()
     sts = t.FakeSTS()
     home, env = nobody_home(sts.url, "runas-meta-docker-")
     report = {"before": address_on_lo()}
+    try:
+        with_dockerd(report, lambda: scenario(env, home, report))
+    finally:
+        sts.close()
+        subprocess.run(["rm", "-rf", home])
+    print(json.dumps(report))
+    return 0
+
+
+def with_dockerd(report, run):
+    """Start dockerd, import the image, `run()`; then, whatever happened,
+    stop dockerd and its containers and remove the cgroups it made."""
+    cgroups_before = docker_cgroups()
     started = time.monotonic()
     dockerd = start_dockerd()
     try:
         report["dockerd_start_s"] = round(time.monotonic() - started, 2)
         report["versions"] = docker("version", "--format", "{{.Client.Version}} {{.Server.Version}}").stdout.strip()
         import_empty_image()
-        scenario(env, home, report)
+        run()
     finally:
         stop_dockerd(dockerd)
         remove_cgroups(docker_cgroups() - cgroups_before)
-        sts.close()
-        subprocess.run(["rm", "-rf", home])
-    print(json.dumps(report))
-    return 0
 
 
 if __name__ == "__main__":
