@@ -65,6 +65,7 @@ import shutil
 import signal
 import socket
 import socketserver
+import string
 import struct
 import subprocess
 import sys
@@ -492,6 +493,11 @@ class Profile:
     sso_registration_scopes: str = ""
     sso_endpoint_url: str = ""  # [services] sso
     sso_oidc_endpoint_url: str = ""  # [services] sso_oidc
+    login_session: str = ""  # aws login's session (its ARN): the AWS CLI's login cache
+    okta_oidc_client_id: str = ""  # Okta Identity Engine: the OIDC native app of okta-aws-cli's web mode
+    okta_aws_app_id: str = ""  # its AWS Account Federation app (else from saml_auth_url)
+    okta_oidc_scopes: str = ""
+    signin_endpoint_url: str = ""  # [services] signin
     credential_process: str = field(default="", repr=False)  # its arguments may hold secrets
     credential_source: str = ""
     # aws-vault's keys (botocore ignores them): the code command, and what
@@ -639,6 +645,10 @@ PROFILE_KEYS = {
     "sso_role_name": ("sso_role_name", _text),
     "credential_process": ("credential_process", _text),
     "credential_source": ("credential_source", _text),
+    "login_session": ("login_session", _text),
+    "okta_oidc_client_id": ("okta_oidc_client_id", _text),
+    "okta_aws_app_id": ("okta_aws_app_id", _text),
+    "okta_oidc_scopes": ("okta_oidc_scopes", _text),
     "aws_security_token": ("aws_session_token", _text),  # the older name saml2aws and others still write
     "mfa_process": ("mfa_process", _text),
     "source_identity": ("source_identity", _checked(SOURCE_IDENTITY, "source identity (2-64 characters of "
@@ -657,13 +667,13 @@ VAULT_VARIABLES = (("AWS_SOURCE_IDENTITY", "source_identity"), ("AWS_SESSION_TAG
                    ("AWS_TRANSITIVE_TAGS", "transitive_session_tags"))
 # credential_source values (botocore's canonical names) -> the base's kind
 CREDENTIAL_SOURCES = {"Environment": "environment", "Ec2InstanceMetadata": "imds", "EcsContainer": "container"}
-ROLE_SESSION_KINDS = frozenset({"sso", "web", "imds", "container"})  # their credentials are a role's session
+ROLE_SESSION_KINDS = frozenset({"sso", "web", "imds", "container", "login"})  # their credentials are a role's session
 SSO_SESSION_KEYS = ("sso_start_url", "sso_region", "sso_registration_scopes")
 SSO_REQUIRED = ("sso_start_url", "sso_region", "sso_account_id", "sso_role_name")
 FEDERATION_FIELDS = ("saml_auth_url", "saml_username", "saml_provider", "saml_auth_entityid",
                      "web_identity_auth_url", "web_identity_username", "web_identity_provider",
                      "web_identity_client_id", "web_identity_redirect_uri", "web_identity_scopes",
-                     "federated_username",
+                     "federated_username", "okta_oidc_client_id", "okta_aws_app_id", "okta_oidc_scopes",
                      "jump_role_arn")
 SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "saml_password",
                          "web_identity_password", "external_id", "credential_process", "mfa_process"})
@@ -964,7 +974,7 @@ class Config:
             self._merge_sso_session(values, raw["sso_session"])
         services = raw.get("services")
         for attribute, service in (("sts_endpoint_url", "sts"), ("sso_endpoint_url", "sso"),
-                                   ("sso_oidc_endpoint_url", "sso_oidc")):
+                                   ("sso_oidc_endpoint_url", "sso_oidc"), ("signin_endpoint_url", "signin")):
             values[attribute] = self._service_endpoint(services, service)
         region = self.environ.get("AWS_REGION") or self.environ.get("AWS_DEFAULT_REGION")
         if region:
@@ -981,6 +991,8 @@ class Config:
             return "sso"
         if given("aws_access_key_id") and raw["aws_access_key_id"].path == self.credentials.path:
             return "keys"
+        if given("login_session"):
+            return "login"
         if given("credential_process"):
             return "process"
         return "keys" if given("aws_access_key_id") or given("aws_secret_access_key") else ""
@@ -2169,6 +2181,225 @@ class Okta(PushIdP):
         return self.wait_for_push(client, profile, poll, number=lambda: seen["number"], cancel=cancel)
 
 
+# -- Okta Identity Engine: OIDC, then the AWS app's SAML through a web SSO token --
+# OIE orgs drop the authn API's sessionToken for apps, and phishing-resistant
+# factors work only in a browser.  As okta-aws-cli's `web` mode: the user
+# signs in to an OIDC native app (the device code, or the browser with PKCE),
+# its tokens are exchanged (RFC 8693) for a web SSO token of the AWS
+# Account Federation app, and POST /login/token/sso answers that app's SAML
+# response.  Renewals repeat the exchange while the Okta tokens (or a
+# refresh token) last.
+
+OKTA_SCOPES = "openid okta.apps.sso"
+OKTA_DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+OKTA_EXCHANGE = {"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                 "actor_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                 "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+                 "requested_token_type": "urn:okta:oauth:token-type:web_sso_token"}
+OKTA_APP_ID = re.compile(r"/(?:home|app)/[\w.-]+/(0oa\w+)")
+
+
+class OktaSignInRequired(AuthRequired):
+    """The OIDC app's tokens are gone: the dialog with a device code and a browser sign-in."""
+
+    code = "OktaSignInRequired"
+    auth_type = "SSO"
+
+
+def okta_settings(profile):
+    """(org origin, OIDC app client id, AWS Federation app id, scopes)."""
+    found = OKTA_APP_ID.search(urllib.parse.urlsplit(profile.saml_auth_url).path)
+    app = profile.okta_aws_app_id or (found.group(1) if found else "")
+    if not app:
+        raise ConfigError("profile %r: okta_oidc_client_id needs the AWS Account Federation app's id: give "
+                          "okta_aws_app_id, or a saml_auth_url of the form https://ORG/home/amazon_aws/APP_ID/272"
+                          % profile.name)
+    return _origin_of(profile.saml_auth_url), profile.okta_oidc_client_id, app, profile.okta_oidc_scopes or OKTA_SCOPES
+
+
+def okta_setup_error(profile, doc, step):
+    """Okta's refusal of a missing admin set-up, as one configuration error
+    that says what the admin must enable."""
+    _, client_id, app, _ = okta_settings(profile)
+    error, description = str(doc.get("error") or doc.get("errorCode") or "error"), str(
+        doc.get("error_description") or doc.get("errorSummary") or "")
+    likely = {"unauthorized_client": "the grant type of this step (%s) is not enabled on the OIDC app" % step,
+              "invalid_scope": "the OIDC app is not granted the okta.apps.sso scope",
+              "invalid_client": "Okta does not know OIDC app %s" % client_id,
+              "invalid_target": "the OIDC app is not the AWS app's Allowed Web SSO Client",
+              "invalid_grant": "the OIDC app is not the AWS app's Allowed Web SSO Client, or the sign-in ended",
+              }.get(error, "Okta refused the %s" % step)
+    return ConfigError(
+        "Okta Identity Engine sign-in for profile %r failed at the %s (%s: %s): %s. The Okta admin must enable, "
+        "on OIDC native app %s, the grant types Authorization Code, Device Authorization and Token Exchange and "
+        "the okta.apps.sso scope, and set %s as the Allowed Web SSO Client in the Sign On settings of AWS Account "
+        "Federation app %s" % (profile.name, step, _printable(error, 60), _message(description, 200), likely,
+                               client_id, client_id, app))
+
+
+class OktaIdentityEngine:
+    """The OIDC app's tokens per (org, client id), kept in memory; the
+    device code polled in a thread; PKCE sign-ins by state."""
+
+    def __init__(self, clock=utcnow, monotonic=time.monotonic, sleep=time.sleep, spawn=None):
+        self.clock, self.monotonic, self.sleep = clock, monotonic, sleep
+        self.spawn = spawn or _spawn_daemon
+        self.tokens, self.devices, self.logins = {}, {}, {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(profile):
+        origin, client_id, _, _ = okta_settings(profile)
+        return origin, client_id
+
+    def saml(self, client, profile):
+        """The AWS app's SAML response: tokens, the exchange, /login/token/sso."""
+        origin, client_id, app, _ = okta_settings(profile)
+        tokens = self._valid(client, profile)
+        page = client.http.send("POST", origin + "/oauth2/v1/token", form=dict(
+            OKTA_EXCHANGE, client_id=client_id, actor_token=tokens["access_token"], subject_token=tokens["id_token"],
+            audience="urn:okta:apps:%s" % app), headers={"Accept": "application/json"})
+        doc = _json_or_empty(page)
+        if page.status != 200 or not doc.get("access_token"):
+            if doc.get("error") == "invalid_grant" or page.status == 401:
+                with self._lock:
+                    self.tokens.pop(self.key(profile), None)  # the Okta session ended: sign in again
+            raise okta_setup_error(profile, doc, "token exchange")
+        page = client.http.send("POST", origin + "/login/token/sso", form={"token": doc["access_token"]},
+                                headers={"Accept": "text/html"})
+        return _saml_field(page)
+
+    def _valid(self, client, profile):
+        with self._lock:
+            tokens = self.tokens.get(self.key(profile))
+        if tokens and (tokens["expires"] - self.clock()).total_seconds() > TOKEN_MARGIN:
+            return tokens
+        if tokens and tokens.get("refresh_token"):
+            origin, client_id, _, scopes = okta_settings(profile)
+            page = client.http.send("POST", origin + "/oauth2/v1/token", form={
+                "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": client_id,
+                "scope": scopes}, headers={"Accept": "application/json"})
+            if page.status == 200:
+                return self.store(profile, _json_or_empty(page))
+            LOG.info("Okta refused the refresh token of profile %r: a sign-in is needed", profile.name)
+        raise self.required(profile, "sign in to Okta (%s) for profile %r" % (okta_settings(profile)[0], profile.name))
+
+    def store(self, profile, doc):
+        _need(doc, "access_token", "id_token", "expires_in", what="Okta's token endpoint")
+        tokens = {"access_token": doc["access_token"], "id_token": doc["id_token"],
+                  "refresh_token": doc.get("refresh_token") or "",
+                  "expires": self.clock() + dt.timedelta(seconds=int(doc["expires_in"]))}
+        with self._lock:
+            self.tokens[self.key(profile)] = tokens
+        return tokens
+
+    def renews_silently(self, profile):
+        with self._lock:
+            tokens = self.tokens.get(self.key(profile))
+        return bool(tokens and (tokens.get("refresh_token") or tokens["expires"] > self.clock()))
+
+    def required(self, profile, message):
+        query = urllib.parse.urlencode({"profile": profile.name})
+        return OktaSignInRequired(message, profile.name, extra={
+            "login_url": "/okta/login?" + query, "device_url": "/okta/device", "profile": profile.name,
+            "provider": "Okta"})
+
+    # -- the device code ----------------------------------------------------------
+
+    def start_device(self, client, profile, name, on_success=None):
+        """Start (or show the running) device sign-in; a thread polls."""
+        key, (origin, client_id, _, scopes) = self.key(profile), okta_settings(profile)
+        with self._lock:
+            running = self.devices.get(key)
+            if running and running["status"] == "pending" and self.monotonic() < running["deadline"]:
+                return self.device_view(profile)
+        page = client.http.send("POST", origin + "/oauth2/v1/device/authorize", form={
+            "client_id": client_id, "scope": scopes}, headers={"Accept": "application/json"})
+        doc = _json_or_empty(page)
+        if page.status != 200 or not doc.get("device_code"):
+            raise okta_setup_error(profile, doc, "device authorization")
+        device = {"status": "pending", "code": doc["device_code"], "user_code": doc.get("user_code", ""),
+                  "verification_uri": doc.get("verification_uri", ""),
+                  "verification_uri_complete": doc.get("verification_uri_complete") or doc.get("verification_uri", ""),
+                  "interval": max(1, int(doc.get("interval") or 5)),
+                  "deadline": self.monotonic() + min(int(doc.get("expires_in") or 600), LOGIN_TIMEOUT * 2),
+                  "message": ""}
+        with self._lock:
+            self.devices[key] = device
+        self.spawn(lambda: self._poll(client, profile, name, device, on_success))
+        return self.device_view(profile)
+
+    def _poll(self, client, profile, name, device, on_success):
+        origin, client_id, _, _ = okta_settings(profile)
+        while device["status"] == "pending":
+            if self.monotonic() >= device["deadline"]:
+                device.update(status="expired", message="the device code expired before it was approved")
+                return
+            self.sleep(device["interval"])
+            try:
+                page = client.http.send("POST", origin + "/oauth2/v1/token", form={
+                    "client_id": client_id, "device_code": device["code"], "grant_type": OKTA_DEVICE_GRANT},
+                    headers={"Accept": "application/json"})
+            except RunasError as exc:
+                LOG.warning("polling Okta's device sign-in: %s", exc)
+                continue
+            doc = _json_or_empty(page)
+            if page.status == 200:
+                self.store(profile, doc)
+                device.update(status="done")
+                if on_success:
+                    on_success(name)
+                return
+            error = doc.get("error")
+            if error == "slow_down":
+                device["interval"] += 5
+            elif error != "authorization_pending":
+                device.update(status="failed", message=str(
+                    okta_setup_error(profile, doc, "device sign-in") if error in (
+                        "unauthorized_client", "invalid_scope", "invalid_client") else
+                    "Okta ended the device sign-in: %s" % _message(str(doc.get("error_description") or error), 200)))
+                return
+
+    def device_view(self, profile):
+        with self._lock:
+            device = self.devices.get(self.key(profile))
+        if device is None:
+            return {"status": "none"}
+        return {name: device[name] for name in ("status", "user_code", "verification_uri",
+                                                 "verification_uri_complete", "message")}
+
+    # -- the browser, with PKCE ---------------------------------------------------
+
+    def start_pkce(self, profile, name, redirect_uri):
+        origin, client_id, _, scopes = okta_settings(profile)
+        verifier, challenge = pkce_pair()
+        state, now = secrets.token_urlsafe(32), self.monotonic()
+        with self._lock:
+            self.logins = {k: v for k, v in self.logins.items() if now - v["at"] < LOGIN_TIMEOUT}
+            self.logins[state] = {"profile": profile, "name": name, "verifier": verifier, "at": now,
+                                  "redirect_uri": redirect_uri}
+        return origin + "/oauth2/v1/authorize?" + urllib.parse.urlencode([
+            ("client_id", client_id), ("response_type", "code"), ("scope", scopes), ("redirect_uri", redirect_uri),
+            ("state", state), ("code_challenge", challenge), ("code_challenge_method", "S256")],
+            quote_via=urllib.parse.quote)
+
+    def finish_pkce(self, client_of, state, code):
+        with self._lock:
+            login = self.logins.pop(state, None) if state else None
+        if login is None or self.monotonic() - login["at"] >= LOGIN_TIMEOUT:
+            raise HTTPError(400, "unknown, used or expired sign-in state: start the sign-in again from the page")
+        profile = login["profile"]
+        origin, client_id, _, _ = okta_settings(profile)
+        page = client_of(profile).http.send("POST", origin + "/oauth2/v1/token", form={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": login["redirect_uri"],
+            "client_id": client_id, "code_verifier": login["verifier"]}, headers={"Accept": "application/json"})
+        doc = _json_or_empty(page)
+        if page.status != 200:
+            raise okta_setup_error(profile, doc, "code exchange")
+        self.store(profile, doc)
+        return login["name"]
+
+
 OKTA_REFUSALS = {"REJECTED": "was rejected on the phone", "TIMEOUT": "timed out at Okta",
                  "CANCELLED": "was cancelled"}
 
@@ -2910,10 +3141,12 @@ class Federation:
         self.clients = {}
         self.logins = {}  # state -> pending browser sign-in
         self._lock = threading.Lock()
+        self.okta = OktaIdentityEngine(clock, monotonic, sleep)
 
     def client(self, profile):
         url = profile.saml_auth_url or profile.web_identity_auth_url
         configured = profile.saml_provider if profile.saml_auth_url else profile.web_identity_provider
+        configured = configured or ("okta" if profile.okta_oidc_client_id else "")
         with self._lock:
             client = self.clients.get(url)
         if client is None:
@@ -2973,6 +3206,10 @@ class Federation:
             if cached and not code and cached.expires and \
                     (cached.expires - self.clock()).total_seconds() > TOKEN_MARGIN:
                 return cached
+            if profile.okta_oidc_client_id:  # Identity Engine: no password, no sessionToken
+                assertion = parse_saml_response(self.okta.saml(client, profile))
+                client.assertion = assertion
+                return assertion
             client.push_allowed = getattr(self._user, "active", False)
             self._ensure_password(client, profile)
             assertion = parse_saml_response(client.provider.saml(client, profile, code))
@@ -2999,7 +3236,10 @@ class Federation:
             return token
 
     def renews_silently(self, profile):
-        """An OIDC profile holding a refresh token: renewals ask nobody."""
+        """An OIDC profile holding a refresh token, an Okta Identity Engine
+        profile with valid tokens: renewals ask nobody."""
+        if profile.okta_oidc_client_id:
+            return self.okta.renews_silently(profile)
         with self._lock:  # only a client that exists: /status never reaches the IdP
             client = self.clients.get(profile.web_identity_auth_url) if profile.web_identity_auth_url else None
         return bool(client and client.refresh_tokens.get(profile.web_identity_client_id))
@@ -3228,6 +3468,7 @@ class AwsJson:
         message = doc.get("error_description") or doc.get("message") or doc.get("Message") or doc.get("error") or ""
         error = self.error("%s: %s: %s" % (what, _printable(str(code), 80), _message(str(message))), code, status)
         error.retry_after = retry_after_of(answer_headers)
+        error.oauth_error = str(doc.get("error") or "")[:40]  # an OAuth error code (Sign-In: TOKEN_EXPIRED ...)
         raise error
 
 
@@ -3983,6 +4224,481 @@ def parse_process_output(out, name):
                        account_id=str(doc.get("AccountId") or ""))
 
 
+# ==== ES256: P-256 ECDSA for DPoP proofs ===================================
+# aws login's sessions sign each token call with a DPoP proof (RFC 9449): a
+# JWT signed with ES256 by the session's P-256 key.  Plain Python: points in
+# Jacobian coordinates, a Montgomery ladder over all 256 bits, nonces by RFC
+# 6979 (HMAC-SHA256, so no random number goes into a signature), r and s as
+# 32 bytes each.  Python's integers are not constant-time: the key is the
+# user's own, on the user's machine, as the AWS CLI's file keeps it.
+
+P256_P = 0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF
+P256_B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+P256_G = (0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296,
+          0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5, 1)
+P256_OID = bytes.fromhex("06082a8648ce3d030107")  # prime256v1
+EC_PUBLIC_KEY_OID = bytes.fromhex("06072a8648ce3d0201")  # id-ecPublicKey
+
+
+def _p256_double(point):
+    x, y, z = point
+    if z == 0 or y == 0:
+        return (1, 1, 0)
+    p = P256_P
+    delta, gamma = z * z % p, y * y % p
+    beta, alpha = x * gamma % p, 3 * (x - delta) * (x + delta) % p  # a = -3
+    x3 = (alpha * alpha - 8 * beta) % p
+    z3 = ((y + z) * (y + z) - gamma - delta) % p
+    return x3, (alpha * (4 * beta - x3) - 8 * gamma * gamma) % p, z3
+
+
+def _p256_add(one, two):
+    if one[2] == 0:
+        return two
+    if two[2] == 0:
+        return one
+    p, (x1, y1, z1), (x2, y2, z2) = P256_P, one, two
+    z1z1, z2z2 = z1 * z1 % p, z2 * z2 % p
+    u1, u2 = x1 * z2z2 % p, x2 * z1z1 % p
+    s1, s2 = y1 * z2 * z2z2 % p, y2 * z1 * z1z1 % p
+    h, r = (u2 - u1) % p, 2 * (s2 - s1) % p
+    if h == 0:
+        return _p256_double(one) if r == 0 else (1, 1, 0)
+    i = 4 * h * h % p
+    j, v = h * i % p, u1 * i % p
+    x3 = (r * r - j - 2 * v) % p
+    return x3, (r * (v - x3) - 2 * s1 * j) % p, ((z1 + z2) * (z1 + z2) - z1z1 - z2z2) * h % p
+
+
+def p256_multiply(k, point=P256_G):
+    """k * point, affine (x, y): a ladder with the same steps for every k."""
+    low, high = (1, 1, 0), point
+    for bit in range(255, -1, -1):
+        if (k >> bit) & 1:
+            low, high = _p256_add(low, high), _p256_double(high)
+        else:
+            low, high = _p256_double(low), _p256_add(low, high)
+    x, y, z = low
+    if z == 0:
+        raise ValueError("the point at infinity")
+    inverse = pow(z, P256_P - 2, P256_P)
+    return x * inverse * inverse % P256_P, y * inverse * inverse * inverse % P256_P
+
+
+def rfc6979_nonce(secret, digest):
+    """RFC 6979 section 3.2's k for P-256 and HMAC-SHA256."""
+    x = secret.to_bytes(32, "big")
+    h = (int.from_bytes(digest, "big") % P256_N).to_bytes(32, "big")
+    v, k = b"\x01" * 32, b"\x00" * 32
+    for marker in (b"\x00", b"\x01"):
+        k = hmac.new(k, v + marker + x + h, hashlib.sha256).digest()
+        v = hmac.new(k, v, hashlib.sha256).digest()
+    while True:
+        v = hmac.new(k, v, hashlib.sha256).digest()
+        candidate = int.from_bytes(v, "big")
+        if 1 <= candidate < P256_N:
+            return candidate
+        k = hmac.new(k, v + b"\x00", hashlib.sha256).digest()
+        v = hmac.new(k, v, hashlib.sha256).digest()
+
+
+class P256Key:
+    """A P-256 private key: from SEC1 or PKCS#8 (DER or PEM), or new; it
+    signs as JWS's ES256 (r || s, 64 bytes) and exports as SEC1 PEM."""
+
+    def __init__(self, secret):
+        if not 1 <= secret < P256_N:
+            raise ValueError("not a P-256 private key")
+        self.secret = secret
+        self.public = p256_multiply(secret)
+
+    @classmethod
+    def generate(cls):
+        return cls(secrets.randbelow(P256_N - 1) + 1)
+
+    @classmethod
+    def from_pem(cls, text):
+        """The key of an "EC PRIVATE KEY" (SEC1) or "PRIVATE KEY" (PKCS#8) block."""
+        found = re.search(r"-----BEGIN (EC PRIVATE KEY|PRIVATE KEY)-----(.*?)-----END \1-----", text, re.S)
+        if found is None:
+            raise ValueError("no EC PRIVATE KEY or PRIVATE KEY block")
+        return cls.from_der(base64.b64decode("".join(found.group(2).split())), found.group(1) == "PRIVATE KEY")
+
+    @classmethod
+    def from_der(cls, data, pkcs8=False):
+        fields = _der_sequence(data)
+        if pkcs8:  # version 0, the algorithm (id-ecPublicKey, prime256v1), the SEC1 key in an OCTET STRING
+            algorithm = [_der(tag, value) for tag, value in _der_sequence(_der(0x30, fields[1][1]))]
+            if fields[0] != (0x02, b"\x00") or algorithm != [EC_PUBLIC_KEY_OID, P256_OID]:
+                raise ValueError("not a PKCS#8 P-256 key")
+            return cls.from_der(fields[2][1])
+        if fields[0] != (0x02, b"\x01") or fields[1][0] != 0x04 or len(fields[1][1]) > 32:
+            raise ValueError("not a SEC1 EC private key")
+        for tag, value in fields[2:]:
+            if tag == 0xA0 and value != P256_OID:
+                raise ValueError("an EC key on another curve than P-256")
+        return cls(int.from_bytes(fields[1][1], "big"))
+
+    def sign(self, message):
+        """ECDSA over SHA-256 with RFC 6979's nonce: r || s, 32 bytes each."""
+        digest = hashlib.sha256(message).digest()
+        e = int.from_bytes(digest, "big") % P256_N
+        k = rfc6979_nonce(self.secret, digest)
+        r = p256_multiply(k)[0] % P256_N
+        s = pow(k, P256_N - 2, P256_N) * (e + r * self.secret) % P256_N
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    def jwk(self):
+        x, y = self.public
+        return {"kty": "EC", "x": _b64url(x.to_bytes(32, "big")), "y": _b64url(y.to_bytes(32, "big")), "crv": "P-256"}
+
+    def to_pem(self):
+        """SEC1 "EC PRIVATE KEY" with the curve and the public key, in 64-character lines."""
+        x, y = self.public
+        der = _der(0x30, _der(0x02, b"\x01") + _der(0x04, self.secret.to_bytes(32, "big")) + _der(0xA0, P256_OID) +
+                   _der(0xA1, _der(0x03, b"\x00\x04" + x.to_bytes(32, "big") + y.to_bytes(32, "big"))))
+        body = base64.b64encode(der).decode("ascii")
+        lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+        return "-----BEGIN EC PRIVATE KEY-----\n%s\n-----END EC PRIVATE KEY-----\n" % "\n".join(lines)
+
+
+def _der(tag, value):
+    size = len(value)
+    length = bytes([size]) if size < 128 else bytes([0x80 | ((size.bit_length() + 7) // 8)]) + \
+        size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + length + value
+
+
+def _der_sequence(data):
+    """[(tag, value)] of a DER SEQUENCE's elements (the whole input must be one)."""
+    tag, value, rest = _der_read(data)
+    if tag != 0x30 or rest:
+        raise ValueError("not a DER SEQUENCE")
+    fields = []
+    while value:
+        inner_tag, inner, value = _der_read(value)
+        fields.append((inner_tag, inner))
+    return fields
+
+
+def _der_read(data):
+    if len(data) < 2:
+        raise ValueError("truncated DER")
+    tag, size, at = data[0], data[1], 2
+    if size & 0x80:
+        count = size & 0x7F
+        if not 0 < count <= 4 or len(data) < 2 + count:
+            raise ValueError("bad DER length")
+        size, at = int.from_bytes(data[2:2 + count], "big"), 2 + count
+    if len(data) < at + size:
+        raise ValueError("truncated DER")
+    return tag, data[at:at + size], data[at + size:]
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def dpop_proof(key, url, now, method="POST", jti=None):
+    """A DPoP proof for one request (RFC 9449), as botocore makes them:
+    header typ dpop+jwt, alg ES256, the public key as a JWK; claims htm, htu,
+    iat, jti."""
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.jwk()}
+    claims = {"htm": method, "htu": url, "iat": int(now), "jti": jti or secrets.token_urlsafe(24)}
+    signing_input = "%s.%s" % (_b64url(json.dumps(header, separators=(",", ":")).encode()),
+                               _b64url(json.dumps(claims, separators=(",", ":")).encode()))
+    return signing_input + "." + _b64url(key.sign(signing_input.encode("ascii")))
+
+
+# ==== aws login sessions ===================================================
+# `aws login` (AWS CLI 2.32+) keeps a console sign-in's session in
+# ~/.aws/login/cache/<sha256 of the session ARN>.json: 15-minute keys, a
+# refresh token that rotates on every use, and the P-256 key whose DPoP
+# proofs sign every call to Sign-In's CreateOAuth2Token (POST /v1/token,
+# botocore's `signin` model).  Served as the AWS CLI reads it; refreshed by
+# one owner, under a lock, written back atomically in the CLI's format.
+
+LOGIN_CLIENTS = {"same-device": "arn:aws:signin:::devtools/same-device",
+                 "cross-device": "arn:aws:signin:::devtools/cross-device"}
+LOGIN_REFRESH_WINDOW = 5 * MINUTE  # botocore's: a cached key with more left is used as it is
+LOGIN_CALLBACK_PATH = "/oauth/callback"  # the AWS CLI's redirect path, on our own port
+LOGIN_SIGN_IN_AGAIN = ("TOKEN_EXPIRED", "USER_CREDENTIALS_CHANGED", "AUTHCODE_EXPIRED")
+LOGIN_FIELDS = ("accessToken", "refreshToken", "dpopKey", "clientId")
+
+
+class SignInError(AwsServiceError):
+    """AWS Sign-In answered with an error; `oauth_error` is its `error` field."""
+
+    code = "SignInError"
+    oauth_error = ""
+
+
+class SignInUnavailable(SignInError):
+    status = 503
+    code = "SignInUnavailable"
+
+
+class LoginRequired(AuthRequired):
+    """No usable aws login session: sign in again (the page's browser sign-in)."""
+
+    code = "LoginRequired"
+    auth_type = "BROWSER"
+
+
+class SignInJson(AwsJson):
+    """Sign-In's JSON calls: its errors carry an OAuth `error` field."""
+
+    error, unavailable = SignInError, SignInUnavailable
+
+    def _once(self, profile, method, url, body, headers, what):
+        """`headers` may be a function: a DPoP proof is made for each attempt."""
+        return super()._once(profile, method, url, body, headers() if callable(headers) else headers, what)
+
+
+def login_cache_dir(environ):
+    """AWS_LOGIN_CACHE_DIRECTORY ($VAR and ~ expanded), else ~/.aws/login/cache."""
+    return expand_path(environ.get("AWS_LOGIN_CACHE_DIRECTORY") or "~/.aws/login/cache", environ)
+
+
+def signin_endpoint(profile, environ):
+    """Sign-In's base URL: configured (AWS_ENDPOINT_URL_SIGNIN, ...), else by region."""
+    region = profile.region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    host = ("%s.signin.amazonaws.cn" % region if region.startswith("cn-") else
+            "%s.signin.amazonaws-us-gov.com" % region if region.startswith("us-gov-") else
+            "%s.signin.aws.amazon.com" % region)
+    return aws_endpoint(profile, environ, "SIGNIN", profile.signin_endpoint_url, "https://" + host)
+
+
+def _login_credentials(doc):
+    token = doc["accessToken"]
+    return Credentials(token["accessKeyId"], token["secretAccessKey"], token["sessionToken"],
+                       parse_time(token["expiresAt"]), account_id=str(token.get("accountId") or ""))
+
+
+class LoginSessions:
+    """The aws login cache, shared with the AWS CLI: a session's keys, and
+    their refresh.  A refresh takes a lock (another runas-meta), then reads
+    the file again (the AWS CLI, which takes none, may have refreshed: its
+    keys are used and its refresh token is not spent twice).  A rotated
+    token the disk cannot take is kept in memory, served, and written on
+    each later use, as long as the file holds nothing newer."""
+
+    def __init__(self, environ, clock, api, writer=write_private_file, cache_dir=None):
+        self.environ, self.clock, self.api, self.writer = environ, clock, api, writer
+        self.cache_dir = cache_dir or login_cache_dir(environ)
+        self.unwritten = {}  # session -> a token document the cache could not take
+
+    def path(self, session):
+        return os.path.join(self.cache_dir, hashlib.sha256(session.encode("utf-8")).hexdigest() + ".json")
+
+    def document(self, session):
+        """The session's token document (the file's, or memory's while it lags), or None."""
+        on_disk, kept = _read_json(self.path(session)), self.unwritten.get(session)
+        if kept is not None:
+            if on_disk and on_disk.get("refreshToken") != kept.get("refreshToken") and \
+                    _login_expiry(on_disk) > _login_expiry(kept):
+                self.unwritten.pop(session, None)  # refreshed or signed in again elsewhere: the file wins
+                return on_disk
+            self.save(session, kept)
+            return kept
+        return on_disk
+
+    def credentials(self, profile):
+        """The session's keys, refreshed (and written back) when under
+        LOGIN_REFRESH_WINDOW is left."""
+        doc = self._usable(profile)
+        creds = _login_credentials(doc)
+        if creds.remaining(self.clock()) > LOGIN_REFRESH_WINDOW:
+            return creds
+        with file_lock(self.path(profile.login_session) + ".lock"):
+            doc = self._usable(profile)  # read again: another process may have refreshed meanwhile
+            creds = _login_credentials(doc)
+            if creds.remaining(self.clock()) > LOGIN_REFRESH_WINDOW:
+                return creds
+            return _login_credentials(self._refresh(profile, doc))
+
+    def _usable(self, profile):
+        doc = self.document(profile.login_session)
+        if not doc:
+            raise self.required(profile, "no aws login session %s is cached in %s: sign in" % (
+                profile.login_session, self.cache_dir))
+        missing = [name for name in LOGIN_FIELDS if not doc.get(name)]
+        try:
+            if not missing:
+                _login_credentials(doc)
+                P256Key.from_pem(doc["dpopKey"])
+        except (KeyError, TypeError, ValueError):
+            missing = ["a readable accessToken and dpopKey"]
+        if missing:
+            raise self.required(profile, "the aws login cache %s lacks %s: sign in again" % (
+                self.path(profile.login_session), ", ".join(missing)))
+        return doc
+
+    def _refresh(self, profile, doc):
+        key, url = P256Key.from_pem(doc["dpopKey"]), signin_endpoint(profile, self.environ) + "/v1/token"
+        try:
+            answer = self.api.call(profile, "POST", url, {
+                "clientId": doc["clientId"], "grantType": "refresh_token", "refreshToken": doc["refreshToken"]},
+                headers=lambda: {"DPoP": dpop_proof(key, url, self.clock().timestamp())},
+                what="Sign-In CreateOAuth2Token")
+        except SignInError as exc:
+            if exc.oauth_error in LOGIN_SIGN_IN_AGAIN:
+                raise self.required(profile, "the aws login session has ended (%s): sign in again"
+                                    % exc.oauth_error) from None
+            if exc.oauth_error == "INSUFFICIENT_PERMISSIONS":
+                raise SignInError("the console user of %s may not use aws login: its permissions must allow "
+                                  "signin:AuthorizeOAuth2Access and signin:CreateOAuth2Token (Sign-In said "
+                                  "INSUFFICIENT_PERMISSIONS)" % profile.login_session, exc.aws_code, 403) from None
+            raise
+        new = self.merged(doc, answer)
+        self.save(profile.login_session, new)
+        LOG.info("refreshed the aws login session of profile %r", profile.name)
+        return new
+
+    def merged(self, doc, answer):
+        """The cache document after a token answer, as botocore writes it."""
+        _need(answer, "accessToken", "expiresIn", "refreshToken", what="Sign-In CreateOAuth2Token")
+        token = answer["accessToken"]
+        expires = self.clock() + dt.timedelta(seconds=int(answer["expiresIn"]))
+        return dict(doc, accessToken={
+            "accessKeyId": token["accessKeyId"], "secretAccessKey": token["secretAccessKey"],
+            "sessionToken": token["sessionToken"], "accountId": doc.get("accessToken", {}).get("accountId", ""),
+            "expiresAt": format_time(expires)}, refreshToken=answer["refreshToken"])
+
+    def save(self, session, doc):
+        """Atomically, 0600, the CLI's JSON; kept in memory when the disk refuses."""
+        try:
+            os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
+            self.writer(self.path(session), json.dumps(doc).encode("utf-8"))
+        except OSError as exc:
+            if session not in self.unwritten:
+                LOG.warning("cannot write the aws login cache %s (%s): the new token is kept in memory and "
+                            "written once the disk takes it", self.cache_dir, _plain(exc))
+            self.unwritten[session] = doc
+            return
+        if self.unwritten.pop(session, None) is not None:
+            LOG.info("the aws login token kept in memory is written to %s again", self.cache_dir)
+
+    def retry_unwritten(self):
+        """The renewal loop's job: write what the disk refused before."""
+        for session, doc in list(self.unwritten.items()):
+            self.save(session, doc)
+        return not self.unwritten
+
+    def required(self, profile, message):
+        query = urllib.parse.urlencode({"profile": profile.name})
+        return LoginRequired(message, profile.name, extra={"login_url": "/login/start?" + query,
+                                                           "remote_url": "/login/remote?" + query,
+                                                           "provider": "AWS (aws login)"})
+
+    def next_sign_in(self, profile):
+        doc = self.document(profile.login_session) if profile.login_session else None
+        if doc and doc.get("refreshToken"):
+            return {"at": None, "what": "aws login sign-in",
+                    "note": "renewed without asking while your console session lasts (up to 12 hours)"}
+        return {"at": None, "what": "aws login sign-in"}
+
+
+def _login_expiry(doc):
+    try:
+        return parse_time(doc["accessToken"]["expiresAt"])
+    except (KeyError, TypeError, ValueError):
+        return dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+
+
+class LoginSignIns:
+    """aws login's browser sign-in, as the AWS CLI does it: PKCE (its
+    challenge method SHA-256, the challenge without its '=' pad), a new
+    P-256 key, the same-device client with our callback, or the cross-device
+    client whose code the user pastes; the code exchanged with a DPoP proof,
+    the session written where the AWS CLI reads it."""
+
+    def __init__(self, sessions, environ, clock, monotonic=time.monotonic):
+        self.sessions, self.environ, self.clock, self.monotonic = sessions, environ, clock, monotonic
+        self.pending, self._lock = {}, threading.Lock()
+
+    def start(self, profile, name, redirect_uri=None):
+        """The authorize URL; remembered by its state.  Without
+        `redirect_uri`: the cross-device variant (Sign-In shows a code)."""
+        base = signin_endpoint(profile, self.environ)
+        client = LOGIN_CLIENTS["same-device" if redirect_uri else "cross-device"]
+        redirect_uri = redirect_uri or base + "/v1/sessions/confirmation"
+        verifier = "".join(secrets.choice(string.ascii_letters + string.digits + "-._~") for _ in range(64))
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode()[:-1]
+        state, now = str(uuid_text()), self.monotonic()
+        with self._lock:
+            self.pending = {k: v for k, v in self.pending.items() if now - v["at"] < LOGIN_TIMEOUT}
+            self.pending[state] = {"profile": profile, "name": name, "verifier": verifier, "client": client,
+                                   "redirect_uri": redirect_uri, "key": P256Key.generate(), "at": now}
+        query = urllib.parse.urlencode([("response_type", "code"), ("client_id", client), ("state", state),
+                                        ("code_challenge_method", "SHA-256"), ("scope", "openid"),
+                                        ("redirect_uri", redirect_uri)], quote_via=urllib.parse.quote)
+        return "%s/v1/authorize?%s&code_challenge=%s" % (base, query, challenge)
+
+    def finish(self, state, code):
+        """Check `state`, exchange the code (DPoP), write the session's
+        cache; the profile name to serve."""
+        with self._lock:
+            login = self.pending.pop(state, None) if state else None
+        if login is None:
+            raise HTTPError(400, "unknown or used sign-in state: start the sign-in again from the page")
+        if self.monotonic() - login["at"] >= LOGIN_TIMEOUT:
+            raise HTTPError(400, "the sign-in took longer than %d seconds: start again" % LOGIN_TIMEOUT)
+        profile, key = login["profile"], login["key"]
+        url = signin_endpoint(profile, self.environ) + "/v1/token"
+        try:
+            answer = self.sessions.api.call(profile, "POST", url, {
+                "clientId": login["client"], "grantType": "authorization_code", "code": code,
+                "codeVerifier": login["verifier"], "redirectUri": login["redirect_uri"]},
+                headers=lambda: {"DPoP": dpop_proof(key, url, self.clock().timestamp())},
+                what="Sign-In CreateOAuth2Token")
+        except SignInError as exc:
+            if exc.oauth_error == "AUTHCODE_EXPIRED":
+                raise LoginRequired("the sign-in's code expired before it was used: sign in again",
+                                    profile.name) from None
+            raise
+        session = _jwt_subject(answer.get("idToken", ""))
+        if session != profile.login_session:
+            raise ConfigError("you signed in as %s, but profile %r names login_session %s: sign in as that "
+                              "session, or change the profile" % (session or "(no session)", profile.name,
+                                                                 profile.login_session))
+        doc = self.sessions.merged({"accessToken": {"accountId": account_from_arn(session)}}, answer)
+        doc.update(tokenType=answer.get("tokenType", "aws_sigv4"), clientId=login["client"],
+                   idToken=answer.get("idToken", ""), dpopKey=key.to_pem())
+        self.sessions.save(session, doc)
+        LOG.info("signed in with aws login for profile %r", profile.name)
+        return login["name"]
+
+    def finish_pasted(self, text):
+        """The cross-device code as Sign-In shows it: base64 of
+        state=...&code=..."""
+        try:
+            fields = dict(urllib.parse.parse_qsl(base64.b64decode(text.strip(), validate=True).decode("utf-8")))
+        except (ValueError, UnicodeDecodeError):
+            raise HTTPError(400, "that is not the code Sign-In shows after the sign-in") from None
+        if not fields.get("state") or not fields.get("code"):
+            raise HTTPError(400, "that is not the code Sign-In shows after the sign-in")
+        return self.finish(fields["state"], fields["code"])
+
+
+def uuid_text():
+    """A random UUID's text (the CLI's state is one), without importing uuid."""
+    raw = bytearray(secrets.token_bytes(16))
+    raw[6], raw[8] = (raw[6] & 0x0F) | 0x40, (raw[8] & 0x3F) | 0x80
+    text = raw.hex()
+    return "%s-%s-%s-%s-%s" % (text[:8], text[8:12], text[12:16], text[16:20], text[20:])
+
+
+def _jwt_subject(token):
+    """The `sub` claim of a JWT (its signature is Sign-In's, over TLS: read, not checked)."""
+    try:
+        payload = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8")).get("sub", "")
+    except (IndexError, ValueError, UnicodeDecodeError, AttributeError):
+        return ""
+
+
 # ==== The AWS console ======================================================
 # aws-vault's `login`: the active role's credentials become a federated
 # console sign-in (the federation endpoint's getSigninToken, then its login
@@ -4349,6 +5065,8 @@ class LayerPlanner:
             return [self._sso_layer(base)]
         if kind == "process":
             return [self._process_layer(base)]
+        if kind == "login":
+            return [self._login_layer(base)]
         if kind == "web":  # AssumeRoleWithWebIdentity with the token file, as a source
             return self._federated_plan(base)
         if kind in CREDENTIAL_SOURCES.values():
@@ -4368,6 +5086,13 @@ class LayerPlanner:
         layer = self._layer(("sso", sso_token_key(base), base.sso_account_id, base.sso_role_name), "",
                             base.name, "", lambda code: self.engine.sso.roles.role_credentials(base))
         layer.prompt = lambda: self.engine.sso.tokens.next_sign_in(base)
+        return layer
+
+    def _login_layer(self, base):
+        """An aws login session's keys, in memory (the AWS CLI's cache is the store)."""
+        layer = self._layer(("login", base.login_session), "", base.name, "",
+                            lambda code: self.engine.login.credentials(base))
+        layer.prompt = lambda: self.engine.login.next_sign_in(base)
         return layer
 
     def _process_layer(self, base):
@@ -4397,6 +5122,13 @@ class LayerPlanner:
             return None
         base = self.engine.config.chain(name)[-1]
         return base if base.source_kind == "sso" else None
+
+    def login_base(self, name):
+        """The aws login profile at the bottom of `name`'s chain, or None."""
+        if self.engine.config.federated(name) is not None:
+            return None
+        base = self.engine.config.chain(name)[-1]
+        return base if base.source_kind == "login" else None
 
     def planned(self):
         return list(self._plans)
@@ -4590,7 +5322,7 @@ class Engine:
     -> code` (None: raise MFARequired), `spawn(function)` for background work."""
 
     def __init__(self, config, sts, clock=utcnow, mfa_prompt=None, spawn=None,
-                 cache_dir=None, environ=None, federation=None, writer=None, sso=None,
+                 cache_dir=None, environ=None, federation=None, writer=None, sso=None, login=None,
                  popen=subprocess.Popen, process_timeout=PROCESS_TIMEOUT, rand=random.random, notify=None,
                  mfa_process_timeout=MFA_PROCESS_TIMEOUT):
         self.config, self.sts, self.clock, self.rand = config, sts, clock, rand
@@ -4601,6 +5333,8 @@ class Engine:
         self.disk = LayerCache(clock, writer)
         self.federation = federation or Federation(config, environ, clock)
         self.sso = sso or IdentityCenter(self.environ, clock)
+        self.login = login or LoginSessions(self.environ, clock, SignInJson(self.environ))
+        self.login_sign_ins = LoginSignIns(self.login, self.environ, clock)
         self.popen, self.process_timeout = popen, process_timeout
         self.console_api = ConsoleJson(self.environ, attempts=2)
         self.mfa_prompt = mfa_prompt
@@ -4643,6 +5377,9 @@ class Engine:
 
     def sso_base(self, name):
         return self.planner.sso_base(name)
+
+    def login_base(self, name):
+        return self.planner.login_base(name)
 
     def console_url(self, name):
         """A federated console sign-in for `name`'s served credentials;
@@ -6306,6 +7043,110 @@ class SignInRoutes(RouteGroup):
 
 
 
+class OktaRoutes(RouteGroup):
+    """Okta Identity Engine (okta_oidc_client_id): the device code or the
+    browser's PKCE sign-in to the OIDC app, for the page's sign-in dialog."""
+
+    ROUTES = (
+        ("POST", "/okta/device", "okta_device_start", "api"),
+        ("GET", "/okta/device", "okta_device_status", "api"),
+        ("POST", "/okta/login", "okta_login", "api"),
+        ("GET", "/okta/login", "to_page", "page"),
+        ("GET", "/okta/callback", "okta_callback", "page"),  # arrives from Okta: checked by state
+    )
+
+    def _okta_profile(self, request):
+        name = request_fields(request).get("profile") or self.selected.wanted()
+        fed = self.engine.config.federated(name)
+        if fed is None or not fed.okta_oidc_client_id:
+            raise HTTPError(400, "profile %r does not sign in to Okta Identity Engine (okta_oidc_client_id)"
+                            % _printable(name))
+        return name, fed
+
+    def okta_device_start(self, request):
+        name, fed = self._okta_profile(request)
+        federation = self.engine.federation
+        return json_response(federation.okta.start_device(federation.client(fed), fed, name, self._signed_in))
+
+    def okta_device_status(self, request):
+        _, fed = self._okta_profile(request)
+        return json_response(self.engine.federation.okta.device_view(fed))
+
+    def okta_login(self, request):
+        name, fed = self._okta_profile(request)
+        if not self.policy.on_loopback():
+            raise HTTPError(400, "the browser sign-in needs the service on 127.0.0.1: use the device code")
+        return self.policy.browsers.start(request, self.engine.federation.okta.start_pkce(
+            fed, name, self.policy.base_url + "/okta/callback"))
+
+    def okta_callback(self, request):
+        return self.policy.browsers.finish(request, "Okta", self._finish)
+
+    def _finish(self, state, code):
+        name = self.engine.federation.okta.finish_pkce(self.engine.federation.client, state, code)
+        self.engine.sign_in(name)
+        self.selected.arrived(name)
+        return name
+
+    def _signed_in(self, name):
+        try:
+            self.engine.sign_in(name)
+            self.selected.arrived(name)
+        except RunasError as exc:
+            LOG.warning("after the Okta sign-in, profile %r: %s", name, exc)
+
+
+class AwsLoginRoutes(RouteGroup):
+    """aws login's sign-in from the page: the browser's PKCE flow with our
+    callback (the AWS CLI's path on our port), or, for a host whose browser
+    cannot reach us, the cross-device flow whose code is pasted."""
+
+    ROUTES = (
+        ("POST", "/login/start", "login_start", "api"),
+        ("GET", "/login/start", "to_page", "page"),
+        ("GET", LOGIN_CALLBACK_PATH, "login_callback", "page"),  # arrives from AWS Sign-In: checked by state
+        ("POST", "/login/remote", "login_remote", "api"),
+        ("POST", "/login/code", "login_code", "api"),
+    )
+
+    def _login_profile(self, request):
+        name = request_fields(request).get("profile") or self.selected.wanted()
+        base = self.engine.login_base(name)
+        if base is None:
+            raise HTTPError(400, "profile %r does not use an aws login session (login_session)" % _printable(name))
+        return name, base
+
+    def login_start(self, request):
+        """Sign-In's authorize URL for the page to open, bound to this browser."""
+        name, base = self._login_profile(request)
+        if not self.policy.on_loopback():
+            raise HTTPError(400, "the browser sign-in needs the service on 127.0.0.1: use the cross-device "
+                            "sign-in (POST /login/remote, then POST /login/code)")
+        return self.policy.browsers.start(request, self.engine.login_sign_ins.start(
+            base, name, self.policy.base_url + LOGIN_CALLBACK_PATH))
+
+    def login_callback(self, request):
+        return self.policy.browsers.finish(request, "AWS Sign-In", self._finish)
+
+    def login_remote(self, request):
+        """The cross-device sign-in: the URL to open anywhere; Sign-In then
+        shows a code to paste into POST /login/code."""
+        name, base = self._login_profile(request)
+        return json_response({"url": self.engine.login_sign_ins.start(base, name)})
+
+    def login_code(self, request):
+        name = self.engine.login_sign_ins.finish_pasted(request_fields(request).get("code", ""))
+        self.engine.sign_in(name)
+        self.selected.arrived(name)
+        return json_response({"signed_in": name})
+
+    def _finish(self, state, code):
+        name = self.engine.login_sign_ins.finish(state, code)
+        self.engine.sign_in(name)
+        self.selected.arrived(name)
+        return name
+
+
 class IdentityCenterRoutes(RouteGroup):
     """IAM Identity Center: sign-in through the browser (PKCE) or a device
     code, and the list of every account and role of the session."""
@@ -6394,7 +7235,9 @@ class Service:
         self.management = ManagementRoutes(engine, self.policy, self.selected, mode)
         self.groups = (ImdsRoutes(engine, self.policy, self.selected), self.ecs, self.management,
                        SignInRoutes(engine, self.policy, self.selected),
-                       IdentityCenterRoutes(engine, self.policy, self.selected))
+                       IdentityCenterRoutes(engine, self.policy, self.selected),
+                       AwsLoginRoutes(engine, self.policy, self.selected),
+                       OktaRoutes(engine, self.policy, self.selected))
         self.router = Router([(method, path, getattr(group, handler), guard)
                               for group in self.groups for method, path, handler, guard in group.ROUTES])
         self._told_mfa = {}
@@ -6458,9 +7301,12 @@ class Service:
         self.engine.tell(exc.profile, "needed", "a sign-in")
         doc = {"Code": exc.code, "Message": str(exc), "username": exc.username, "page": self.base_url + "/"}
         extra = self.policy.sign_in_links(exc.extra)
-        doc.update((key, self.base_url + extra[key]) for key in ("login_url", "device_url") if key in extra)
+        doc.update((key, self.base_url + extra[key]) for key in ("login_url", "device_url", "remote_url")
+                   if key in extra)
         if "start_url" in extra:
             doc.update(start_url=extra["start_url"], profile=exc.profile)
+        if "provider" in extra:
+            doc.update(provider=extra["provider"], profile=exc.profile)
         return json_response(doc, 401, [(AUTH_TYPE_HEADER, exc.auth_type)])
 
 
@@ -7496,8 +8342,33 @@ function openAuth(username, message) {
 // A browser sign-in starts with a POST (it carries the CSRF token, and the
 // service binds the sign-in to this browser), then goes to the URL it answers.
 let browserUrl = "";
-function openBrowser(url) {
+let browserRemoteUrl = "";
+
+// aws login's cross-device sign-in: the link opens anywhere, the code it shows is pasted here
+async function startRemote() {
+  const r = await call("POST", browserRemoteUrl);
+  if (r.status !== 200 || !r.doc.url) { $("browser-message").textContent = r.doc.Message || ("HTTP " + r.status); return; }
+  $("browser-remote-link").href = r.doc.url;
+  $("browser-remote-step").hidden = false;
+  $("browser-remote-code").focus();
+}
+
+async function submitRemote(event) {
+  event.preventDefault();
+  const r = await call("POST", "/login/code", form({code: $("browser-remote-code").value.trim()}));
+  if (r.status !== 200) { $("browser-message").textContent = r.doc.Message || ("HTTP " + r.status); return; }
+  $("browser-dialog").close();
+  showError("");
+  await refreshStatus();
+}
+function openBrowser(url, doc) {
   browserUrl = url;
+  browserRemoteUrl = (doc && doc.remote_url) || "";
+  $("browser-title").textContent = (doc && doc.provider) ? "Sign in to " + doc.provider
+                                                         : "Sign in with your identity provider";
+  $("browser-remote").hidden = !browserRemoteUrl;
+  $("browser-remote-step").hidden = true;
+  $("browser-message").textContent = "";
   if (!$("browser-dialog").open) { $("browser-dialog").showModal(); }
   $("browser-link").focus();
 }
@@ -7516,6 +8387,7 @@ async function openConsole() {
 
 let ssoProfile = "";
 let ssoLoginUrl = "";
+let ssoDeviceUrl = "/sso/device";
 let signedIn = false;  // back from a sign-in: say so once the identity is known
 
 // A browser sign-in ends on this page; its outcome comes from the service
@@ -7541,6 +8413,8 @@ async function refreshSsoList() {
 
 function openSso(doc) {
   ssoProfile = doc.profile || "";
+  ssoDeviceUrl = doc.device_url || "/sso/device";
+  $("sso-title").textContent = "Sign in to " + (doc.provider || "IAM Identity Center");
   $("sso-start").textContent = doc.start_url ? "Start URL: " : "";
   if (doc.start_url) {
     const url = document.createElement("span");
@@ -7560,7 +8434,7 @@ function openSso(doc) {
 
 async function startDevice() {
   $("sso-message").textContent = "";
-  const r = await call("POST", "/sso/device", form({profile: ssoProfile}));
+  const r = await call("POST", ssoDeviceUrl, form({profile: ssoProfile}));
   if (r.status !== 200) { $("sso-message").textContent = r.doc.Message || ("HTTP " + r.status); return; }
   $("sso-verify").href = r.doc.verification_uri_complete || r.doc.verification_uri;
   $("sso-verify").textContent = r.doc.verification_uri;
@@ -7573,7 +8447,7 @@ async function startDevice() {
 
 async function pollDevice() {
   if (!$("sso-dialog").open) { return; }
-  const r = await call("GET", "/sso/device?profile=" + encodeURIComponent(ssoProfile));
+  const r = await call("GET", ssoDeviceUrl + "?profile=" + encodeURIComponent(ssoProfile));
   const d = r.doc || {};
   if (d.status === "pending") { setTimeout(pollDevice, 1500); return; }
   if (d.status === "done") { $("sso-dialog").close(); showError(""); ssoRolesFor = null; await refreshStatus(); return; }
@@ -7686,7 +8560,7 @@ function handle(r) {
   if (r.auth === "SSO") { openSso(r.doc); showError(""); return false; }
   if (r.auth === "MFA") { openMfa("", r.doc); showError(""); return false; }
   if (r.auth === "AUTH") { openAuth(r.doc.username, r.doc.Code === "AuthFailed" ? r.doc.Message : ""); showError(""); return false; }
-  if (r.auth === "BROWSER") { openBrowser(r.doc.login_url); showError(""); return false; }
+  if (r.auth === "BROWSER") { openBrowser(r.doc.login_url, r.doc); showError(""); return false; }
   if (r.status >= 400 || r.status === 0) { showError(r.doc.Message || ("HTTP " + r.status)); return false; }
   showError("");
   return true;
@@ -7934,9 +8808,11 @@ async function init() {
   $("auth-cancel").addEventListener("click", () => $("auth-dialog").close());
   $("mfa-soon-button").addEventListener("click", () => openMfa(""));
   $("browser-cancel").addEventListener("click", () => $("browser-dialog").close());
+  $("browser-remote-button").addEventListener("click", startRemote);
+  $("browser-remote-form").addEventListener("submit", submitRemote);
   $("auth-soon-button").addEventListener("click", () => {
     const a = state.auth || {};
-    if (a.type === "BROWSER") { openBrowser(a.login_url); }
+    if (a.type === "BROWSER") { openBrowser(a.login_url, a); }
     else if (a.type === "SSO") { openSso(a); }
     else { openAuth(a.username, ""); }
   });
@@ -8045,7 +8921,20 @@ PAGE_TEMPLATE = """<!doctype html>
 </form></dialog>
 <dialog id="browser-dialog" aria-labelledby="browser-title">
   <h2 id="browser-title">Sign in with your identity provider</h2>
-  <p>This profile signs in through your identity provider's own page, in this browser.</p>
+  <p>This profile signs in on its provider's own page, in this browser.</p>
+  <div id="browser-remote" hidden>
+    <p>No browser on this machine? <button id="browser-remote-button" class="plain" type="button">Sign in on another
+    device</button></p>
+    <form id="browser-remote-form" hidden></form>
+    <div id="browser-remote-step" hidden>
+      <p>Open <a id="browser-remote-link" target="_blank" rel="noopener noreferrer">the sign-in link</a> on any
+      device, sign in, then paste the code it shows:</p>
+      <label for="browser-remote-code">Code</label>
+      <input id="browser-remote-code" form="browser-remote-form" autocomplete="off" spellcheck="false">
+      <div class="actions"><button id="browser-remote-submit" form="browser-remote-form" type="submit">Submit
+      code</button></div>
+    </div>
+  </div>
   <p id="browser-message" class="error" role="alert"></p>
   <div class="actions"><button id="browser-cancel" class="plain" type="button">Cancel</button>
   <button id="browser-link" type="button">Continue to sign in</button></div>
@@ -8294,6 +9183,7 @@ environment variables it reads:
   AWS_PROFILE, AWS_DEFAULT_PROFILE               the profile when none is named
   AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL         STS's endpoint (else the profile's endpoint_url, else by region)
   AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL_SSO_OIDC  IAM Identity Center's endpoints
+  AWS_LOGIN_CACHE_DIRECTORY, AWS_ENDPOINT_URL_SIGNIN  aws login's cache (~/.aws/login/cache) and Sign-In
   AWS_IGNORE_CONFIGURED_ENDPOINT_URLS            ignore every endpoint URL above
   AWS_REGION, AWS_DEFAULT_REGION                 the region when the profile has none
   AWS_CA_BUNDLE                                  CA certificates for STS and identity providers
@@ -8827,7 +9717,7 @@ def run_service(server, args, environ, stdin, stdout, twin=None, outer=None, rel
         first_fetch(engine, service.active, stdin, stdout, headless=args.headless)
     state = write_state(environ, service, auth_file)  # before the banner: a client started after it finds it
     print_banner(service, server, args, auth_file, stdout)
-    jobs = (service.grants.retry,) if service.grants else ()
+    jobs = ((service.grants.retry,) if service.grants else ()) + (engine.login.retry_unwritten,)
     if service.notifier is not None:
         jobs += (lambda: service.notifier.ahead(engine, {service.active, *engine.planned_names()} - {None}),)
     stop = start_renewals(engine, jobs=jobs)

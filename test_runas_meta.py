@@ -103,7 +103,9 @@ SECRETS = ["base/Secret/Key/1234567890EXAMPLEKEY", "fakeSecret", "fakeToken", "s
            "procSecret", "procToken", "procStderrSecret", "signintoken-",
            # OneLogin, Azure AD and ForgeRock fakes (e2e/fake_onelogin.py, fake_azuread.py, fake_forgerock.py)
            "ol-password", "aad-password", "fr-password", "home-password", "olApiSecret", "olapitoken-",
-           "olsession-", "estsauth-", "frsession-"]
+           "olsession-", "estsauth-", "frsession-",
+           # aws login and Okta Identity Engine fakes (e2e/fake_signin.py, e2e/fake_okta_oie.py)
+           "loginSecret", "loginToken", "oktaAccess-", "oktaId-", "oktaWebSso-", "oktaRefresh-"]
 
 
 # An MFA code is six digits: found only where it stands alone, not inside a
@@ -4649,6 +4651,95 @@ class ForwarderTests(unittest.TestCase):
         self.assertEqual(json.loads(seen[0].body)["Code"], "ForbiddenPeer")
         self.assertIn("forwards containers or VMs", json.loads(seen[0].body)["Message"])
         self.assertEqual(seen[1], "host")
+
+
+# ---- aws login sessions and Okta Identity Engine: what the standard library checks --
+
+
+class ES256Tests(unittest.TestCase):
+    """RFC 6979 A.2.5's P-256/SHA-256 vectors and the key formats; the
+    cross-checks with `cryptography` are e2e/test_es256_cryptography.py."""
+
+    KEY = 0xC9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721
+
+    def test_rfc6979_vectors(self):
+        key = rm.P256Key(self.KEY)
+        self.assertEqual(key.public[0], 0x60FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6)
+        self.assertEqual(key.sign(b"sample").hex(),
+                         "efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716"
+                         "f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8")
+        self.assertEqual(key.sign(b"test").hex(),
+                         "f1abb023518351cd71d881567b1ea663ed3efcf6c5132b354f28d3b0b7d38367"
+                         "019f4113742a2b14bd25926b49c649155f267e60d3814b4c0cc84250e46f0083")
+
+    def test_pem_round_trip_and_bad_keys(self):
+        key = rm.P256Key.generate()
+        pem = key.to_pem()
+        self.assertTrue(pem.startswith("-----BEGIN EC PRIVATE KEY-----\n"))
+        self.assertTrue(all(len(line) <= 64 for line in pem.splitlines()))
+        self.assertEqual(rm.P256Key.from_pem(pem).secret, key.secret)
+        self.assertEqual(rm.P256Key.from_pem("-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC "
+                                             "PARAMETERS-----\n" + pem).secret, key.secret)  # openssl ecparam -genkey
+        for bad in ("", "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----",
+                    pem.replace("MHcCAQEE", "MHcCAQIE")):
+            with self.assertRaises(ValueError, msg=bad[:40]):
+                rm.P256Key.from_pem(bad)
+        with self.assertRaises(ValueError):
+            rm.P256Key(rm.P256_N)
+
+    def test_a_dpop_proof_has_botocores_shape(self):
+        proof = rm.dpop_proof(rm.P256Key(self.KEY), "https://x/v1/token", 1700000000, jti="j1")
+        header, claims, signature = proof.split(".")
+        decode = lambda text: json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))  # noqa: E731
+        self.assertEqual(list(decode(header)), ["typ", "alg", "jwk"])
+        self.assertEqual(decode(claims), {"htm": "POST", "htu": "https://x/v1/token", "iat": 1700000000, "jti": "j1"})
+        self.assertEqual(len(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))), 64)
+
+
+class LoginConfigTests(EngineCase):
+    def test_a_login_session_profile_is_its_own_kind_in_botocores_order(self):
+        self.files("[profile a]\nlogin_session = arn:aws:iam::123456789012:user/alice\n"
+                   "[profile b]\nlogin_session = arn:aws:iam::123456789012:user/alice\ncredential_process = x\n"
+                   "[profile c]\nrole_arn = %s\nsource_profile = a\n" % ROLE,
+                   "[b]\naws_access_key_id = AKIAB\naws_secret_access_key = bSecret\n")
+        config = self.config()
+        self.assertEqual(config.profile("a").kind, "login")
+        self.assertEqual(config.profile("b").kind, "keys")  # the credentials file's keys come first
+        engine = self.engine(config)
+        self.assertEqual([layer.key[0] for layer in engine.plan("c")], ["login", "role"])
+        self.assertEqual(engine.login_base("c").name, "a")
+
+    def test_the_cache_the_sign_in_endpoint_and_a_missing_session(self):
+        self.files("[profile a]\nlogin_session = arn:aws:iam::123456789012:user/alice\nregion = eu-west-2\n")
+        self.environ["AWS_LOGIN_CACHE_DIRECTORY"] = "$HOME/login"
+        self.assertEqual(rm.login_cache_dir(self.environ), os.path.join(self.home, "login"))
+        profile = self.config().profile("a")
+        self.assertEqual(rm.signin_endpoint(profile, {}), "https://eu-west-2.signin.aws.amazon.com")
+        self.assertEqual(rm.signin_endpoint(rm.replace(profile, region="cn-north-1"), {}),
+                         "https://cn-north-1.signin.amazonaws.cn")
+        self.assertEqual(rm.signin_endpoint(profile, {"AWS_ENDPOINT_URL_SIGNIN": "http://127.0.0.1:9/"}),
+                         "http://127.0.0.1:9")
+        sessions = rm.LoginSessions(self.environ, self.clock, rm.SignInJson(self.environ))
+        self.assertTrue(sessions.path(profile.login_session).endswith(
+            hashlib.sha256(b"arn:aws:iam::123456789012:user/alice").hexdigest() + ".json"))
+        with self.assertRaises(rm.LoginRequired) as caught:
+            self.engine().credentials("a")
+        self.assertIn("no aws login session", str(caught.exception))
+        write(sessions.path(profile.login_session), json.dumps({"accessToken": {}, "refreshToken": "r"}))
+        with self.assertRaisesRegex(rm.LoginRequired, "lacks accessToken, dpopKey, clientId: sign in again"):
+            self.engine().credentials("a")
+
+
+class OktaSettingsTests(unittest.TestCase):
+    def test_the_aws_app_comes_from_the_url_or_the_key(self):
+        profile = rm.Profile("p", saml_auth_url="https://org.okta.com/home/amazon_aws/0oaAWS123/272",
+                             okta_oidc_client_id="0oaOIDC")
+        self.assertEqual(rm.okta_settings(profile), ("https://org.okta.com", "0oaOIDC", "0oaAWS123",
+                                                     "openid okta.apps.sso"))
+        self.assertEqual(rm.okta_settings(rm.replace(profile, saml_auth_url="https://org.okta.com/app/x/sso/saml",
+                                                     okta_aws_app_id="0oaGIVEN"))[2], "0oaGIVEN")
+        with self.assertRaisesRegex(rm.ConfigError, "okta_aws_app_id"):
+            rm.okta_settings(rm.replace(profile, saml_auth_url="https://org.okta.com/app/x/sso/saml"))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import unittest
 
 FULL = os.environ.get("RUNAS_META_FULL") == "1"
@@ -62,3 +63,26 @@ def empty_file(test):
     os.close(handle)
     test.addCleanup(os.unlink, path)
     return path
+
+
+def serve_fake(respond):
+    """A fake of ours on 127.0.0.1: `respond(handler, method, body)` answers
+    each GET and POST (HTTP/1.1, quiet); (server, its base URL)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            respond(self, "GET", b"")
+
+        def do_POST(self):
+            respond(self, "POST", self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server, "http://127.0.0.1:%d" % server.server_address[1]
