@@ -4422,7 +4422,7 @@ def dpop_proof(key, url, now, method="POST", jti=None):
 LOGIN_CLIENTS = {"same-device": "arn:aws:signin:::devtools/same-device",
                  "cross-device": "arn:aws:signin:::devtools/cross-device"}
 LOGIN_REFRESH_WINDOW = 5 * MINUTE  # botocore's: a cached key with more left is used as it is
-LOGIN_CALLBACK_PATH = "/oauth/callback"  # the AWS CLI's redirect path, on our own port
+LOGIN_CALLBACK_PATH = SSO_CALLBACK_PATH  # the AWS CLI's redirect path, on our own port (OAuthCallbacks)
 LOGIN_SIGN_IN_AGAIN = ("TOKEN_EXPIRED", "USER_CREDENTIALS_CHANGED", "AUTHCODE_EXPIRED")
 LOGIN_FIELDS = ("accessToken", "refreshToken", "dpopKey", "clientId")
 
@@ -7104,7 +7104,6 @@ class AwsLoginRoutes(RouteGroup):
     ROUTES = (
         ("POST", "/login/start", "login_start", "api"),
         ("GET", "/login/start", "to_page", "page"),
-        ("GET", LOGIN_CALLBACK_PATH, "login_callback", "page"),  # arrives from AWS Sign-In: checked by state
         ("POST", "/login/remote", "login_remote", "api"),
         ("POST", "/login/code", "login_code", "api"),
     )
@@ -7124,6 +7123,9 @@ class AwsLoginRoutes(RouteGroup):
                             "sign-in (POST /login/remote, then POST /login/code)")
         return self.policy.browsers.start(request, self.engine.login_sign_ins.start(
             base, name, self.policy.base_url + LOGIN_CALLBACK_PATH))
+
+    def owns(self, state):
+        return state in self.engine.login_sign_ins.pending
 
     def login_callback(self, request):
         return self.policy.browsers.finish(request, "AWS Sign-In", self._finish)
@@ -7154,7 +7156,6 @@ class IdentityCenterRoutes(RouteGroup):
     ROUTES = (
         ("POST", "/sso/login", "sso_login", "api"),
         ("GET", "/sso/login", "to_page", "page"),
-        ("GET", SSO_CALLBACK_PATH, "sso_callback", "page"),  # arrives from IAM Identity Center: checked by state
         ("POST", "/sso/device", "sso_device_start", "api"),
         ("GET", "/sso/device", "sso_device_status", "api"),
         ("GET", "/sso/roles", "sso_roles", "api"),
@@ -7176,6 +7177,9 @@ class IdentityCenterRoutes(RouteGroup):
             raise HTTPError(400, "sign-in through the browser needs an sso_session profile and the service "
                             "on 127.0.0.1: use the device code (POST /sso/device)")
         return self.policy.browsers.start(request, self.engine.sso.sign_ins.start_pkce(base, name, self.policy.base_url + SSO_CALLBACK_PATH))
+
+    def owns(self, state):
+        return state in self.engine.sso.sign_ins.logins
 
     def sso_callback(self, request):
         """IAM Identity Center's redirect: check state, exchange the code,
@@ -7219,6 +7223,24 @@ class IdentityCenterRoutes(RouteGroup):
 
 
 
+class OAuthCallbacks(RouteGroup):
+    """The AWS CLI's redirect path, /oauth/callback, which IAM Identity
+    Center's and aws login's browser sign-ins both come back to (as with
+    the CLI): the sign-in that made the state takes it; a state no one made
+    goes to the first, which ignores it (BrowserBinding)."""
+
+    ROUTES = (("GET", SSO_CALLBACK_PATH, "callback", "page"),)  # arrives from the sign-in: checked by state
+
+    def __init__(self, engine, policy, selected, owners):
+        super().__init__(engine, policy, selected)
+        self.owners = owners  # [(owns(state), callback(request))]
+
+    def callback(self, request):
+        state = dict(urllib.parse.parse_qsl(request.query)).get("state", "")
+        handler = next((callback for owns, callback in self.owners if owns(state)), self.owners[0][1])
+        return handler(request)
+
+
 class Service:
     """The credential service as a function from Request to Response: the
     dispatcher.  It asks the policy to check the request (by its route's
@@ -7233,11 +7255,13 @@ class Service:
         self.selected = ActiveProfile(config, self.policy, clock)
         self.ecs = EcsRoutes(engine, self.policy, self.selected, grants, clock)
         self.management = ManagementRoutes(engine, self.policy, self.selected, mode)
+        sso, aws_login = (IdentityCenterRoutes(engine, self.policy, self.selected),
+                          AwsLoginRoutes(engine, self.policy, self.selected))
         self.groups = (ImdsRoutes(engine, self.policy, self.selected), self.ecs, self.management,
-                       SignInRoutes(engine, self.policy, self.selected),
-                       IdentityCenterRoutes(engine, self.policy, self.selected),
-                       AwsLoginRoutes(engine, self.policy, self.selected),
-                       OktaRoutes(engine, self.policy, self.selected))
+                       SignInRoutes(engine, self.policy, self.selected), sso, aws_login,
+                       OktaRoutes(engine, self.policy, self.selected),
+                       OAuthCallbacks(engine, self.policy, self.selected, [(sso.owns, sso.sso_callback),
+                                                                          (aws_login.owns, aws_login.login_callback)]))
         self.router = Router([(method, path, getattr(group, handler), guard)
                               for group in self.groups for method, path, handler, guard in group.ROUTES])
         self._told_mfa = {}

@@ -4742,5 +4742,19 @@ class OktaSettingsTests(unittest.TestCase):
             rm.okta_settings(rm.replace(profile, saml_auth_url="https://org.okta.com/app/x/sso/saml"))
 
 
+class OAuthCallbackTests(ServiceCase):
+    def test_the_clis_callback_path_goes_to_the_sign_in_that_made_the_state(self):
+        """IAM Identity Center and aws login both come back to /oauth/callback."""
+        self.engine_.sso.sign_ins.logins["sso-state"] = {"at": 0}
+        self.engine_.login_sign_ins.pending["login-state"] = {"at": 0}
+        callbacks = [group for group in self.service.groups if isinstance(group, rm.OAuthCallbacks)][0]
+        seen = []
+        callbacks.owners = [(owns, lambda request, name=name: seen.append(name) or rm.redirect("/"))
+                            for (owns, _), name in zip(callbacks.owners, ("sso", "aws login"))]
+        for state in ("login-state", "sso-state", "nobodys"):
+            self.assertEqual(self.call("GET", rm.SSO_CALLBACK_PATH + "?code=c&state=" + state).status, 302)
+        self.assertEqual(seen, ["aws login", "sso", "sso"])
+
+
 if __name__ == "__main__":
     unittest.main()
