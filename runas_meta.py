@@ -578,7 +578,8 @@ def _text(value):
 
 # STS's limits on AssumeRole's SourceIdentity and session tags (its API reference)
 SOURCE_IDENTITY = re.compile(r"[\w+=,.@-]{2,64}\Z")
-_TAG_CHARACTER = "[\\w.:/=+@\\- \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"  # STS: [\p{L}\p{Z}\p{N}_.:/=+\-@]
+# STS's [\p{L}\p{Z}\p{N}_.:/=+\-@]: \w for letters and digits, the space separators spelled out
+_TAG_CHARACTER = "[\\w.:/=+@\\- \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 TAG_KEY = re.compile(_TAG_CHARACTER + "{1,128}\\Z")
 TAG_VALUE = re.compile(_TAG_CHARACTER + "{0,256}\\Z")
 MAX_SESSION_TAGS = 50
@@ -7601,12 +7602,12 @@ def parse_tcp_table(raw, family):
             rows.append(((socket.inet_ntoa(struct.pack("<I", laddr)), _win_port(lport)),
                          (socket.inet_ntoa(struct.pack("<I", raddr)), _win_port(rport)), state, pid))
         return rows
-    for n in range(count):
+    for n in range(count):  # address 16, scope 4, port 4 (local, then remote), state, pid
         base = 4 + 56 * n
-        local, (_, lport), remote, (_, rport, state, pid) = (raw[base:base + 16], struct.unpack_from("<II", raw, base + 16),
-                                                            raw[base + 24:base + 40], struct.unpack_from("<IIII", raw, base + 40))
-        rows.append(((socket.inet_ntop(socket.AF_INET6, local), _win_port(lport)),
-                     (socket.inet_ntop(socket.AF_INET6, remote), _win_port(rport)), state, pid))
+        local_port = struct.unpack_from("<I", raw, base + 20)[0]
+        remote_port, state, pid = struct.unpack_from("<III", raw, base + 44)
+        rows.append(((socket.inet_ntop(socket.AF_INET6, raw[base:base + 16]), _win_port(local_port)),
+                     (socket.inet_ntop(socket.AF_INET6, raw[base + 24:base + 40]), _win_port(remote_port)), state, pid))
     return rows
 
 
@@ -8371,7 +8372,10 @@ let browserRemoteUrl = "";
 // aws login's cross-device sign-in: the link opens anywhere, the code it shows is pasted here
 async function startRemote() {
   const r = await call("POST", browserRemoteUrl);
-  if (r.status !== 200 || !r.doc.url) { $("browser-message").textContent = r.doc.Message || ("HTTP " + r.status); return; }
+  if (r.status !== 200 || !r.doc.url) {
+    $("browser-message").textContent = r.doc.Message || ("HTTP " + r.status);
+    return;
+  }
   $("browser-remote-link").href = r.doc.url;
   $("browser-remote-step").hidden = false;
   $("browser-remote-code").focus();
@@ -10272,9 +10276,9 @@ def profiles_main(argv, environ, stdout, stderr):
     try:
         with open(path, "rb") as handle:
             text = handle.read().decode("utf-8")
+        shim = shim_path(environ) if args.dry_run else None if args.remove else write_shim(environ)
         block = "" if args.remove else profiles_block(servable_names(ServiceClient(environ, args.endpoint)),
-                                                      args.prefix, process_command(shim=shim_path(environ) if args.dry_run
-                                                                                   else write_shim(environ)))
+                                                      args.prefix, process_command(shim=shim))
         new = with_profiles(text, block)
         if args.dry_run:
             import difflib
@@ -10283,6 +10287,8 @@ def profiles_main(argv, environ, stdout, stderr):
         mode = stat_mode(path)
         write_private_file(path, new.encode("utf-8"))
         os.chmod(path, mode)
+        if args.remove and os.path.exists(shim_path(environ)):
+            os.unlink(shim_path(environ))  # nothing runs it any more
     except (OSError, UnicodeDecodeError) as exc:
         print("runas-meta profiles: error: %s: %s" % (path, _plain(exc)), file=stderr)
         return 1
@@ -10570,7 +10576,8 @@ class Installer:
     def stop_commands(self, key, path, system):
         if self.platform == "linux":
             ctl = ["systemctl"] if system else ["systemctl", "--user"]
-            return [_MayFail(ctl + ["disable", "--now", "runas-meta-%s.service" % key])], [_MayFail(ctl + ["daemon-reload"])]
+            stop = _MayFail(ctl + ["disable", "--now", "runas-meta-%s.service" % key])
+            return [stop], [_MayFail(ctl + ["daemon-reload"])]
         if self.platform == "darwin":
             domain = "system" if system else "gui/%d" % self.uid
             return [_MayFail(["launchctl", "bootout", "%s/%s.%s" % (domain, INSTALL_LABEL, key)])], []

@@ -3826,6 +3826,8 @@ class CommandLineTests(CommandLineCase):
         gone = subprocess.run(argv, env=self.env, capture_output=True, text=True)
         self.assertEqual(gone.returncode, 1)
         self.assertIn("runas-meta process: error: no runas-meta", gone.stderr)
+        self.assertEqual(self.run_cli("profiles", "--remove").returncode, 0)
+        self.assertFalse(os.path.exists(shim))  # --remove takes the shim too
 
     def test_the_running_service_calls_the_notifier_on_path_once(self):
         """notify-send found on PATH (a fake that records its arguments):
