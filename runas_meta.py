@@ -65,7 +65,6 @@ import shutil
 import signal
 import socket
 import socketserver
-import string
 import struct
 import subprocess
 import sys
@@ -1690,13 +1689,22 @@ def pick_saml_role(assertion, role_arn):
     raise RoleNotGranted("the SAML response does not grant %s; it grants: %s" % (role_arn, granted))
 
 
+def jwt_claims(token):
+    """A JWT's claims, read without checking its signature (the service that
+    takes it checks it: STS, Sign-In over TLS), or {}."""
+    try:
+        payload = token.split(".")[1]
+        doc = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8"))
+    except (IndexError, ValueError, UnicodeDecodeError, AttributeError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
 def jwt_expiry(token):
     """`exp` of a JWT, read without checking it (STS checks the token)."""
     try:
-        payload = token.split(".")[1]
-        doc = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return dt.datetime.fromtimestamp(int(doc["exp"]), UTC)
-    except (IndexError, ValueError, KeyError, TypeError):
+        return dt.datetime.fromtimestamp(int(jwt_claims(token)["exp"]), UTC)
+    except (KeyError, ValueError, TypeError, OverflowError):
         return None
 
 
@@ -4311,8 +4319,14 @@ class P256Key:
     def __init__(self, secret):
         if not 1 <= secret < P256_N:
             raise ValueError("not a P-256 private key")
-        self.secret = secret
-        self.public = p256_multiply(secret)
+        self.secret, self._public = secret, None
+
+    @property
+    def public(self):
+        """(x, y), computed on first use: reading a key to check it costs no multiplication."""
+        if self._public is None:
+            self._public = p256_multiply(self.secret)
+        return self._public
 
     @classmethod
     def generate(cls):
@@ -4482,8 +4496,8 @@ class LoginSessions:
     their refresh.  A refresh takes a lock (another runas-meta), then reads
     the file again (the AWS CLI, which takes none, may have refreshed: its
     keys are used and its refresh token is not spent twice).  A rotated
-    token the disk cannot take is kept in memory, served, and written on
-    each later use, as long as the file holds nothing newer."""
+    token the disk cannot take is kept in memory, served, and written by
+    the renewal loop (retry_unwritten) as long as the file holds nothing newer."""
 
     def __init__(self, environ, clock, api, writer=write_private_file, cache_dir=None):
         self.environ, self.clock, self.api, self.writer = environ, clock, api, writer
@@ -4494,14 +4508,14 @@ class LoginSessions:
         return os.path.join(self.cache_dir, hashlib.sha256(session.encode("utf-8")).hexdigest() + ".json")
 
     def document(self, session):
-        """The session's token document (the file's, or memory's while it lags), or None."""
+        """The session's token document (the file's, or memory's while it
+        lags: the renewal loop writes it, retry_unwritten), or None."""
         on_disk, kept = _read_json(self.path(session)), self.unwritten.get(session)
         if kept is not None:
             if on_disk and on_disk.get("refreshToken") != kept.get("refreshToken") and \
                     _login_expiry(on_disk) > _login_expiry(kept):
                 self.unwritten.pop(session, None)  # refreshed or signed in again elsewhere: the file wins
                 return on_disk
-            self.save(session, kept)
             return kept
         return on_disk
 
@@ -4625,8 +4639,7 @@ class LoginSignIns:
         base = signin_endpoint(profile, self.environ)
         client = LOGIN_CLIENTS["same-device" if redirect_uri else "cross-device"]
         redirect_uri = redirect_uri or base + "/v1/sessions/confirmation"
-        verifier = "".join(secrets.choice(string.ascii_letters + string.digits + "-._~") for _ in range(64))
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode()[:-1]
+        verifier, challenge = pkce_pair()  # the CLI's challenge: base64url of SHA-256 less its one '='
         state, now = str(uuid_text()), self.monotonic()
         with self._lock:
             self.pending = {k: v for k, v in self.pending.items() if now - v["at"] < LOGIN_TIMEOUT}
@@ -4659,7 +4672,7 @@ class LoginSignIns:
                 raise LoginRequired("the sign-in's code expired before it was used: sign in again",
                                     profile.name) from None
             raise
-        session = _jwt_subject(answer.get("idToken", ""))
+        session = str(jwt_claims(answer.get("idToken", "")).get("sub") or "")
         if session != profile.login_session:
             raise ConfigError("you signed in as %s, but profile %r names login_session %s: sign in as that "
                               "session, or change the profile" % (session or "(no session)", profile.name,
@@ -4689,15 +4702,6 @@ def uuid_text():
     raw[6], raw[8] = (raw[6] & 0x0F) | 0x40, (raw[8] & 0x3F) | 0x80
     text = raw.hex()
     return "%s-%s-%s-%s-%s" % (text[:8], text[8:12], text[12:16], text[16:20], text[20:])
-
-
-def _jwt_subject(token):
-    """The `sub` claim of a JWT (its signature is Sign-In's, over TLS: read, not checked)."""
-    try:
-        payload = token.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8")).get("sub", "")
-    except (IndexError, ValueError, UnicodeDecodeError, AttributeError):
-        return ""
 
 
 # ==== The AWS console ======================================================
@@ -8199,7 +8203,6 @@ class Notifier:
 
     def tell(self, profile, kind, what="", when=""):
         """Engine.notify: True when a notification went out."""
-        title, text = self._texts(profile, kind, what, when)
         with self._lock:
             now = self.clock()
             if now - self._last.get((profile, kind), -1e12) < NOTIFY_GAP:
@@ -8211,7 +8214,7 @@ class Notifier:
             self.spawn(lambda: self.open_page(self.page_url + "/"))
         if self.command is None:
             return False
-        argv, extra = self.command(title, text)
+        argv, extra = self.command(*self._texts(profile, kind, what, when))
         self.spawn(lambda: self._show(argv, extra))
         return True
 

@@ -66,18 +66,27 @@ def empty_file(test):
 
 
 def serve_fake(respond):
-    """A fake of ours on 127.0.0.1: `respond(handler, method, body)` answers
-    each GET and POST (HTTP/1.1, quiet); (server, its base URL)."""
+    """A fake of ours on 127.0.0.1: `respond(handler, method, body)` ->
+    (status, [(header, value)], body bytes) answers each GET and POST
+    (HTTP/1.1, Content-Length, quiet); (server, its base URL)."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self):
-            respond(self, "GET", b"")
+            self.answer(*respond(self, "GET", b""))
 
         def do_POST(self):
-            respond(self, "POST", self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            self.answer(*respond(self, "POST", self.rfile.read(int(self.headers.get("Content-Length") or 0))))
+
+        def answer(self, status, headers, data):
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def log_message(self, *args):
             pass

@@ -206,12 +206,21 @@ def scenario(env, home, report):
     report["after_sigterm"] = address_on_lo()
 
 
-def main():
+def enter_fresh_namespaces():
+    """Only as root and PID 1 of fresh namespaces (unshare -n -m -p --fork):
+    loopback up, /run and the network's sysfs folders of our own.  False
+    (said on stdout) anywhere else."""
     if not only_loopback_here() or os.geteuid() != 0 or os.getpid() != 1:
         print(json.dumps({"refused": "not root as PID 1 of fresh namespaces (unshare -n -m -p --fork)"}))
-        return 3
+        return False
     sh("ip", "link", "set", "lo", "up")
     private_run_and_sysfs()
+    return True
+
+
+def main():
+    if not enter_fresh_namespaces():
+        return 3
     sts = t.FakeSTS()
     home, env = nobody_home(sts.url, "runas-meta-docker-")
     report = {"before": address_on_lo()}

@@ -89,12 +89,7 @@ class FakeOktaOIE:
             status, kind, answer = answer
             headers = [("Location", kind)] if status == 302 else [("Content-Type", kind)]
         data = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
-        handler.send_response(status)
-        for name, value in headers:
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        return status, headers, data
 
     def organization(self, form):
         return {"id": "00oFAKEORG", "cell": "op3", "_links": {"organization": {"href": self.url}},

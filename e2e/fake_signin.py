@@ -112,12 +112,7 @@ class FakeSignIn:
             with self.lock:
                 self.refused.append(answer.doc)
         data = doc.encode() if isinstance(doc, str) else json.dumps(doc).encode() if doc is not None else b""
-        handler.send_response(status)
-        for name, value in headers:
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        return status, headers, data
 
     # -- /v1/authorize: the console sign-in, approved at once ----------------
 

@@ -24,8 +24,8 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, HERE)
 
 import test_runas_meta as t  # noqa: E402
-from e2e._netns import only_loopback_here, wait_until  # noqa: E402
-from e2e.containers_docker_inner import (IMAGE, docker, private_run_and_sysfs, python_mounts,  # noqa: E402
+from e2e._netns import wait_until  # noqa: E402
+from e2e.containers_docker_inner import (IMAGE, docker, enter_fresh_namespaces, python_mounts,  # noqa: E402
                                          relative_uri, with_dockerd)
 from e2e.containers_netns_inner import BOTOCORE, grant_cli, nobody_home, sh  # noqa: E402
 
@@ -164,11 +164,8 @@ def scenario(env, home, sts, report):
 
 
 def main():
-    if not only_loopback_here() or os.geteuid() != 0 or os.getpid() != 1:
-        print(json.dumps({"refused": "not root as PID 1 of fresh namespaces (unshare -n -m -p --fork)"}))
+    if not enter_fresh_namespaces():
         return 3
-    sh("ip", "link", "set", "lo", "up")
-    private_run_and_sysfs()
     python = python_for_nobody()
     sts = t.FakeSTS()
     home, env = nobody_home(sts.url, "runas-meta-relay-")
